@@ -1,0 +1,17 @@
+# Atelier application image: web (ASGI), Celery worker/beat, Telegram bot, Rasa action server.
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+RUN apt-get update && apt-get install -y --no-install-recommends gettext curl \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.lock pyproject.toml ./
+RUN pip install -r requirements.lock
+COPY . .
+RUN python manage.py compilemessages --ignore=.venv --verbosity 0 \
+    && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput --verbosity 0
+RUN useradd --create-home atelier && mkdir -p /app/media && chown -R atelier /app/media
+USER atelier
+EXPOSE 8000
+CMD ["uvicorn", "core.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
+     "--ws", "websockets", "--ws-per-message-deflate", "false", "--lifespan", "off", \
+     "--proxy-headers"]

@@ -1,0 +1,93 @@
+# Atelier — two commands: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-12)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench lock clean help
+
+help:
+	@echo "make run    - set up everything and serve http://$(HOST):$(PORT) with demo data"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint | worker | beat | bot | actions | rasa | bench | makemessages | lock"
+
+$(BIN)/python:
+	@echo "==> Creating virtualenv in $(VENV) (first run only)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): requirements.lock | $(BIN)/python
+	@echo "==> Installing dependencies from requirements.lock (a minute or two on first run)"
+	@$(BIN)/python -m pip install --progress-bar on -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+	@echo "==> Dependencies ready"
+
+install: $(STAMP)
+
+messages: install
+	@$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+	@echo "==> Translation catalogs compiled"
+
+migrate: messages
+	@echo "==> Applying database migrations"
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+
+demo: migrate
+	@$(BIN)/python manage.py seed_demo
+
+serve: demo
+	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	@$(BIN)/uvicorn core.asgi:application --host $(HOST) --port $(PORT) \
+		--ws websockets --ws-per-message-deflate false --lifespan off
+
+run: serve
+
+test: messages
+	@echo "==> Running the test suite"
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+makemessages: install
+	@$(BIN)/python manage.py makemessages -l fr -l de -l es -l ja --ignore=.venv --ignore=tests --ignore=bench
+	@$(BIN)/python manage.py makemessages -d djangojs -l fr -l de -l es -l ja --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles
+
+worker: migrate
+	@$(BIN)/celery -A core worker --loglevel INFO --concurrency 2
+
+beat: migrate
+	@$(BIN)/celery -A core beat --loglevel INFO
+
+bot: migrate
+	@$(BIN)/python manage.py run_telegram_bot
+
+actions: migrate
+	@$(BIN)/python -m rasa_sdk --actions nlu.actions --port 5055
+
+rasa:
+	@bash scripts/rasa.sh venv && bash scripts/rasa.sh validate && bash scripts/rasa.sh train
+
+bench: install
+	@$(BIN)/python bench/nlu_accuracy.py
+	@$(BIN)/python bench/langdetect_accuracy.py
+	@$(BIN)/python bench/ws_load.py
+
+lock:
+	@$(PYTHON) -m pip install --quiet uv --target /tmp/atelier-uv
+	@PYTHONPATH=/tmp/atelier-uv /tmp/atelier-uv/bin/uv pip compile pyproject.toml --extra dev \
+		--python-version 3.11 -o requirements.lock --no-header
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,111 @@
+"""The JSON API root (django-ninja). Apps contribute routers; the schema is at /api/schema/.
+
+Errors always have the shape ``{"code": ..., "message": ..., "field"?: ...}``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import django_auth
+
+api = NinjaAPI(
+    title="Atelier API",
+    version="1.0",
+    description="Conversations, messages and commerce for Atelier. Session-authenticated.",
+    urls_namespace="api",
+    openapi_url="/schema/",
+    docs_url="/docs/",
+    auth=django_auth,
+)
+
+
+class ApiError(Exception):
+    """Raised by API views for a clear, coded error."""
+
+    def __init__(self, code: str, message: str, status: int = 400, field: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.status, self.field = code, message, status, field
+
+
+def _error(request, code, message, status, field=None) -> HttpResponse:
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _error(request, exc.code, exc.message, exc.status, exc.field)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    field = ".".join(loc) or None
+    message = first.get("msg", "Invalid input.")
+    return _error(request, "invalid", f"{field}: {message}" if field else message, 422, field)
+
+
+@api.exception_handler(ValidationError)
+def _django_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.message_dict.items()))
+        return _error(request, "invalid", errors[0], 422, field)
+    return _error(request, "invalid", exc.messages[0], 422)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, "not_authenticated", "Sign in first.", 401)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, "forbidden", str(exc) or "You cannot do this.", 403)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, "not_found", str(exc) or "Not found.", 404)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, "error", str(exc), exc.status_code)
+
+
+@api.get("/health/", auth=None, tags=["system"])
+def health(request: HttpRequest) -> dict:
+    """Liveness: the process answers and reaches its database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"status": "ok"}
+
+
+def register_routers() -> None:
+    """Mount each app's router (imported late so apps stay independent of core)."""
+    from django.utils.module_loading import import_string
+
+    for prefix, path in ROUTERS:
+        try:
+            router = import_string(path)
+        except ImportError as exc:
+            if exc.name and path.startswith(exc.name):
+                continue  # app without an API yet
+            raise
+        api.add_router(prefix, router)
+
+
+ROUTERS = [
+    ("/conversations/", "conversations.api.router"),
+    ("/commerce/", "commerce.api.router"),
+]
+register_routers()

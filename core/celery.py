@@ -1,0 +1,20 @@
+"""Celery application. Eager (inline) when no broker is configured; see settings."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+
+app = Celery("atelier")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Static schedule; django-celery-beat's DatabaseScheduler also lets admins add entries.
+app.conf.beat_schedule = {
+    "purge-expired-chat-content": {
+        "task": "core.tasks.purge_expired_chat_content",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

@@ -1,0 +1,317 @@
+"""Second factor (TOTP + recovery codes), login throttling and the re-authentication window.
+
+Rules (see docs/security.md):
+- Artisans must enrol TOTP before selling. Enrolment is confirmed with a valid code.
+- A TOTP time-step is accepted at most once per user (no replay within its window).
+- Verification attempts are rate limited per user; logins per account and per client IP.
+- High-sensitivity actions need a re-authentication (password, plus TOTP when enrolled)
+  within the last ``REAUTH_WINDOW_MINUTES`` minutes, stored in the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import pyotp
+import segno
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import record_audit_event
+from core.models import AuditEvent, RecoveryCode, User
+
+REAUTH_SESSION_KEY = "atelier_reauth_at"
+RECOVERY_CODE_COUNT = 10
+TOTP_INTERVAL = 30
+TOTP_VALID_WINDOW = 1  # accept the previous/next 30-second step for clock drift
+
+
+class SecurityError(Exception):
+    """Base for errors shown to the person as a clear message."""
+
+    code = "security_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidCode(SecurityError):
+    code = "invalid_code"
+
+
+class TooManyAttempts(SecurityError):
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TwoFactorRequired(SecurityError):
+    code = "two_factor_required"
+
+
+# --- Throttling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Fixed-window failure counter in the cache (Redis in production)."""
+
+    scope: str
+    limit: int
+    window_seconds: int
+
+    def _key(self, ident: str) -> str:
+        digest = hashlib.sha256(ident.lower().encode()).hexdigest()[:32]
+        return f"throttle:{self.scope}:{digest}"
+
+    def failures(self, ident: str) -> int:
+        return int(cache.get(self._key(ident), 0))
+
+    def is_locked(self, ident: str) -> bool:
+        return self.failures(ident) >= self.limit
+
+    def record_failure(self, ident: str) -> int:
+        key = self._key(ident)
+        if cache.add(key, 1, self.window_seconds):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, self.window_seconds)
+            return 1
+
+    def reset(self, ident: str) -> None:
+        cache.delete(self._key(ident))
+
+
+def login_throttle() -> Throttle:
+    return Throttle("login", settings.LOGIN_MAX_FAILURES, settings.LOGIN_LOCKOUT_MINUTES * 60)
+
+
+def login_ip_throttle() -> Throttle:
+    # An address gets more room than one account: shared NATs are common.
+    return Throttle(
+        "login-ip", settings.LOGIN_MAX_FAILURES * 4, settings.LOGIN_LOCKOUT_MINUTES * 60
+    )
+
+
+def totp_throttle() -> Throttle:
+    return Throttle("totp", settings.TOTP_MAX_FAILURES, settings.LOGIN_LOCKOUT_MINUTES * 60)
+
+
+# --- TOTP ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+    qr_svg_data_uri: str
+
+
+def begin_totp_enrolment(*, user: User) -> TotpEnrolment:
+    """Create (or reuse the pending) secret and return what the enrolment page shows."""
+    if user.has_totp:
+        raise SecurityError("Two-factor authentication is already enabled.")
+    if not user.totp_secret:
+        user.totp_secret = pyotp.random_base32()
+        user.save(update_fields=["totp_secret"])
+    totp = pyotp.TOTP(user.totp_secret, interval=TOTP_INTERVAL)
+    uri = totp.provisioning_uri(name=user.email, issuer_name=settings.TOTP_ISSUER)
+    qr = segno.make(uri, error="m")
+    return TotpEnrolment(
+        secret=user.totp_secret,
+        otpauth_uri=uri,
+        qr_svg_data_uri=qr.svg_data_uri(scale=5, dark="#1f2933", light="#ffffff"),
+    )
+
+
+def _matching_step(secret: str, code: str, *, now: float | None = None) -> int | None:
+    """Return the time-step the code belongs to (within the drift window), else None."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    now = time.time() if now is None else now
+    current = int(now // TOTP_INTERVAL)
+    for offset in range(-TOTP_VALID_WINDOW, TOTP_VALID_WINDOW + 1):
+        step = current + offset
+        if secrets.compare_digest(totp.at(step * TOTP_INTERVAL), code):
+            return step
+    return None
+
+
+def _check_throttle(user: User) -> None:
+    throttle = totp_throttle()
+    if throttle.is_locked(str(user.pk)):
+        raise TooManyAttempts(
+            "Too many wrong codes. Wait a few minutes and try again.",
+            retry_after=throttle.window_seconds,
+        )
+
+
+def verify_totp(*, user: User, code: str, request=None, now: float | None = None) -> None:
+    """Accept a TOTP code once. Raises InvalidCode / TooManyAttempts."""
+    _check_throttle(user)
+    if not user.totp_secret:
+        raise InvalidCode("Two-factor authentication is not set up for this account.")
+    step = _matching_step(user.totp_secret, code, now=now)
+    if step is None or step <= user.totp_last_step:
+        totp_throttle().record_failure(str(user.pk))
+        record_audit_event(
+            kind=AuditEvent.Kind.TOTP_FAILED,
+            actor=user,
+            request=request,
+            reason="replayed" if step is not None else "wrong",
+        )
+        if step is not None:
+            raise InvalidCode("This code was already used. Wait for the next code.")
+        raise InvalidCode("That code is not valid. Check your authenticator app's clock.")
+    # Atomic compare-and-set: two concurrent requests with the same code cannot both win.
+    updated = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
+    if not updated:
+        raise InvalidCode("This code was already used. Wait for the next code.")
+    user.totp_last_step = step
+    totp_throttle().reset(str(user.pk))
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=make_password(code)) for code in codes
+    )
+    return codes
+
+
+@transaction.atomic
+def confirm_totp_enrolment(*, user: User, code: str, request=None) -> list[str]:
+    """Confirm the pending secret with a code; returns fresh recovery codes (shown once)."""
+    if user.has_totp:
+        raise SecurityError("Two-factor authentication is already enabled.")
+    verify_totp(user=user, code=code, request=request)
+    user.totp_confirmed_at = timezone.now()
+    user.save(update_fields=["totp_confirmed_at", "totp_last_step"])
+    codes = _new_recovery_codes(user)
+    record_audit_event(kind=AuditEvent.Kind.TOTP_ENROLLED, actor=user, request=request)
+    return codes
+
+
+@transaction.atomic
+def regenerate_recovery_codes(*, user: User, request=None) -> list[str]:
+    if not user.has_totp:
+        raise SecurityError("Enable two-factor authentication first.")
+    codes = _new_recovery_codes(user)
+    record_audit_event(kind=AuditEvent.Kind.RECOVERY_CODES_REGENERATED, actor=user, request=request)
+    return codes
+
+
+@transaction.atomic
+def use_recovery_code(*, user: User, code: str, request=None) -> None:
+    """Accept an unused recovery code exactly once."""
+    _check_throttle(user)
+    normalised = code.strip().lower()
+    candidates = RecoveryCode.objects.select_for_update().filter(user=user, used_at__isnull=True)
+    for candidate in candidates:
+        if check_password(normalised, candidate.code_hash):
+            candidate.used_at = timezone.now()
+            candidate.save(update_fields=["used_at"])
+            remaining = candidates.exclude(pk=candidate.pk).count()
+            record_audit_event(
+                kind=AuditEvent.Kind.RECOVERY_CODE_USED,
+                actor=user,
+                request=request,
+                remaining=remaining,
+            )
+            return
+    totp_throttle().record_failure(str(user.pk))
+    record_audit_event(
+        kind=AuditEvent.Kind.TOTP_FAILED, actor=user, request=request, reason="recovery"
+    )
+    raise InvalidCode("That recovery code is not valid or was already used.")
+
+
+def verify_second_factor(*, user: User, code: str, request=None) -> None:
+    """A 6-digit code is checked as TOTP, anything else as a recovery code."""
+    digits = "".join(ch for ch in code if ch.isdigit())
+    if len(digits) == 6 and len(code.strip().replace(" ", "")) == 6:
+        verify_totp(user=user, code=code, request=request)
+    else:
+        use_recovery_code(user=user, code=code, request=request)
+
+
+@transaction.atomic
+def disable_totp(*, user: User, request=None) -> None:
+    """Remove the second factor (caller must have re-authenticated)."""
+    user.totp_secret = ""
+    user.totp_confirmed_at = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at"])
+    RecoveryCode.objects.filter(user=user).delete()
+    record_audit_event(kind=AuditEvent.Kind.TOTP_DISABLED, actor=user, request=request)
+
+
+def otpauth_label(user: User) -> str:
+    return quote(f"{settings.TOTP_ISSUER}:{user.email}")
+
+
+# --- Re-authentication window --------------------------------------------------------------
+
+
+def mark_reauthenticated(session, *, at: float | None = None) -> None:
+    session[REAUTH_SESSION_KEY] = time.time() if at is None else at
+
+
+def reauth_age_seconds(session) -> float | None:
+    stamp = session.get(REAUTH_SESSION_KEY)
+    if stamp is None:
+        return None
+    return max(0.0, time.time() - float(stamp))
+
+
+def is_recently_authenticated(session) -> bool:
+    age = reauth_age_seconds(session)
+    return age is not None and age <= settings.REAUTH_WINDOW_MINUTES * 60
+
+
+def reauth_expires_at(session):
+    stamp = session.get(REAUTH_SESSION_KEY)
+    if stamp is None:
+        return None
+    return datetime.fromtimestamp(float(stamp), tz=UTC) + timedelta(
+        minutes=settings.REAUTH_WINDOW_MINUTES
+    )
+
+
+def reauthenticate(*, request, password: str, code: str = "") -> None:
+    """Check password (+ second factor when enrolled) and open the re-auth window."""
+    user: User = request.user
+    throttle = login_throttle()
+    if throttle.is_locked(user.email):
+        raise TooManyAttempts(
+            "Too many failed attempts. Wait a few minutes and try again.",
+            retry_after=throttle.window_seconds,
+        )
+    if not user.check_password(password):
+        throttle.record_failure(user.email)
+        record_audit_event(
+            kind=AuditEvent.Kind.REAUTH_FAILED, actor=user, request=request, reason="password"
+        )
+        raise InvalidCode("The password is not correct.")
+    if user.has_totp:
+        if not code.strip():
+            raise TwoFactorRequired("Enter the code from your authenticator app.")
+        verify_second_factor(user=user, code=code, request=request)
+    throttle.reset(user.email)
+    mark_reauthenticated(request.session)
+    record_audit_event(kind=AuditEvent.Kind.REAUTH, actor=user, request=request)

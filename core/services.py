@@ -1,0 +1,148 @@
+"""Account services: sign-up, sign-in with throttling, profile and account changes, consent."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpRequest
+
+from core.audit import client_ip, record_audit_event
+from core.models import AuditEvent, Consent, Role, User
+from core.security import InvalidCode, TooManyAttempts, login_ip_throttle, login_throttle
+
+SELF_SERVICE_ROLES = (Role.BUYER, Role.ARTISAN)
+
+
+def _validate_language(code: str) -> str:
+    codes = {c for c, _ in settings.LANGUAGES}
+    if code not in codes:
+        raise ValidationError({"preferred_language": f"Choose one of: {', '.join(sorted(codes))}."})
+    return code
+
+
+def _validate_time_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError({"time_zone": f"Unknown time zone “{name}”."}) from exc
+    return name
+
+
+@transaction.atomic
+def sign_up(
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: str = Role.BUYER,
+    preferred_language: str = "en",
+    time_zone: str = "UTC",
+    marketing_consent: bool = False,
+    request: HttpRequest | None = None,
+) -> User:
+    """Create a buyer or artisan account. Admin and logistics accounts are created by admins."""
+    email = email.strip().lower()
+    validate_email(email)
+    if role not in SELF_SERVICE_ROLES:
+        raise ValidationError({"role": "Choose buyer or artisan."})
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    _validate_language(preferred_language)
+    _validate_time_zone(time_zone)
+    candidate = User(email=email, display_name=display_name.strip())
+    validate_password(password, user=candidate)
+    user = User.objects.create_user(
+        email=email,
+        password=password,
+        display_name=display_name.strip()[:80],
+        role=role,
+        preferred_language=preferred_language,
+        time_zone=time_zone,
+    )
+    Consent.objects.create(
+        user=user, purpose=Consent.Purpose.MARKETING_EMAIL, granted=marketing_consent
+    )
+    record_audit_event(kind=AuditEvent.Kind.SIGNUP, actor=user, request=request, role=role)
+    return user
+
+
+def check_login(*, request: HttpRequest, email: str, password: str) -> User:
+    """Verify email + password with lockout after repeated failures.
+
+    Raises TooManyAttempts while locked (even for the right password, so guessing gains
+    nothing) and InvalidCode for wrong credentials. Does not log in: the caller does,
+    after the second factor when the account has one.
+    """
+    email = (email or "").strip().lower()
+    account_throttle, ip_throttle = login_throttle(), login_ip_throttle()
+    ip = client_ip(request) or "unknown"
+    if account_throttle.is_locked(email) or ip_throttle.is_locked(ip):
+        record_audit_event(kind=AuditEvent.Kind.LOGIN_LOCKED, subject_email=email, request=request)
+        raise TooManyAttempts(
+            "Too many failed sign-in attempts. Try again in a few minutes or reset your password.",
+            retry_after=account_throttle.window_seconds,
+        )
+    user = authenticate(request, username=email, password=password)
+    if user is None or user.is_suspended or user.erased_at:
+        account_throttle.record_failure(email)
+        ip_throttle.record_failure(ip)
+        record_audit_event(kind=AuditEvent.Kind.LOGIN_FAILED, subject_email=email, request=request)
+        if user is not None and user.is_suspended:
+            raise InvalidCode("This account is suspended. Contact support.")
+        raise InvalidCode("Email or password is not correct.")
+    account_throttle.reset(email)
+    return user
+
+
+@transaction.atomic
+def update_profile(
+    *, user: User, display_name: str, preferred_language: str, time_zone: str
+) -> User:
+    user.display_name = display_name.strip()[:80]
+    user.preferred_language = _validate_language(preferred_language)
+    user.time_zone = _validate_time_zone(time_zone)
+    user.save(update_fields=["display_name", "preferred_language", "time_zone"])
+    return user
+
+
+@transaction.atomic
+def change_email(*, user: User, new_email: str, request: HttpRequest | None = None) -> User:
+    """Sensitive: the caller enforces a fresh re-authentication."""
+    new_email = new_email.strip().lower()
+    validate_email(new_email)
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    old = user.email
+    user.email = new_email
+    user.save(update_fields=["email"])
+    record_audit_event(
+        kind=AuditEvent.Kind.EMAIL_CHANGED, actor=user, request=request, old=old, new=new_email
+    )
+    return user
+
+
+@transaction.atomic
+def change_password(*, user: User, new_password: str, request: HttpRequest | None = None) -> User:
+    """Sensitive: the caller enforces a fresh re-authentication."""
+    validate_password(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    record_audit_event(kind=AuditEvent.Kind.PASSWORD_CHANGED, actor=user, request=request)
+    return user
+
+
+def record_consent(*, user: User, purpose: str, granted: bool, source: str = "web") -> Consent:
+    if purpose not in Consent.Purpose.values:
+        raise ValidationError({"purpose": "Unknown consent purpose."})
+    return Consent.objects.create(user=user, purpose=purpose, granted=granted, source=source)
+
+
+def has_consent(*, user: User, purpose: str) -> bool:
+    latest = Consent.objects.filter(user=user, purpose=purpose).first()
+    return bool(latest and latest.granted)

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from core.api import api
+
+admin.site.site_header = "Atelier administration"
+admin.site.site_title = "Atelier admin"
+
+urlpatterns = [
+    path("", include("core.account_urls")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+# Apps contribute their pages; each app's urls module is optional until it exists.
+for module in ("webchat.urls", "commerce.urls", "conversations.urls", "bots.urls"):
+    try:
+        urlpatterns.append(path("", include(module)))
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,79 @@
+"""Shared fixtures: people with roles, a per-test cache namespace, TOTP helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+
+import pyotp
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from core.models import Role, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Each test gets its own cache key space (throttles live there), on Redis too."""
+    caches = {name: dict(conf) for name, conf in django_settings.CACHES.items()}
+    for conf in caches.values():
+        conf["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def make_user(email: str, role: str = Role.BUYER, **extra) -> User:
+    return User.objects.create_user(email=email, password=PASSWORD, role=role, **extra)
+
+
+def enrol_totp(user: User) -> pyotp.TOTP:
+    secret = pyotp.random_base32()
+    user.totp_secret = secret
+    user.totp_confirmed_at = timezone.now()
+    user.save()
+    return pyotp.TOTP(secret)
+
+
+def code_at(totp: pyotp.TOTP, offset_steps: int = 0) -> str:
+    return totp.at(time.time() + offset_steps * 30)
+
+
+@pytest.fixture
+def buyer(db) -> User:
+    return make_user("buyer@example.com", display_name="Bea Buyer")
+
+
+@pytest.fixture
+def artisan(db) -> User:
+    user = make_user("artisan@example.com", Role.ARTISAN, display_name="Ana Artisan")
+    user.totp = enrol_totp(user)
+    return user
+
+
+@pytest.fixture
+def artisan_without_2fa(db) -> User:
+    return make_user("new-artisan@example.com", Role.ARTISAN, display_name="Nico New")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return User.objects.create_superuser(email="admin@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        if os.environ.get("ATELIER_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required in CI but was not found on PATH.")
+        pytest.skip("Debian chromium is not installed (apt-get install chromium); CI installs it.")
+    return path
