@@ -17,4 +17,8 @@ app.conf.beat_schedule = {
         "task": "core.tasks.purge_expired_chat_content",
         "schedule": crontab(hour=3, minute=17),
     },
+    "send-unread-notifications": {
+        "task": "conversations.tasks.send_unread_notifications",
+        "schedule": 60.0,
+    },
 }

@@ -1,0 +1,95 @@
+"""Image attachments: type sniffed from the bytes (never the file name or header), size
+limited, EXIF and other metadata stripped by re-encoding, and a thumbnail made."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from conversations.models import Attachment, Conversation
+from conversations.services import HubError, NotAParticipant, participant_for
+from core.models import User
+
+ALLOWED_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+MAX_PIXELS = 40_000_000  # decompression-bomb guard
+THUMB_SIZE = (480, 480)
+
+
+def _sniff(data: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()  # structural check; the object is unusable afterwards
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise HubError(
+            "That file is not an image we can read (JPEG, PNG or WebP).",
+            code="bad_image",
+            field="file",
+        ) from exc
+    if image.format not in ALLOWED_FORMATS:
+        raise HubError(
+            f"{image.format or 'This'} images are not supported; send JPEG, PNG or WebP.",
+            code="bad_image",
+            field="file",
+        )
+    if image.width * image.height > MAX_PIXELS:
+        raise HubError("The image is too large in pixels.", code="too_large", field="file")
+    return image
+
+
+def _reencode(image: Image.Image, fmt: str) -> bytes:
+    """Re-encode without metadata; orientation from EXIF is applied first."""
+    image = ImageOps.exif_transpose(image)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
+    elif fmt == "PNG":
+        # Saving without pnginfo drops text chunks and EXIF.
+        (image.convert("RGBA") if image.mode == "P" else image).save(out, "PNG", optimize=True)
+    else:
+        image.save(out, "WEBP", quality=88)
+    return out.getvalue()
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    thumb = ImageOps.exif_transpose(image).convert("RGB")
+    thumb.thumbnail(THUMB_SIZE)
+    out = io.BytesIO()
+    thumb.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@transaction.atomic
+def upload_attachment(*, conversation: Conversation, uploader: User, data: bytes) -> Attachment:
+    """Store an image for a later ``post_message(attachment_ids=[...])``."""
+    if participant_for(conversation=conversation, user=uploader) is None:
+        raise NotAParticipant("You are not part of this conversation.")
+    if len(data) > settings.ATTACHMENT_MAX_BYTES:
+        limit_mb = settings.ATTACHMENT_MAX_BYTES / 1024 / 1024
+        raise HubError(f"Images can be at most {limit_mb:.0f} MB.", code="too_large", field="file")
+    if not data:
+        raise HubError("The file is empty.", code="empty", field="file")
+    image = _sniff(data)
+    content_type, extension = ALLOWED_FORMATS[image.format]
+    clean = _reencode(image, image.format)
+    attachment = Attachment(
+        uploader=uploader,
+        conversation=conversation,
+        content_type=content_type,
+        extension=extension,
+        size=len(clean),
+        sha256=hashlib.sha256(clean).hexdigest(),
+    )
+    attachment.file.save(f"upload.{extension}", ContentFile(clean), save=False)
+    attachment.thumbnail.save("thumb.jpg", ContentFile(_thumbnail(image)), save=False)
+    attachment.save()
+    return attachment

@@ -1,0 +1,226 @@
+"""Inline translation of messages: delivered first in the original, translated afterwards.
+
+After a message commits, ``plan_translations`` records one ``MessageTranslation`` per
+reader language that differs from the message's language, and the Celery task
+``translate_message`` fills them in. A translation is stored per (message, target
+language) and never recomputed; identical texts share ``TranslationCacheEntry`` rows.
+The provider is never called on the socket path. Without a DeepL key the rows say
+"not configured" and readers see the original with that note (no fake translations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations.events import broadcast_on_commit, conversation_group
+from conversations.models import (
+    Message,
+    MessageKind,
+    MessageTranslation,
+    Participant,
+    TranslationCacheEntry,
+    TranslationStatus,
+    TranslationUsage,
+)
+from conversations.translation.config import normalise_language_code
+from conversations.translation.provider import get_translator
+from conversations.translation.types import (
+    TranslationAuthFailed,
+    TranslationError,
+    TranslationNotConfigured,
+    TranslationQuotaExceeded,
+    UnsupportedLanguagePair,
+)
+
+logger = logging.getLogger(__name__)
+
+TRANSLATABLE_KINDS = {
+    MessageKind.TEXT,
+    MessageKind.BOT,
+    MessageKind.OFFER,
+    MessageKind.ORDER_UPDATE,
+}
+
+
+def _norm(code: str) -> str:
+    try:
+        return normalise_language_code(code or "")
+    except ValueError:
+        return ""
+
+
+def _reader_languages(message: Message) -> set[str]:
+    languages = set()
+    for participant in Participant.objects.filter(
+        conversation_id=message.conversation_id
+    ).select_related("user"):
+        if message.author_id and participant.user_id == message.author_id:
+            continue
+        code = _norm(participant.user.preferred_language)
+        if code:
+            languages.add(code)
+    return languages
+
+
+def translatable_text(message: Message) -> str:
+    """Free text a reader needs translated (cards: their note; structured fields are UI)."""
+    if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE):
+        return str(message.payload.get("note") or message.text or "")
+    return message.text
+
+
+@transaction.atomic
+def plan_translations(message: Message) -> list[MessageTranslation]:
+    """Create the pending rows for every reader language; return the ones to compute."""
+    text = translatable_text(message)
+    if message.kind not in TRANSLATABLE_KINDS or not text or message.is_hidden:
+        return []
+    configured = get_translator().is_configured
+    source = _norm(message.language)
+    pending: list[MessageTranslation] = []
+    for target in sorted(_reader_languages(message)):
+        if source and source == target:
+            status = TranslationStatus.SAME_LANGUAGE
+        elif not configured:
+            status = TranslationStatus.NOT_CONFIGURED
+        else:
+            status = TranslationStatus.PENDING
+        row, created = MessageTranslation.objects.get_or_create(
+            message=message, target_language=target, defaults={"status": status}
+        )
+        if not created:
+            continue
+        if status == TranslationStatus.PENDING:
+            pending.append(row)
+        elif status == TranslationStatus.NOT_CONFIGURED:
+            _announce(row)
+    return pending
+
+
+def _announce(row: MessageTranslation) -> None:
+    message = row.message
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.translated",
+        {
+            "conversation": message.conversation_id,
+            "message": message.pk,
+            "seq": message.seq,
+            "language": row.target_language,
+            "status": row.status,
+            "text": row.text if row.status == TranslationStatus.DONE else "",
+            "source_language": message.language,
+        },
+    )
+
+
+def _source_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _month_start():
+    today = timezone.now().date()
+    return today.replace(day=1)
+
+
+def _budget_allows(characters: int) -> bool:
+    budget = settings.DEEPL_MONTHLY_CHAR_BUDGET
+    if not budget:
+        return True
+    usage = TranslationUsage.objects.filter(month=_month_start()).first()
+    used = usage.characters if usage else 0
+    return used + characters <= budget
+
+
+def _record_usage(characters: int) -> None:
+    month = _month_start()
+    TranslationUsage.objects.get_or_create(month=month)
+    TranslationUsage.objects.filter(month=month).update(characters=F("characters") + characters)
+
+
+@dataclass(frozen=True)
+class TranslateOutcome:
+    done: int
+    retry_later: bool
+
+
+def translate_pending(message_id: int) -> TranslateOutcome:
+    """Fill every pending translation of a message. Retryable failures leave rows pending."""
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        return TranslateOutcome(0, False)
+    text = translatable_text(message)
+    rows = list(message.translations.filter(status=TranslationStatus.PENDING))
+    translator = get_translator()
+    done, retry = 0, False
+    source = _norm(message.language)
+    for row in rows:
+        key = _source_hash(text)
+        cached = TranslationCacheEntry.objects.filter(
+            source_hash=key, source_language=source, target_language=row.target_language
+        ).first()
+        if cached is not None:
+            _finish(row, TranslationStatus.DONE, text=cached.text, provider="cache")
+            done += 1
+            continue
+        if not _budget_allows(len(text)):
+            _finish(row, TranslationStatus.PAUSED, error="Monthly translation budget reached.")
+            continue
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        try:
+            [result] = translator.translate(
+                texts=[text], target_lang=row.target_language, source_lang=source or None
+            )
+        except TranslationNotConfigured:
+            _finish(row, TranslationStatus.NOT_CONFIGURED)
+            continue
+        except TranslationQuotaExceeded as exc:
+            _finish(
+                row, TranslationStatus.PAUSED, error=str(exc)[:255] or "Provider quota exceeded."
+            )
+            continue
+        except UnsupportedLanguagePair as exc:
+            _finish(row, TranslationStatus.UNSUPPORTED, error=str(exc)[:255])
+            continue
+        except TranslationAuthFailed as exc:
+            _finish(
+                row, TranslationStatus.FAILED, error=str(exc)[:255] or "Provider rejected our key."
+            )
+            continue
+        except TranslationError as exc:
+            if exc.retryable and row.attempts < settings.TRANSLATION_MAX_ATTEMPTS:
+                row.error = str(exc)[:255]
+                row.save(update_fields=["error"])
+                retry = True
+            else:
+                _finish(
+                    row, TranslationStatus.FAILED, error=str(exc)[:255] or "Translation failed."
+                )
+            continue
+        _record_usage(result.billed_characters or len(text))
+        TranslationCacheEntry.objects.get_or_create(
+            source_hash=key,
+            source_language=source,
+            target_language=row.target_language,
+            defaults={"text": result.text, "detected_source_language": result.detected_source_lang},
+        )
+        _finish(row, TranslationStatus.DONE, text=result.text, provider="deepl")
+        done += 1
+    return TranslateOutcome(done, retry)
+
+
+@transaction.atomic
+def _finish(
+    row: MessageTranslation, status: str, *, text: str = "", error: str = "", provider: str = ""
+) -> None:
+    row.status, row.text, row.error, row.provider = status, text, error, provider
+    row.save(update_fields=["status", "text", "error", "provider", "updated_at"])
+    _announce(row)

@@ -1,0 +1,49 @@
+"""Token-bucket rate limits for frames (per user), kept in the cache (Redis in production)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+_RATE_RE = re.compile(r"^(\d+)/(\d*)([smh])$")
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Rate:
+    tokens: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        match = _RATE_RE.match(text.strip())
+        if not match:
+            raise ValueError(f"Rate {text!r} is not like '20/10s' or '5/m'.")
+        count, amount, unit = match.groups()
+        seconds = int(amount or 1) * {"s": 1, "m": 60, "h": 3600}[unit]
+        return cls(int(count), float(seconds))
+
+
+def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
+    """Take one token from ``key``'s bucket or raise RateLimited with the wait time.
+
+    The bucket is a (tokens, updated_at) pair; refills continuously. Races between two
+    sockets of one user may let one extra message through, which is acceptable here.
+    """
+    limit = Rate.parse(rate)
+    now = time.time() if now is None else now
+    cache_key = f"bucket:{key}"
+    tokens, updated = cache.get(cache_key, (float(limit.tokens), now))
+    refill = (now - updated) * (limit.tokens / limit.seconds)
+    tokens = min(float(limit.tokens), tokens + refill)
+    if tokens < 1:
+        raise RateLimited((1 - tokens) * limit.seconds / limit.tokens)
+    cache.set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)

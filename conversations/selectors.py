@@ -1,0 +1,140 @@
+"""Reads of the conversation hub (inbox lists, history pages, resume state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageTranslation,
+    Participant,
+)
+from conversations.serializers import serialize_message
+from core.models import User
+
+
+def readable_conversation(*, user: User, conversation_id: int) -> Conversation | None:
+    """The conversation if ``user`` may read it (participants; admins read-only)."""
+    if not user.is_authenticated:
+        return None
+    qs = Conversation.objects.select_related("buyer", "artisan").filter(pk=conversation_id)
+    if not user.is_platform_admin:
+        qs = qs.filter(participants__user=user)
+    return qs.first()
+
+
+def conversation_for_writer(*, user: User, conversation_id: int) -> Conversation | None:
+    """The conversation if ``user`` participates in it (the only people who may write)."""
+    return (
+        Conversation.objects.select_related("buyer", "artisan")
+        .filter(pk=conversation_id, participants__user=user)
+        .first()
+    )
+
+
+def can_write(*, user: User, conversation_id: int) -> bool:
+    return Participant.objects.filter(conversation_id=conversation_id, user=user).exists()
+
+
+def message_queryset() -> QuerySet[Message]:
+    return Message.objects.select_related("author").prefetch_related(
+        "attachments", Prefetch("translations", queryset=MessageTranslation.objects.all())
+    )
+
+
+def serialize_with_translations(message: Message) -> dict[str, Any]:
+    return serialize_message(message, translations=list(message.translations.all()))
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    missed: list[dict[str, Any]]
+    last_seq: int
+    has_more: bool
+    read_markers: dict[int, int]
+    participant_ids: list[int]
+
+
+def subscription_state(
+    *, user: User, conversation_id: int, after_seq: int, limit: int
+) -> SubscriptionState | None:
+    conversation = readable_conversation(user=user, conversation_id=conversation_id)
+    if conversation is None:
+        return None
+    missed = list(
+        message_queryset()
+        .filter(conversation=conversation, seq__gt=after_seq)
+        .order_by("seq")[: limit + 1]
+    )
+    has_more = len(missed) > limit
+    participants = list(Participant.objects.filter(conversation=conversation))
+    return SubscriptionState(
+        missed=[serialize_with_translations(m) for m in missed[:limit]],
+        last_seq=conversation.last_seq,
+        has_more=has_more,
+        read_markers={p.user_id: p.last_read_seq for p in participants},
+        participant_ids=[p.user_id for p in participants],
+    )
+
+
+def history_page(
+    *, conversation: Conversation, before_seq: int | None, after_seq: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """Up to ``limit`` messages, oldest first; ``has_more`` tells if the page was cut."""
+    qs = message_queryset().filter(conversation=conversation)
+    if after_seq is not None:
+        page = list(qs.filter(seq__gt=after_seq).order_by("seq")[: limit + 1])
+        return page[:limit], len(page) > limit
+    if before_seq is not None:
+        qs = qs.filter(seq__lt=before_seq)
+    page = list(qs.order_by("-seq")[: limit + 1])
+    has_more = len(page) > limit
+    return list(reversed(page[:limit])), has_more
+
+
+def inbox(
+    *,
+    user: User,
+    status: str | None = None,
+    query: str = "",
+    label: str = "",
+) -> QuerySet[Conversation]:
+    """The user's conversations, unread first, then most recent; annotated with unread."""
+    qs = (
+        Conversation.objects.filter(participants__user=user)
+        .select_related("buyer", "artisan")
+        .annotate(
+            my_read_seq=F("participants__last_read_seq"),
+            unread=F("last_seq") - F("participants__last_read_seq"),
+            has_unread=Case(
+                When(last_seq__gt=F("participants__last_read_seq"), then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+        )
+    )
+    if status in ConversationStatus.values:
+        qs = qs.filter(status=status)
+    if query:
+        qs = qs.filter(
+            Q(subject__icontains=query)
+            | Q(buyer__display_name__icontains=query)
+            | Q(buyer__email__icontains=query)
+            | Q(artisan__display_name__icontains=query)
+            | Q(messages__text__icontains=query)
+        ).distinct()
+    if label:
+        qs = qs.filter(labels__owner=user, labels__name=label)
+    return qs.order_by("-has_unread", F("last_message_at").desc(nulls_last=True), "-id")
+
+
+def unread_total(*, user: User) -> int:
+    rows = Participant.objects.filter(user=user).aggregate(
+        n=Count("pk", filter=Q(conversation__last_seq__gt=F("last_read_seq")))
+    )
+    return rows["n"] or 0

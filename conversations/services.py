@@ -1,0 +1,626 @@
+"""Conversation hub services. ``post_message`` is the only way a message enters the system.
+
+Every channel (web socket, JSON API, web widget, Telegram bridge, bot replies, commerce
+cards) calls ``post_message``. It validates, stores in one transaction, assigns the
+per-conversation ``seq`` under a row lock, and after commit fans the message out and
+enqueues follow-up work (translation, bot reply, notifications, Telegram delivery).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversations import moderation
+from conversations.events import broadcast_on_commit, conversation_group, user_group
+from conversations.models import (
+    Attachment,
+    Block,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    FlagWord,
+    Message,
+    MessageKind,
+    MessageRevision,
+    ModerationAction,
+    Participant,
+    ParticipantRole,
+    Report,
+)
+from conversations.serializers import serialize_message
+from core.audit import record_audit_event
+from core.models import AuditEvent, User
+
+logger = logging.getLogger(__name__)
+
+USER_KINDS = {MessageKind.TEXT, MessageKind.IMAGE}
+SYSTEM_KINDS = {MessageKind.SYSTEM, MessageKind.OFFER, MessageKind.ORDER_UPDATE, MessageKind.BOT}
+
+
+class HubError(Exception):
+    """A rejected hub operation, with a stable code and a human message."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.field = field
+
+
+class NotAParticipant(HubError):
+    code = "forbidden"
+
+
+class Blocked(HubError):
+    code = "blocked"
+
+
+@dataclass(frozen=True)
+class PostResult:
+    message: Message
+    created: bool  # False when a retry with the same client_id returned the stored message
+
+
+FollowUp = Callable[[Message], None]
+_follow_ups: dict[str, FollowUp] = {}
+
+
+def register_follow_up(name: str, follow_up: FollowUp) -> None:
+    """Apps add work to run after a message is committed (e.g. bot reply, Telegram)."""
+    _follow_ups[name] = follow_up
+
+
+# --- Access rules ------------------------------------------------------------------------
+
+
+def participant_for(*, conversation: Conversation, user: User) -> Participant | None:
+    return Participant.objects.filter(conversation=conversation, user=user).first()
+
+
+def can_read(*, conversation: Conversation, user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_platform_admin:
+        return True  # admins read (read-only unless moderating)
+    return Participant.objects.filter(conversation=conversation, user=user).exists()
+
+
+def _is_blocked(sender: User, conversation: Conversation) -> bool:
+    others = Participant.objects.filter(conversation=conversation).exclude(user=sender)
+    return Block.objects.filter(blocker__in=others.values("user"), blocked=sender).exists()
+
+
+def _flag_phrases() -> list[tuple[str, str]]:
+    return list(FlagWord.objects.filter(active=True).values_list("phrase", "reason"))
+
+
+def _detect_language(text: str) -> str:
+    try:
+        from conversations.translation.detect import detect_language
+    except ImportError:  # pragma: no cover - detection package always ships with the app
+        return ""
+    detected = detect_language(text)
+    return detected.code if detected else ""
+
+
+# --- Conversations ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_conversation(
+    *,
+    buyer: User,
+    artisan: User | None,
+    subject: str = "",
+    channel: str = Channel.WEB,
+    context_type: str = "",
+    context_id: int | None = None,
+) -> Conversation:
+    """Open (or continue) the buyer's open conversation with ``artisan`` about a context."""
+    if buyer.is_suspended:
+        raise HubError("This account is suspended.", code="suspended")
+    if artisan is not None:
+        if not artisan.is_artisan:
+            raise HubError("You can only start a conversation with an artisan.", field="artisan")
+        if artisan.pk == buyer.pk:
+            raise HubError("You cannot message yourself.", field="artisan")
+        if Block.objects.filter(blocker=artisan, blocked=buyer).exists():
+            raise Blocked("This artisan is not accepting messages from you.")
+    existing = Conversation.objects.filter(
+        buyer=buyer,
+        artisan=artisan,
+        status=ConversationStatus.OPEN,
+        context_type=context_type,
+        context_id=context_id,
+    ).first()
+    if existing:
+        return existing
+    conversation = Conversation.objects.create(
+        buyer=buyer,
+        artisan=artisan,
+        subject=subject[:200],
+        channel=channel,
+        context_type=context_type,
+        context_id=context_id,
+        bot_active=artisan is None,
+    )
+    Participant.objects.create(conversation=conversation, user=buyer, role=ParticipantRole.BUYER)
+    if artisan is not None:
+        Participant.objects.create(
+            conversation=conversation, user=artisan, role=ParticipantRole.ARTISAN
+        )
+    return conversation
+
+
+@transaction.atomic
+def assign_artisan(*, conversation: Conversation, artisan: User) -> Conversation:
+    """Hand a bot conversation to a human artisan (the bot stops answering)."""
+    if not artisan.is_artisan:
+        raise HubError("Only an artisan can take over a conversation.")
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.artisan_id not in (None, artisan.pk):
+        raise HubError("This conversation already has an artisan.")
+    conversation.artisan = artisan
+    conversation.bot_active = False
+    conversation.save(update_fields=["artisan", "bot_active"])
+    Participant.objects.get_or_create(
+        conversation=conversation, user=artisan, defaults={"role": ParticipantRole.ARTISAN}
+    )
+    return conversation
+
+
+@transaction.atomic
+def set_bot_active(*, conversation: Conversation, active: bool, actor: User | None = None) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(bot_active=active)
+    conversation.bot_active = active
+
+
+@transaction.atomic
+def set_conversation_status(*, conversation: Conversation, user: User, status: str) -> Conversation:
+    if status not in ConversationStatus.values:
+        raise HubError("Unknown status.", field="status")
+    if participant_for(conversation=conversation, user=user) is None:
+        raise NotAParticipant("You are not part of this conversation.")
+    conversation.status = status
+    conversation.closed_at = timezone.now() if status == ConversationStatus.CLOSED else None
+    conversation.save(update_fields=["status", "closed_at"])
+    return conversation
+
+
+# --- Messages -------------------------------------------------------------------------------
+
+
+def _validate_text(text: str, kind: str, has_attachments: bool) -> str:
+    if not isinstance(text, str):
+        raise HubError("Message text must be a string.", field="text")
+    text = text.replace("\x00", "").strip()
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise HubError(
+            f"Message is too long ({len(text)} characters; the limit is "
+            f"{settings.MESSAGE_MAX_CHARS}).",
+            code="too_long",
+            field="text",
+        )
+    if kind in USER_KINDS and not text and not has_attachments:
+        raise HubError("Message is empty.", code="empty", field="text")
+    return text
+
+
+def _validate_client_id(client_id: str | None) -> str | None:
+    if client_id is None or client_id == "":
+        return None
+    if not isinstance(client_id, str) or len(client_id) > 64 or not client_id.isprintable():
+        raise HubError("client_id must be a string of at most 64 characters.", field="client_id")
+    return client_id
+
+
+def post_message(
+    *,
+    conversation: Conversation,
+    author: User | None,
+    text: str = "",
+    kind: str = MessageKind.TEXT,
+    client_id: str | None = None,
+    payload: dict[str, Any] | None = None,
+    attachment_ids: Sequence[int] = (),
+    channel: str = Channel.WEB,
+    language: str | None = None,
+) -> PostResult:
+    """Store a message and fan it out. Idempotent per (author, client_id).
+
+    ``author`` is None for system and bot messages. Raises HubError (with ``code``) on
+    invalid input, NotAParticipant, Blocked.
+    """
+    client_id = _validate_client_id(client_id)
+    if kind not in MessageKind.values:
+        raise HubError("Unknown message kind.", field="kind")
+    if author is not None and client_id:
+        existing = Message.objects.filter(author=author, client_id=client_id).first()
+        if existing is not None:
+            if existing.conversation_id != conversation.pk:
+                raise HubError(
+                    "client_id was already used in another conversation.", field="client_id"
+                )
+            return PostResult(existing, created=False)
+    text = _validate_text(text, kind, bool(attachment_ids))
+    if not isinstance(attachment_ids, list | tuple) or not all(
+        isinstance(a, int) for a in attachment_ids
+    ):
+        raise HubError("attachments must be a list of attachment ids.", field="attachments")
+    if len(attachment_ids) > 10:
+        raise HubError("At most 10 images per message.", field="attachments")
+    if author is not None:
+        if kind not in USER_KINDS:
+            raise HubError("People can only send text and image messages.", field="kind")
+        if author.is_suspended or not author.is_active:
+            raise HubError("This account is suspended.", code="suspended")
+        if participant_for(conversation=conversation, user=author) is None:
+            raise NotAParticipant("You are not part of this conversation.")
+        if _is_blocked(author, conversation):
+            raise Blocked("You can no longer message this person.")
+    if conversation.status == ConversationStatus.CLOSED and author is not None:
+        raise HubError("This conversation is closed.", code="closed")
+    flags = moderation.scan_text(text, _flag_phrases()) if author is not None and text else []
+    detected = language if language is not None else (_detect_language(text) if text else "")
+    try:
+        with transaction.atomic():
+            message = _insert_message(
+                conversation=conversation,
+                author=author,
+                text=text,
+                kind=MessageKind.IMAGE
+                if (attachment_ids and not text and kind == MessageKind.TEXT)
+                else kind,
+                client_id=client_id,
+                payload=payload or {},
+                attachment_ids=attachment_ids,
+                channel=channel,
+                language=detected,
+                flags=flags,
+            )
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race: return its message.
+        if author is not None and client_id:
+            existing = Message.objects.filter(author=author, client_id=client_id).first()
+            if existing is not None:
+                return PostResult(existing, created=False)
+        raise
+    return PostResult(message, created=True)
+
+
+def _insert_message(
+    *,
+    conversation: Conversation,
+    author: User | None,
+    text: str,
+    kind: str,
+    client_id: str | None,
+    payload: dict[str, Any],
+    attachment_ids: Sequence[int],
+    channel: str,
+    language: str,
+    flags: list[moderation.Flag],
+) -> Message:
+    now = timezone.now()
+    # The UPDATE takes the conversation's row lock until commit, so concurrent writers
+    # queue here and each reads back a distinct seq (PostgreSQL); SQLite serialises writers.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=F("last_seq") + 1, last_message_at=now
+    )
+    seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
+    conversation.last_seq, conversation.last_message_at = seq, now
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=seq,
+        author=author,
+        kind=kind,
+        text=text,
+        language=language,
+        client_id=client_id,
+        channel=channel,
+        payload=payload,
+        created_at=now,
+        flagged=bool(flags),
+        flag_reasons=[{"reason": f.reason, "excerpt": f.excerpt} for f in flags],
+    )
+    if attachment_ids:
+        attachments = list(
+            Attachment.objects.select_for_update().filter(
+                pk__in=attachment_ids,
+                uploader=author,
+                conversation=conversation,
+                message__isnull=True,
+            )
+        )
+        if len(attachments) != len(set(attachment_ids)):
+            raise HubError(
+                "An attachment is unknown, not yours, or already sent.", field="attachments"
+            )
+        Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
+    if author is not None:
+        # The author has read everything up to their own message.
+        Participant.objects.filter(conversation=conversation, user=author).update(last_read_seq=seq)
+    data = serialize_message(message)
+    broadcast_on_commit(conversation_group(conversation.pk), "message.new", {"message": data})
+    for participant in Participant.objects.filter(conversation=conversation).only("user_id"):
+        broadcast_on_commit(
+            user_group(participant.user_id),
+            "conversation.updated",
+            {"conversation": conversation.pk, "last_seq": seq, "preview": _preview(message)},
+        )
+    transaction.on_commit(lambda: _run_follow_ups(message))
+    return message
+
+
+def _preview(message: Message) -> str:
+    if message.is_hidden:
+        return ""
+    if message.text:
+        return message.text[:120]
+    return {"image": "📷", "offer": "Offer", "order_update": "Order update"}.get(message.kind, "")
+
+
+def _run_follow_ups(message: Message) -> None:
+    for name, follow_up in list(_follow_ups.items()):
+        try:
+            follow_up(message)
+        except Exception:
+            # A failed enqueue must not undo a delivered message; the task's own retry
+            # policy and the periodic sweeps pick it up.
+            logger.exception("Follow-up %s failed for message %s", name, message.pk)
+
+
+@transaction.atomic
+def edit_message(*, message: Message, editor: User, text: str) -> Message:
+    """Edit a text message; every previous version is kept. Cards cannot be edited."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.author_id != editor.pk:
+        raise NotAParticipant("You can only edit your own messages.")
+    if message.kind != MessageKind.TEXT:
+        raise HubError("Only text messages can be edited.", code="not_editable")
+    if message.is_hidden:
+        raise HubError("This message was removed by a moderator.", code="not_editable")
+    text = _validate_text(text, MessageKind.TEXT, False)
+    if text == message.text:
+        return message
+    MessageRevision.objects.create(message=message, text=message.text)
+    message.text = text
+    message.edited_at = timezone.now()
+    flags = moderation.scan_text(text, _flag_phrases())
+    message.flagged = message.flagged or bool(flags)
+    message.flag_reasons = message.flag_reasons + [
+        {"reason": f.reason, "excerpt": f.excerpt} for f in flags
+    ]
+    message.save(update_fields=["text", "edited_at", "flagged", "flag_reasons"])
+    message.translations.all().delete()  # the old translations no longer match
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.updated",
+        {"message": serialize_message(message)},
+    )
+    transaction.on_commit(lambda: _run_follow_ups_for_edit(message))
+    return message
+
+
+def _run_follow_ups_for_edit(message: Message) -> None:
+    follow_up = _follow_ups.get("translation")
+    if follow_up is not None:
+        follow_up(message)
+
+
+def mark_read(*, conversation: Conversation, user: User, seq: int) -> int:
+    """Move the reader's read marker forward (never back). Returns the new marker."""
+    if not isinstance(seq, int) or seq < 0:
+        raise HubError("seq must be a non-negative integer.", field="seq")
+    seq = min(seq, conversation.last_seq if conversation.last_seq else seq)
+    with transaction.atomic():
+        updated = Participant.objects.filter(
+            conversation=conversation, user=user, last_read_seq__lt=seq
+        ).update(last_read_seq=seq)
+        if not updated:
+            participant = participant_for(conversation=conversation, user=user)
+            if participant is None:
+                raise NotAParticipant("You are not part of this conversation.")
+            return participant.last_read_seq
+        broadcast_on_commit(
+            conversation_group(conversation.pk),
+            "read",
+            {"conversation": conversation.pk, "user": user.pk, "seq": seq},
+        )
+        broadcast_on_commit(
+            user_group(user.pk),
+            "conversation.updated",
+            {"conversation": conversation.pk, "last_seq": conversation.last_seq, "read_seq": seq},
+        )
+    return seq
+
+
+# --- Safety: reports, blocks, moderation --------------------------------------------------------
+
+
+@transaction.atomic
+def report_message(*, message: Message, reporter: User, reason: str) -> Report:
+    if participant_for(conversation=message.conversation, user=reporter) is None:
+        raise NotAParticipant("You can only report messages in your conversations.")
+    if message.author_id == reporter.pk:
+        raise HubError("You cannot report your own message.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise HubError("Tell us briefly what is wrong.", field="reason")
+    report, _created = Report.objects.get_or_create(
+        message=message, reporter=reporter, defaults={"reason": reason[:500]}
+    )
+    return report
+
+
+@transaction.atomic
+def block_user(*, blocker: User, blocked: User) -> Block:
+    if blocker.pk == blocked.pk:
+        raise HubError("You cannot block yourself.")
+    block, _created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    return block
+
+
+@transaction.atomic
+def unblock_user(*, blocker: User, blocked: User) -> None:
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+def _require_moderator(user: User) -> None:
+    if not user.is_platform_admin:
+        raise PermissionDenied("Only moderators can do this.")
+
+
+def _moderation_record(**kwargs: Any) -> ModerationAction:
+    action = ModerationAction.objects.create(**kwargs)
+    record_audit_event(
+        kind=AuditEvent.Kind.MODERATION,
+        actor=kwargs.get("moderator"),
+        action=action.kind,
+        message=getattr(kwargs.get("message"), "pk", None),
+        conversation=getattr(kwargs.get("conversation"), "pk", None),
+        target=getattr(kwargs.get("target_user"), "pk", None),
+        note=kwargs.get("note", ""),
+    )
+    return action
+
+
+@transaction.atomic
+def hide_message(*, message: Message, moderator: User, note: str = "") -> Message:
+    """Both sides then see "removed by moderator"; the original stays for the record."""
+    _require_moderator(moderator)
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if not message.is_hidden:
+        message.hidden_at = timezone.now()
+        message.hidden_by = moderator
+        message.save(update_fields=["hidden_at", "hidden_by"])
+    message.reports.filter(status=Report.Status.OPEN).update(
+        status=Report.Status.ACTIONED, resolved_at=timezone.now(), resolved_by=moderator
+    )
+    _moderation_record(
+        moderator=moderator,
+        kind="hide",
+        message=message,
+        conversation=message.conversation,
+        note=note[:500],
+    )
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.updated",
+        {"message": serialize_message(message)},
+    )
+    return message
+
+
+@transaction.atomic
+def unhide_message(*, message: Message, moderator: User, note: str = "") -> Message:
+    _require_moderator(moderator)
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    message.hidden_at = None
+    message.hidden_by = None
+    message.save(update_fields=["hidden_at", "hidden_by"])
+    _moderation_record(
+        moderator=moderator,
+        kind="unhide",
+        message=message,
+        conversation=message.conversation,
+        note=note[:500],
+    )
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.updated",
+        {"message": serialize_message(message)},
+    )
+    return message
+
+
+@transaction.atomic
+def dismiss_reports(*, message: Message, moderator: User, note: str = "") -> None:
+    _require_moderator(moderator)
+    message.reports.filter(status=Report.Status.OPEN).update(
+        status=Report.Status.DISMISSED, resolved_at=timezone.now(), resolved_by=moderator
+    )
+    Message.objects.filter(pk=message.pk).update(flagged=False)
+    _moderation_record(
+        moderator=moderator,
+        kind="dismiss",
+        message=message,
+        conversation=message.conversation,
+        note=note[:500],
+    )
+
+
+@transaction.atomic
+def suspend_user(*, user: User, moderator: User, reason: str) -> User:
+    _require_moderator(moderator)
+    if user.pk == moderator.pk:
+        raise HubError("You cannot suspend yourself.")
+    user.suspended_at = timezone.now()
+    user.suspension_reason = reason[:255]
+    user.save(update_fields=["suspended_at", "suspension_reason"])
+    _moderation_record(moderator=moderator, kind="suspend", target_user=user, note=reason[:500])
+    record_audit_event(kind=AuditEvent.Kind.SUSPENDED, actor=moderator, subject_email=user.email)
+    return user
+
+
+@transaction.atomic
+def unsuspend_user(*, user: User, moderator: User, note: str = "") -> User:
+    _require_moderator(moderator)
+    user.suspended_at = None
+    user.suspension_reason = ""
+    user.save(update_fields=["suspended_at", "suspension_reason"])
+    _moderation_record(moderator=moderator, kind="unsuspend", target_user=user, note=note[:500])
+    return user
+
+
+def record_moderator_view(*, conversation: Conversation, moderator: User) -> None:
+    _require_moderator(moderator)
+    _moderation_record(moderator=moderator, kind="view", conversation=conversation)
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purge_closed_conversation_content(*, older_than_days: int) -> int:
+    """Blank chat content of conversations closed long ago; cards (offers/orders) stay."""
+    if older_than_days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    conversations = Conversation.objects.filter(
+        status=ConversationStatus.CLOSED, closed_at__lt=cutoff, content_purged_at__isnull=True
+    )
+    ids = list(conversations.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    chat = Message.objects.filter(
+        conversation_id__in=ids, kind__in=[MessageKind.TEXT, MessageKind.IMAGE, MessageKind.BOT]
+    )
+    MessageRevision.objects.filter(message__in=chat).delete()
+    for attachment in Attachment.objects.filter(conversation_id__in=ids):
+        attachment.file.delete(save=False)
+        if attachment.thumbnail:
+            attachment.thumbnail.delete(save=False)
+        attachment.delete()
+    chat.update(text="", payload={})
+    from conversations.models import MessageTranslation
+
+    MessageTranslation.objects.filter(
+        message__conversation_id__in=ids,
+        message__kind__in=[MessageKind.TEXT, MessageKind.IMAGE, MessageKind.BOT],
+    ).delete()
+    Conversation.objects.filter(pk__in=ids).update(content_purged_at=timezone.now())
+    return len(ids)
