@@ -88,6 +88,8 @@ def upload_attachment(*, conversation: Conversation, uploader: User, data: bytes
         extension=extension,
         size=len(clean),
         sha256=hashlib.sha256(clean).hexdigest(),
+        width=ImageOps.exif_transpose(image).width,
+        height=ImageOps.exif_transpose(image).height,
     )
     attachment.file.save(f"upload.{extension}", ContentFile(clean), save=False)
     attachment.thumbnail.save("thumb.jpg", ContentFile(_thumbnail(image)), save=False)

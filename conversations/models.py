@@ -190,7 +190,7 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
-    file = models.ImageField(upload_to=attachment_path, width_field="width", height_field="height")
+    file = models.ImageField(upload_to=attachment_path)
     thumbnail = models.ImageField(upload_to=thumbnail_path, blank=True)
     content_type = models.CharField(max_length=32)
     extension = models.CharField(max_length=8)

@@ -46,8 +46,11 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "payload")]
-    field = ".".join(loc) or None
+    loc = [
+        str(p) for p in first.get("loc", []) if p not in ("body", "query", "path", "form", "file")
+    ]
+    # ninja prefixes body fields with the parameter name ("data.client_id"): drop it.
+    field = ".".join(loc[1:] if len(loc) > 1 else loc) or None
     message = first.get("msg", "Invalid input.")
     return _error(request, "invalid", f"{field}: {message}" if field else message, 422, field)
 

@@ -110,6 +110,11 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
             },
+            # A file (not shared-cache memory) so concurrent test threads get SQLite's busy
+            # timeout instead of "table is locked".
+            "TEST": {
+                "NAME": env.str("SQLITE_TEST_PATH", default=str(BASE_DIR / "var" / "test.sqlite3"))
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

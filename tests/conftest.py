@@ -16,6 +16,19 @@ from core.models import Role, User
 
 PASSWORD = "correct-horse-battery-staple"
 
+# The SQLite test database is a file under var/ (see settings).
+os.makedirs(os.path.join(os.path.dirname(os.path.dirname(__file__)), "var"), exist_ok=True)
+REQUIRE_REAL_SERVICES = bool(os.environ.get("ATELIER_REQUIRE_REAL_SERVICES"))
+
+
+def require_or_skip(condition: bool, reason: str) -> None:
+    """Skip locally when a real service is absent; in CI the same absence is a failure."""
+    if condition:
+        return
+    if REQUIRE_REAL_SERVICES:
+        pytest.fail(f"CI requires this real service: {reason}")
+    pytest.skip(reason)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):

@@ -1,0 +1,1 @@
+"""Telegram plumbing: Bot construction (client), rate-limited outbox, keyboards."""

@@ -1,0 +1,71 @@
+"""Inline keyboards and their callback data.
+
+Telegram caps ``callback_data`` at 64 bytes and hands it back verbatim, so it is both
+compact and untrusted: every button's data is built and parsed by an aiogram
+``CallbackData`` factory, which validates the fields on the way back in. Handlers
+filter with e.g. ``ProductAction.filter(F.action == ProductActionKind.BUY)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
+
+
+class ProductActionKind(StrEnum):
+    # One letter each: the data travels with every button of every product card.
+    DETAILS = "d"
+    ASK_ARTISAN = "a"
+    BUY = "b"
+
+
+class ProductAction(CallbackData, prefix="p"):
+    """Callback data ``p:<action>:<product_id>``, e.g. ``p:b:42``."""
+
+    action: ProductActionKind
+    product_id: int = Field(gt=0)
+
+
+@dataclass(frozen=True)
+class ProductCardLabels:
+    """Button captions, passed in already translated for the buyer's language."""
+
+    details: str = "Details"
+    ask_artisan: str = "Ask the artisan"
+    buy: str = "Buy"
+
+
+def product_card_keyboard(
+    *, product_id: int, labels: ProductCardLabels | None = None
+) -> InlineKeyboardMarkup:
+    """Buttons under a product card: "Details" and "Ask the artisan", then "Buy" alone."""
+    labels = labels or ProductCardLabels()
+    builder = InlineKeyboardBuilder()
+    for text, action in (
+        (labels.details, ProductActionKind.DETAILS),
+        (labels.ask_artisan, ProductActionKind.ASK_ARTISAN),
+        (labels.buy, ProductActionKind.BUY),
+    ):
+        builder.button(text=text, callback_data=ProductAction(action=action, product_id=product_id))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+def parse_product_action(callback_data: str) -> ProductAction | None:
+    """The decoded action, or ``None`` for data that is not a valid product action."""
+    try:
+        return ProductAction.unpack(callback_data)
+    except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
+
+
+def checkout_link_keyboard(*, checkout_url: str, label: str = "Pay now") -> InlineKeyboardMarkup:
+    """A single URL button that opens our checkout page for an offer."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, url=checkout_url)
+    return builder.as_markup()
