@@ -24,6 +24,17 @@ from conversations.ratelimit import RateLimited, consume_token
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
+
+
+def hub_call(func):
+    """Run one short unit of ORM work off the event loop.
+
+    Not thread-sensitive: Channels' default runs every consumer's sync code on ONE shared
+    thread per process (asgiref #218), which serialises all sockets behind the slowest
+    query. Each call here is one short transaction, safe on any pool thread with its own
+    connection.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
 RESUME_PAGE = 200
 
 
@@ -55,7 +66,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user_group = user_group(self.user.pk)
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(mark_online)(self.user.pk)
+        await hub_call(mark_online)(self.user.pk)
         await self.send_json({"type": "hello", "user": self.user.pk, "protocol": 1})
 
     async def disconnect(self, code: int) -> None:
@@ -63,7 +74,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             return
         await self.channel_layer.group_discard(self.user_group, self.channel_name)
-        now_offline = await database_sync_to_async(mark_offline)(user.pk)
+        now_offline = await hub_call(mark_offline)(user.pk)
         for conversation_id in list(self.subscriptions):
             if now_offline:
                 await self._broadcast_presence(conversation_id, online=False)
@@ -121,7 +132,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error("server_error", "Something went wrong. Try again.", content)
 
     async def _on_ping(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(mark_online)(self.user.pk, refresh_only=True)
+        await hub_call(mark_online)(self.user.pk, refresh_only=True)
         await self.send_json({"type": "pong"})
 
     async def _on_subscribe(self, frame: dict[str, Any]) -> None:
@@ -129,7 +140,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         after_seq = frame.get("after_seq", 0)
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
             raise FrameError("invalid", "“after_seq” must be an integer ≥ 0.")
-        state = await database_sync_to_async(selectors.subscription_state)(
+        state = await hub_call(selectors.subscription_state)(
             user=self.user, conversation_id=conversation_id, after_seq=after_seq, limit=RESUME_PAGE
         )
         if state is None:
@@ -150,7 +161,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "last_seq": state.last_seq,
                 "has_more": state.has_more,
                 "read": state.read_markers,
-                "online": await database_sync_to_async(online_user_ids)(state.participant_ids),
+                "online": await hub_call(online_user_ids)(state.participant_ids),
             }
         )
         await self._broadcast_presence(conversation_id, online=True)
@@ -171,7 +182,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("invalid", "“client_id” is required (a UUID made by the client).")
         text = frame.get("text", "")
         attachments = frame.get("attachments", [])
-        result = await database_sync_to_async(_send_message)(
+        result = await hub_call(_send_message)(
             user=self.user,
             conversation_id=conversation_id,
             client_id=client_id,
@@ -193,7 +204,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation_id = _require_int(frame, "conversation", minimum=1)
         if conversation_id not in self.subscriptions:
             raise FrameError("not_subscribed", "Subscribe to the conversation first.")
-        allowed = await database_sync_to_async(selectors.can_write)(
+        allowed = await hub_call(selectors.can_write)(
             user=self.user, conversation_id=conversation_id
         )
         if not allowed:
@@ -215,7 +226,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _on_read(self, frame: dict[str, Any]) -> None:
         conversation_id = _require_int(frame, "conversation", minimum=1)
         seq = _require_int(frame, "seq", minimum=0)
-        marker = await database_sync_to_async(_mark_read)(
+        marker = await hub_call(_mark_read)(
             user=self.user, conversation_id=conversation_id, seq=seq
         )
         if marker is None:

@@ -2,23 +2,34 @@
 session-authenticated)."""
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from core.routing import websocket_urlpatterns  # noqa: E402
+from core.ws_auth import SessionAuthMiddlewareStack  # noqa: E402
+
+
+def _warm_up() -> None:
+    # Load the language-detection model before the first message needs it (~0.5 s).
+    from conversations.translation.detect import warm_up
+
+    warm_up()
+
+
+threading.Thread(target=_warm_up, name="atelier-warm-up", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -129,7 +129,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": CHANNEL_LAYER_BACKEND,
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's async pool raises (not waits) past max_connections (default
+                # 100); a burst of reconnecting sockets needs more (bench/ws_load.py).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=2000),
+                    }
+                ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="atelier"),
                 **(
                     {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1500), "expiry": 30}
@@ -294,6 +301,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "kombu.connection": {"level": "ERROR"},
     },
 }
 
