@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class CommerceConfig(AppConfig):
     name = "commerce"
+    verbose_name = "Commerce"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from commerce.payments.registry import check_payment_gateway
+
+        # `manage.py check --deploy` (run by the container before serving) refuses a
+        # selected but unconfigured payment provider.
+        checks.register(check_payment_gateway, "commerce", deploy=True)

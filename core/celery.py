@@ -17,6 +17,10 @@ app.conf.beat_schedule = {
         "task": "core.tasks.purge_expired_chat_content",
         "schedule": crontab(hour=3, minute=17),
     },
+    "expire-stale-offers": {
+        "task": "commerce.expire_stale_offers",
+        "schedule": 300.0,
+    },
     "send-unread-notifications": {
         "task": "conversations.tasks.send_unread_notifications",
         "schedule": 60.0,

@@ -1,0 +1,332 @@
+"""Admin: every commerce record with list views and search; money records are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from commerce import models, services
+from commerce.errors import CommerceError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money and history rows change only through services."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ProcessPhotoInline(admin.TabularInline):
+    model = models.ProcessPhoto
+    extra = 0
+
+
+@admin.register(models.ArtisanProfile)
+class ArtisanProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "shop_name",
+        "user",
+        "region",
+        "country",
+        "handmade_declaration",
+        "claim_status",
+        "is_public",
+    ]
+    list_filter = ["claim_status", "handmade_declaration", "is_public", "country"]
+    search_fields = ["shop_name", "user__email", "region", "materials"]
+    readonly_fields = ["claim_reviewed_at", "claim_reviewed_by", "created_at", "updated_at"]
+    inlines = [ProcessPhotoInline]
+    actions = ["verify_claims"]
+
+    @admin.action(description="Verify the handmade claim")
+    def verify_claims(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for profile in queryset:
+            services.review_authenticity_claim(
+                admin=request.user, profile=profile, status="verified"
+            )
+        messages.success(request, f"{queryset.count()} claim(s) verified.")
+
+
+@admin.register(models.Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ProductPhotoInline(admin.TabularInline):
+    model = models.ProductPhoto
+    extra = 0
+
+
+class CustomizationOptionInline(admin.TabularInline):
+    model = models.CustomizationOption
+    extra = 0
+
+
+@admin.register(models.Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "shop",
+        "price",
+        "currency",
+        "stock_quantity",
+        "made_to_order",
+        "status",
+    ]
+    list_filter = ["status", "currency", "made_to_order", "category"]
+    search_fields = ["title", "description", "tags", "shop__shop_name"]
+    inlines = [ProductPhotoInline, CustomizationOptionInline]
+
+
+@admin.register(models.CustomizationOption)
+class CustomizationOptionAdmin(admin.ModelAdmin):
+    list_display = ["label", "product", "kind", "required", "max_length"]
+    search_fields = ["label", "product__title"]
+
+
+@admin.register(models.ChoiceValue)
+class ChoiceValueAdmin(admin.ModelAdmin):
+    list_display = ["label", "option", "price_delta"]
+    search_fields = ["label", "option__label"]
+
+
+@admin.register(models.CustomRequest)
+class CustomRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "buyer",
+        "artisan",
+        "status",
+        "budget",
+        "budget_currency",
+        "deadline",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["buyer__email", "artisan__email", "description"]
+
+
+class OfferLineInline(admin.TabularInline):
+    model = models.OfferLine
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Offer)
+class OfferAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "kind",
+        "version",
+        "status",
+        "total",
+        "currency",
+        "buyer",
+        "artisan",
+        "expires_at",
+    ]
+    list_filter = ["status", "kind", "currency", "personalised"]
+    search_fields = ["buyer__email", "artisan__email", "order__reference"]
+    inlines = [OfferLineInline]
+
+
+class OrderEventInline(admin.TabularInline):
+    model = models.OrderEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["type", "old_status", "new_status", "actor", "note", "data", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "buyer",
+        "artisan",
+        "status",
+        "total",
+        "amount_paid",
+        "currency",
+        "created_at",
+    ]
+    list_filter = ["status", "currency", "is_custom", "personalised"]
+    search_fields = ["reference", "title", "buyer__email", "artisan__email"]
+    inlines = [OrderEventInline]
+    actions = ["refund_in_full"]
+
+    @admin.action(description="Refund in full through the payment provider")
+    def refund_in_full(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for order in queryset:
+            try:
+                services.refund_order(
+                    actor=request.user, order=order, reason="Refunded by an admin"
+                )
+            except CommerceError as error:
+                messages.error(request, f"{order.reference}: {error.message}")
+
+
+@admin.register(models.OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    list_display = ["order", "type", "old_status", "new_status", "actor", "created_at"]
+    list_filter = ["type"]
+    search_fields = ["order__reference", "note"]
+
+
+@admin.register(models.ProductionStage)
+class ProductionStageAdmin(ReadOnlyAdmin):
+    list_display = ["order", "stage", "created_by", "created_at"]
+    search_fields = ["order__reference"]
+
+
+@admin.register(models.Proof)
+class ProofAdmin(ReadOnlyAdmin):
+    list_display = ["order", "status", "sha256", "decided_at", "approved_sha256"]
+    list_filter = ["status"]
+    search_fields = ["order__reference", "sha256"]
+
+
+@admin.register(models.Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "order",
+        "provider",
+        "provider_payment_id",
+        "purpose",
+        "amount",
+        "currency",
+        "status",
+        "amount_refunded",
+        "applied_to_order",
+        "needs_refund",
+    ]
+    list_filter = ["provider", "status", "purpose", "needs_refund"]
+    search_fields = ["order__reference", "provider_payment_id", "idempotency_key"]
+    actions = ["refund_payments"]
+
+    @admin.action(description="Refund (e.g. a duplicate payment)")
+    def refund_payments(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for payment in queryset:
+            try:
+                services.refund_payment(
+                    actor=request.user, payment=payment, reason="Refunded by an admin"
+                )
+            except CommerceError as error:
+                messages.error(request, f"{payment}: {error.message}")
+
+
+@admin.register(models.ProcessedWebhookEvent)
+class ProcessedWebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["provider", "event_id", "event_type", "outcome", "received_at"]
+    list_filter = ["provider", "outcome"]
+    search_fields = ["event_id"]
+
+
+@admin.register(models.Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "order",
+        "payment",
+        "amount",
+        "currency",
+        "status",
+        "provider_refund_id",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["order__reference", "provider_refund_id"]
+
+
+@admin.register(models.LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["artisan", "created_at"]
+    search_fields = ["artisan__email"]
+
+
+@admin.register(models.LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["artisan", "kind", "amount", "currency", "order", "payout", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["artisan__email", "order__reference", "note"]
+
+
+@admin.register(models.PayoutRequest)
+class PayoutRequestAdmin(ReadOnlyAdmin):
+    list_display = [
+        "artisan",
+        "amount",
+        "currency",
+        "status",
+        "requested_at",
+        "decided_at",
+        "admin",
+    ]
+    list_filter = ["status", "currency"]
+    search_fields = ["artisan__email"]
+    actions = ["approve", "reject", "mark_paid"]
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet, service, label: str) -> None:
+        for payout in queryset:
+            try:
+                service(admin=request.user, payout=payout)
+            except CommerceError as error:
+                messages.error(request, f"Payout #{payout.pk}: {error.message}")
+            else:
+                messages.success(request, f"Payout #{payout.pk} {label}.")
+
+    @admin.action(description="Approve (debits the artisan's ledger)")
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.approve_payout, "approved")
+
+    @admin.action(description="Reject")
+    def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.reject_payout, "rejected")
+
+    @admin.action(description="Mark paid out")
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._apply(request, queryset, services.mark_payout_paid, "marked paid")
+
+
+@admin.register(models.LogisticsProvider)
+class LogisticsProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "tracking_url_template"]
+    search_fields = ["name", "slug"]
+    filter_horizontal = ["members"]
+
+
+class ShipmentEventInline(admin.TabularInline):
+    model = models.ShipmentEvent
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Shipment)
+class ShipmentAdmin(ReadOnlyAdmin):
+    list_display = ["tracking_number", "carrier", "order", "provider", "status", "updated_at"]
+    list_filter = ["status", "provider"]
+    search_fields = ["tracking_number", "order__reference"]
+    inlines = [ShipmentEventInline]

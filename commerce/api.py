@@ -1,0 +1,106 @@
+"""JSON API for chat clients (web widget, inbox): answer offer cards and proofs, read orders.
+
+Mounted by core/api.py at /api/commerce/. Errors: ``{"code", "message", "field"?}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from commerce import selectors, services
+from commerce.errors import CommerceError, OfferAlreadyAccepted
+from commerce.models import Proof
+from commerce.serializers import serialize_offer, serialize_order, serialize_proof
+from core.api import ApiError
+
+router = Router(tags=["commerce"])
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+def _call(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except OfferAlreadyAccepted as error:
+        raise ApiError(error.code, error.message, error.status) from error
+    except CommerceError as error:
+        raise ApiError(error.code, error.message, error.status, error.field) from error
+
+
+@router.get("/offers/{offer_id}/", summary="An offer (parties and admins only)")
+def get_offer(request: HttpRequest, offer_id: int) -> dict:
+    return serialize_offer(selectors.offer_for_viewer(offer_id=offer_id, user=request.user))
+
+
+@router.post("/offers/{offer_id}/accept/", summary="Accept an offer; returns the order")
+def accept_offer(request: HttpRequest, offer_id: int) -> dict:
+    offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
+    order = _call(lambda: services.accept_offer(buyer=request.user, offer=offer))
+    return {"offer": serialize_offer(offer), "order": serialize_order(order)}
+
+
+@router.post("/offers/{offer_id}/decline/", summary="Decline an offer")
+def decline_offer(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
+    offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
+    return serialize_offer(
+        _call(lambda: services.decline_offer(buyer=request.user, offer=offer, note=body.note))
+    )
+
+
+@router.post("/offers/{offer_id}/request-changes/", summary="Ask for a new version")
+def request_changes(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
+    offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
+    return serialize_offer(
+        _call(
+            lambda: services.request_offer_changes(buyer=request.user, offer=offer, note=body.note)
+        )
+    )
+
+
+@router.get("/orders/{reference}/", summary="An order (parties and admins only)")
+def get_order(request: HttpRequest, reference: str) -> dict:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    data = serialize_order(order)
+    data["events"] = [
+        {
+            "type": e.type,
+            "old_status": e.old_status,
+            "new_status": e.new_status,
+            "note": e.note,
+            "at": e.created_at.isoformat(),
+        }
+        for e in order.events.all()
+    ]
+    return data
+
+
+def _proof(request: HttpRequest, proof_id: int) -> Proof:
+    proof = Proof.objects.select_related("order").filter(pk=proof_id).first()
+    if proof is None:
+        raise ApiError("not_found", "No such proof.", 404)
+    selectors.order_for_viewer(reference=proof.order.reference, user=request.user)
+    return proof
+
+
+@router.post("/proofs/{proof_id}/approve/", summary="Approve a proof (time and image hash kept)")
+def approve_proof(request: HttpRequest, proof_id: int) -> dict:
+    proof = _proof(request, proof_id)
+    return serialize_proof(_call(lambda: services.approve_proof(buyer=request.user, proof=proof)))
+
+
+@router.post(
+    "/proofs/{proof_id}/request-changes/", summary="Request changes (uses a revision round)"
+)
+def request_proof_changes(request: HttpRequest, proof_id: int, body: NoteIn) -> dict:
+    proof = _proof(request, proof_id)
+    return serialize_proof(
+        _call(
+            lambda: services.request_proof_changes(buyer=request.user, proof=proof, note=body.note)
+        )
+    )

@@ -1,0 +1,91 @@
+"""Named commerce errors. Each has a stable ``code`` and a message shown to people as is."""
+
+from __future__ import annotations
+
+
+class CommerceError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class InvalidMoney(CommerceError):
+    code = "invalid_money"
+
+
+class InvalidInput(CommerceError):
+    code = "invalid"
+
+
+class NotAllowed(CommerceError):
+    """The person may not do this to this object (views answer 404/403)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class OfferNotOpen(CommerceError):
+    code = "offer_not_open"
+    status = 409
+
+
+class OfferExpired(OfferNotOpen):
+    code = "offer_expired"
+
+
+class OfferSuperseded(OfferNotOpen):
+    code = "offer_superseded"
+
+
+class OfferAlreadyAccepted(OfferNotOpen):
+    code = "offer_already_accepted"
+
+    def __init__(self, message: str, *, order_reference: str | None = None):
+        super().__init__(message)
+        self.order_reference = order_reference
+
+
+class IllegalTransition(CommerceError):
+    code = "illegal_transition"
+    status = 409
+
+    def __init__(self, message: str, *, current: str, requested: str):
+        super().__init__(message)
+        self.current = current
+        self.requested = requested
+
+
+class NothingToPay(CommerceError):
+    code = "nothing_to_pay"
+    status = 409
+
+
+class RevisionRoundsExhausted(CommerceError):
+    code = "revision_rounds_exhausted"
+    status = 409
+
+
+class InsufficientBalance(CommerceError):
+    code = "insufficient_balance"
+    status = 409
+
+
+class InvalidTrackingWebhook(CommerceError):
+    code = "invalid_signature"
+    status = 400
+
+
+class UnknownTrackingNumber(CommerceError):
+    code = "unknown_tracking_number"
+    status = 404
+
+
+class UnknownLogisticsProvider(CommerceError):
+    code = "unknown_provider"
+    status = 404

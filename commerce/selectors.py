@@ -1,0 +1,115 @@
+"""Commerce reads, including who may see what.
+
+Custom-order details (requests, offers, custom orders) are visible only to the buyer, the
+artisan and platform admins; every lookup here returns 404 to anyone else so that the
+existence of an order is not revealed either.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from commerce.models import (
+    ArtisanProfile,
+    CustomRequest,
+    Offer,
+    Order,
+    Product,
+    ProductStatus,
+    Shipment,
+)
+from core.models import User
+
+
+def is_party(user: User, *, buyer_id: int, artisan_id: int) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.pk in (buyer_id, artisan_id) or user.is_platform_admin
+
+
+def order_for_viewer(*, reference: str, user: User) -> Order:
+    order = (
+        Order.objects.select_related("shop", "buyer", "artisan", "conversation", "offer")
+        .filter(reference=reference)
+        .first()
+    )
+    if order is None or not is_party(user, buyer_id=order.buyer_id, artisan_id=order.artisan_id):
+        raise Http404("No such order.")
+    return order
+
+
+def offer_for_viewer(*, offer_id: int, user: User) -> Offer:
+    offer = Offer.objects.select_related("conversation", "order").filter(pk=offer_id).first()
+    if offer is None or not is_party(user, buyer_id=offer.buyer_id, artisan_id=offer.artisan_id):
+        raise Http404("No such offer.")
+    return offer
+
+
+def custom_request_for_viewer(*, request_id: int, user: User) -> CustomRequest:
+    request = CustomRequest.objects.filter(pk=request_id).first()
+    if request is None or not is_party(
+        user, buyer_id=request.buyer_id, artisan_id=request.artisan_id
+    ):
+        raise Http404("No such request.")
+    return request
+
+
+def public_shops() -> QuerySet[ArtisanProfile]:
+    return ArtisanProfile.objects.filter(is_public=True, user__is_active=True)
+
+
+def listed_products() -> QuerySet[Product]:
+    return (
+        Product.objects.filter(status=ProductStatus.ACTIVE, shop__is_public=True)
+        .select_related("shop", "category")
+        .prefetch_related("photos")
+    )
+
+
+def search_products(
+    *,
+    text: str = "",
+    category_slug: str = "",
+    region: str = "",
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+) -> QuerySet[Product]:
+    """Shop search. Prices compare within each listing's own currency (no FX conversion)."""
+    qs = listed_products()
+    if text:
+        for word in text.split()[:6]:
+            qs = qs.filter(
+                Q(title__icontains=word)
+                | Q(description__icontains=word)
+                | Q(tags__icontains=word)
+                | Q(shop__shop_name__icontains=word)
+                | Q(shop__materials__icontains=word)
+            )
+    if category_slug:
+        qs = qs.filter(category__slug=category_slug)
+    if region:
+        qs = qs.filter(Q(shop__region__icontains=region) | Q(shop__country__iexact=region))
+    if min_price is not None:
+        qs = qs.filter(price__gte=min_price)
+    if max_price is not None:
+        qs = qs.filter(price__lte=max_price)
+    return qs.order_by("-created_at", "-id")
+
+
+def buyer_orders(*, buyer: User) -> QuerySet[Order]:
+    return Order.objects.filter(buyer=buyer).select_related("shop").order_by("-created_at")
+
+
+def artisan_orders(*, artisan: User, status: str = "") -> QuerySet[Order]:
+    qs = Order.objects.filter(artisan=artisan).select_related("buyer").order_by("-created_at")
+    return qs.filter(status=status) if status else qs
+
+
+def shipments_for_partner(*, user: User) -> QuerySet[Shipment]:
+    qs = Shipment.objects.select_related("order", "provider").order_by("-created_at")
+    if user.is_platform_admin:
+        return qs
+    return qs.filter(provider__members=user)

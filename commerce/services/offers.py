@@ -1,0 +1,582 @@
+"""Custom requests, offers, versions, acceptance and change orders.
+
+Terms live only in Offer rows; a chat message is a rendering of them. Accepting locks the
+offer row (SELECT … FOR UPDATE), so two accepts race to one order and the loser gets
+``OfferAlreadyAccepted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from commerce.errors import (
+    InvalidInput,
+    NotAllowed,
+    OfferAlreadyAccepted,
+    OfferExpired,
+    OfferNotOpen,
+    OfferSuperseded,
+)
+from commerce.models import (
+    ArtisanProfile,
+    CustomRequest,
+    CustomRequestImage,
+    CustomRequestStatus,
+    Offer,
+    OfferKind,
+    OfferLine,
+    OfferStatus,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderStatus,
+    Product,
+)
+from commerce.money import (
+    format_money,
+    normalise_currency,
+    round_money,
+    validate_delta,
+    validate_price,
+)
+from commerce.serializers import absolute_url, serialize_offer
+from commerce.services.cards import broadcast_offer, post_offer_card, post_system_note
+from commerce.services.orders import (
+    TERMINAL,
+    create_order_row,
+    post_checkout_link,
+    record_order_event,
+)
+from conversations.models import Conversation
+from conversations.services import start_conversation
+from core.models import User
+
+MAX_REQUEST_IMAGES = 5
+OPEN_STATUSES = (OfferStatus.SENT, OfferStatus.CHANGES_REQUESTED)
+
+
+@dataclass(frozen=True)
+class OfferLineInput:
+    description: str
+    unit_price: Decimal | str
+    quantity: int = 1
+
+
+# --- Custom requests ------------------------------------------------------------------------
+
+
+def _check_image(upload: File) -> None:
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.verify()
+        upload.seek(0)
+    except (UnidentifiedImageError, OSError) as error:
+        raise InvalidInput(
+            "Images must be JPEG, PNG, WebP or GIF files.", field="images"
+        ) from error
+
+
+@transaction.atomic
+def submit_custom_request(
+    *,
+    buyer: User,
+    shop: ArtisanProfile,
+    description: str,
+    budget: Any = None,
+    budget_currency: str = "",
+    deadline: date | None = None,
+    product: Product | None = None,
+    images: Sequence[File] = (),
+) -> CustomRequest:
+    """Send a custom-item brief to an artisan; opens (or continues) the conversation.
+
+    From a product page the product's conversation continues; from a profile the buyer's
+    open custom-request conversation with that artisan continues.
+    """
+    description = (description or "").strip()
+    if len(description) < 10:
+        raise InvalidInput(
+            "Describe what you would like (at least a sentence).", field="description"
+        )
+    if len(description) > 4000:
+        raise InvalidInput("Keep the description under 4000 characters.", field="description")
+    if buyer.pk == shop.user_id:
+        raise InvalidInput("You cannot send a request to your own shop.")
+    budget_value: Decimal | None = None
+    if budget not in (None, ""):
+        budget_currency = normalise_currency(budget_currency or "EUR")
+        budget_value = validate_price(budget, budget_currency, field="budget")
+    else:
+        budget_currency = ""
+    if deadline is not None and deadline < timezone.now().date():
+        raise InvalidInput("The deadline is in the past.", field="deadline")
+    if len(images) > MAX_REQUEST_IMAGES:
+        raise InvalidInput(f"At most {MAX_REQUEST_IMAGES} images.", field="images")
+    for upload in images:
+        _check_image(upload)
+    if product is not None and product.shop_id != shop.pk:
+        raise InvalidInput("That piece belongs to another shop.", field="product")
+    conversation = start_conversation(
+        buyer=buyer,
+        artisan=shop.user,
+        subject=(f"Custom: {product.title}" if product else f"Custom request for {shop.shop_name}")[
+            :200
+        ],
+        context_type="product" if product else "custom_request",
+        context_id=product.pk if product else None,
+    )
+    request = CustomRequest.objects.create(
+        buyer=buyer,
+        artisan=shop.user,
+        product=product,
+        conversation=conversation,
+        description=description,
+        budget=budget_value,
+        budget_currency=budget_currency,
+        deadline=deadline,
+    )
+    stored = [CustomRequestImage.objects.create(request=request, image=upload) for upload in images]
+    budget_text = f" Budget: {format_money(budget_value, budget_currency)}." if budget_value else ""
+    deadline_text = f" Needed by {deadline:%Y-%m-%d}." if deadline else ""
+    post_system_note(
+        conversation=conversation,
+        text=f"Custom request: {description}{budget_text}{deadline_text}",
+        payload={
+            "type": "custom_request",
+            "request_id": request.pk,
+            "description": description,
+            "budget": str(budget_value) if budget_value is not None else None,
+            "currency": budget_currency or None,
+            "deadline": deadline.isoformat() if deadline else None,
+            "product_id": product.pk if product else None,
+            "image_urls": [absolute_url(img.image.url) for img in stored],
+        },
+        actor=buyer,
+    )
+    return request
+
+
+# --- Offers --------------------------------------------------------------------------------
+
+
+def _validated_lines(
+    lines: Sequence[OfferLineInput], currency: str, *, signed: bool
+) -> list[tuple[str, int, Decimal]]:
+    if not lines:
+        raise InvalidInput("Add at least one line.", field="lines")
+    if len(lines) > 30:
+        raise InvalidInput("At most 30 lines.", field="lines")
+    cleaned = []
+    for index, line in enumerate(lines):
+        description = (line.description or "").strip()
+        if not description:
+            raise InvalidInput(f"Line {index + 1} needs a description.", field="lines")
+        if not isinstance(line.quantity, int) or not 1 <= line.quantity <= 1000:
+            raise InvalidInput(f"Line {index + 1}: quantity is 1–1000.", field="lines")
+        if signed:
+            price = validate_delta(line.unit_price, currency, field="lines")
+        else:
+            price = validate_price(line.unit_price, currency, field="lines")
+        cleaned.append((description[:200], line.quantity, price))
+    return cleaned
+
+
+def _expiry(expires_at: datetime | None, valid_days: int) -> datetime:
+    if expires_at is None:
+        if not 1 <= valid_days <= 60:
+            raise InvalidInput("An offer is valid for 1–60 days.", field="valid_days")
+        return timezone.now() + timedelta(days=valid_days)
+    if expires_at <= timezone.now():
+        raise InvalidInput("The expiry is in the past.", field="expires_at")
+    return expires_at
+
+
+def _offer_text(offer: Offer) -> str:
+    if offer.kind == OfferKind.CHANGE_ORDER:
+        sign = "+" if offer.total >= 0 else ""
+        return (
+            f"Change order v{offer.version} for {offer.order.reference}: "
+            f"{sign}{format_money(offer.total, offer.currency)}"
+            + (f", +{offer.lead_time_days} days" if offer.lead_time_days else "")
+        )
+    return (
+        f"Offer v{offer.version}: {format_money(offer.total, offer.currency)}, "
+        f"ready in {offer.lead_time_days} days"
+        + (f", {offer.deposit_percent}% deposit" if offer.deposit_percent else "")
+    )
+
+
+def _publish_offer(offer: Offer, *, actor: User) -> None:
+    data = serialize_offer(offer)
+    post_offer_card(
+        conversation=offer.conversation, text=_offer_text(offer), payload=data, actor=actor
+    )
+    broadcast_offer(data, conversation_id=offer.conversation_id)
+
+
+def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
+    """Mark the open versions superseded; returns the newest one and the next version."""
+    previous = None
+    for old in open_offers.select_for_update().order_by("version"):
+        old.status = OfferStatus.SUPERSEDED
+        old.save(update_fields=["status"])
+        broadcast_offer(serialize_offer(old), conversation_id=old.conversation_id)
+        previous = old
+    return previous
+
+
+@transaction.atomic
+def send_offer(
+    *,
+    artisan: User,
+    conversation: Conversation,
+    lines: Sequence[OfferLineInput],
+    currency: str,
+    lead_time_days: int,
+    expires_at: datetime | None = None,
+    valid_days: int = 7,
+    deposit_percent: int = 0,
+    revision_rounds_included: int = 1,
+    personalised: bool = False,
+    note: str = "",
+    custom_request: CustomRequest | None = None,
+) -> Offer:
+    """Send an offer card in the conversation. A new offer supersedes the open one."""
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.artisan_id != artisan.pk or not artisan.is_artisan:
+        raise NotAllowed("Only the artisan of this conversation can send offers.")
+    if not artisan.can_sell:
+        raise NotAllowed("Set up two-factor authentication before selling.")
+    currency = normalise_currency(currency)
+    cleaned = _validated_lines(lines, currency, signed=False)
+    if not 0 <= int(lead_time_days) <= 365:
+        raise InvalidInput("Lead time is 0–365 days.", field="lead_time_days")
+    if not 0 <= int(deposit_percent) <= 90:
+        raise InvalidInput("The deposit is 0–90 % of the total.", field="deposit_percent")
+    if not 0 <= int(revision_rounds_included) <= 10:
+        raise InvalidInput("Revision rounds are 0–10.", field="revision_rounds_included")
+    expires = _expiry(expires_at, valid_days)
+    if custom_request is None:
+        custom_request = (
+            CustomRequest.objects.filter(conversation=conversation)
+            .exclude(status=CustomRequestStatus.CLOSED)
+            .order_by("-created_at")
+            .first()
+        )
+    elif custom_request.conversation_id != conversation.pk:
+        raise InvalidInput("That request belongs to another conversation.", field="custom_request")
+    initial = Offer.objects.filter(conversation=conversation, kind=OfferKind.INITIAL)
+    previous = _supersede(initial.filter(status__in=OPEN_STATUSES))
+    version = (initial.aggregate(v=Max("version"))["v"] or 0) + 1
+    total = sum((price * qty for _d, qty, price in cleaned), Decimal("0"))
+    offer = Offer.objects.create(
+        conversation=conversation,
+        artisan=artisan,
+        buyer=conversation.buyer,
+        custom_request=custom_request,
+        kind=OfferKind.INITIAL,
+        version=version,
+        supersedes=previous,
+        status=OfferStatus.SENT,
+        total=total,
+        currency=currency,
+        lead_time_days=int(lead_time_days),
+        expires_at=expires,
+        deposit_percent=int(deposit_percent),
+        revision_rounds_included=int(revision_rounds_included),
+        personalised=bool(personalised),
+        note=note.strip()[:2000],
+        sent_at=timezone.now(),
+    )
+    OfferLine.objects.bulk_create(
+        OfferLine(offer=offer, description=d, quantity=q, unit_price=p, position=i)
+        for i, (d, q, p) in enumerate(cleaned)
+    )
+    if custom_request is not None:
+        CustomRequest.objects.filter(pk=custom_request.pk).update(
+            status=CustomRequestStatus.OFFERED
+        )
+    _publish_offer(offer, actor=artisan)
+    return offer
+
+
+@transaction.atomic
+def send_change_order(
+    *,
+    artisan: User,
+    order: Order,
+    lines: Sequence[OfferLineInput],
+    extra_lead_time_days: int = 0,
+    valid_days: int = 3,
+    note: str = "",
+) -> Offer:
+    """Propose a change to an agreed order: a signed price delta and/or more days.
+
+    Nothing changes until the buyer accepts; an open change order is superseded by a newer one.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.artisan_id != artisan.pk:
+        raise NotAllowed("This is not your order.")
+    if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise InvalidInput("This order can no longer be changed.")
+    if order.conversation is None:
+        raise InvalidInput("This order has no conversation to send a change order in.")
+    cleaned = _validated_lines(lines, order.currency, signed=True)
+    delta = sum((price * qty for _d, qty, price in cleaned), Decimal("0"))
+    if not 0 <= int(extra_lead_time_days) <= 365:
+        raise InvalidInput("Extra days are 0–365.", field="extra_lead_time_days")
+    if delta == 0 and int(extra_lead_time_days) == 0:
+        raise InvalidInput("A change order changes the price or the date.", field="lines")
+    if order.total + delta <= 0:
+        raise InvalidInput("The new total must stay above zero.", field="lines")
+    existing = Offer.objects.filter(order=order, kind=OfferKind.CHANGE_ORDER)
+    previous = _supersede(existing.filter(status__in=OPEN_STATUSES))
+    version = (existing.aggregate(v=Max("version"))["v"] or 0) + 1
+    offer = Offer.objects.create(
+        conversation=order.conversation,
+        artisan=artisan,
+        buyer=order.buyer,
+        order=order,
+        kind=OfferKind.CHANGE_ORDER,
+        version=version,
+        supersedes=previous,
+        status=OfferStatus.SENT,
+        total=delta,
+        currency=order.currency,
+        lead_time_days=int(extra_lead_time_days),
+        expires_at=_expiry(None, valid_days),
+        personalised=order.personalised,
+        note=note.strip()[:2000],
+        sent_at=timezone.now(),
+    )
+    OfferLine.objects.bulk_create(
+        OfferLine(offer=offer, description=d, quantity=q, unit_price=p, position=i)
+        for i, (d, q, p) in enumerate(cleaned)
+    )
+    _publish_offer(offer, actor=artisan)
+    return offer
+
+
+def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
+    offer = (
+        Offer.objects.select_for_update().select_related("conversation", "order").get(pk=offer.pk)
+    )
+    if offer.buyer_id != buyer.pk:
+        raise NotAllowed("This offer was not made to you.")
+    if offer.status == OfferStatus.ACCEPTED:
+        reference = None
+        if offer.kind == OfferKind.INITIAL:
+            reference = (
+                Order.objects.filter(offer=offer).values_list("reference", flat=True).first()
+            )
+        raise OfferAlreadyAccepted(
+            "You already accepted this offer.",
+            order_reference=reference or (offer.order.reference if offer.order_id else None),
+        )
+    if offer.status == OfferStatus.SUPERSEDED:
+        raise OfferSuperseded("A newer version of this offer replaced it; answer the latest one.")
+    if offer.status == OfferStatus.EXPIRED or offer.is_expired:
+        raise OfferExpired("This offer has expired. Ask the artisan for a new one.")
+    if offer.status != OfferStatus.SENT:
+        raise OfferNotOpen(f"This offer is {offer.get_status_display().lower()}.")
+    return offer
+
+
+@transaction.atomic
+def accept_offer(*, buyer: User, offer: Offer) -> Order:
+    """Accept an offer: freeze the agreed terms and create the order (or amend it).
+
+    Initial offers create an Order and post a checkout link; change orders amend the
+    order's total/date and append to its snapshot. Raises OfferExpired, OfferSuperseded,
+    OfferAlreadyAccepted (carrying the order reference), OfferNotOpen, NotAllowed.
+    """
+    offer = _locked_open_offer(buyer=buyer, offer=offer)
+    now = timezone.now()
+    offer.status = OfferStatus.ACCEPTED
+    offer.responded_at = now
+    offer.save(update_fields=["status", "responded_at"])
+    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    if offer.kind == OfferKind.CHANGE_ORDER:
+        return _apply_change_order(offer=offer, buyer=buyer)
+    return _create_order_from_offer(offer=offer, buyer=buyer)
+
+
+def _offer_snapshot(offer: Offer) -> dict[str, Any]:
+    data = serialize_offer(offer)
+    data.pop("url", None)
+    data.pop("status_label", None)
+    data["accepted_at"] = offer.responded_at.isoformat() if offer.responded_at else None
+    return data
+
+
+def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
+    shop = ArtisanProfile.objects.get(user=offer.artisan)
+    request = offer.custom_request
+    snapshot = {
+        "source": "offer",
+        "offer": _offer_snapshot(offer),
+        "custom_request": (
+            {
+                "id": request.pk,
+                "description": request.description,
+                "deadline": request.deadline.isoformat() if request.deadline else None,
+            }
+            if request
+            else None
+        ),
+        "change_orders": [],
+    }
+    deposit = (
+        round_money(offer.total * offer.deposit_percent / Decimal(100), offer.currency)
+        if offer.deposit_percent
+        else Decimal("0")
+    )
+    title = (
+        offer.lines.first().description
+        if offer.lines.count() == 1
+        else (f"Custom order from {shop.shop_name}")
+    )
+    order = create_order_row(
+        buyer=buyer,
+        artisan=offer.artisan,
+        shop=shop,
+        conversation=offer.conversation,
+        offer=offer,
+        product=request.product if request else None,
+        is_custom=True,
+        spec_snapshot=snapshot,
+        title=title[:200],
+        total=offer.total,
+        currency=offer.currency,
+        deposit_amount=deposit,
+        personalised=offer.personalised,
+        revision_rounds_included=offer.revision_rounds_included,
+        lead_time_days=offer.lead_time_days,
+        due_date=(timezone.now() + timedelta(days=offer.lead_time_days)).date(),
+    )
+    if request is not None:
+        CustomRequest.objects.filter(pk=request.pk).update(status=CustomRequestStatus.ACCEPTED)
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEventType.STATUS,
+        new_status=order.status,
+        actor=buyer,
+        note=f"Offer v{offer.version} accepted.",
+        data={"offer_id": offer.pk},
+    )
+    post_checkout_link(
+        order=order,
+        actor=buyer,
+        text=f"Offer v{offer.version} accepted — order {order.reference}. "
+        f"Pay {format_money(deposit or order.total, order.currency)} to start.",
+    )
+    return order
+
+
+def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
+    order = Order.objects.select_for_update().get(pk=offer.order_id)
+    if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise OfferNotOpen("The order can no longer be changed.")
+    if order.total + offer.total <= 0:
+        raise OfferNotOpen("This change would bring the total to zero or less.")
+    old_total = order.total
+    order.total = order.total + offer.total
+    order.lead_time_days += offer.lead_time_days
+    if order.due_date and offer.lead_time_days:
+        order.due_date = order.due_date + timedelta(days=offer.lead_time_days)
+    snapshot = dict(order.spec_snapshot)
+    snapshot["change_orders"] = [*snapshot.get("change_orders", []), _offer_snapshot(offer)]
+    order.spec_snapshot = snapshot
+    order.save()
+    record_order_event(
+        order=order,
+        type=OrderEventType.CHANGE_ORDER,
+        actor=buyer,
+        note=f"Change order v{offer.version} accepted.",
+        data={
+            "offer_id": offer.pk,
+            "old_total": str(old_total),
+            "new_total": str(order.total),
+            "extra_days": offer.lead_time_days,
+        },
+    )
+    post_checkout_link(order=order, actor=buyer)
+    if order.amount_paid > order.total:
+        # The price went down below what was paid: give the difference back.
+        from commerce.services.payments import refund_order
+
+        refund_order(
+            actor=buyer,
+            order=order,
+            amount=order.amount_paid - order.amount_refunded - order.total,
+            reason=f"Change order v{offer.version} lowered the price.",
+            system=True,
+        )
+    return order
+
+
+@transaction.atomic
+def decline_offer(*, buyer: User, offer: Offer, note: str = "") -> Offer:
+    offer = _locked_open_offer(buyer=buyer, offer=offer)
+    offer.status = OfferStatus.DECLINED
+    offer.responded_at = timezone.now()
+    offer.response_note = note.strip()[:2000]
+    offer.save(update_fields=["status", "responded_at", "response_note"])
+    post_system_note(
+        conversation=offer.conversation,
+        text=f"Offer v{offer.version} declined"
+        + (f": {offer.response_note}" if offer.response_note else "."),
+        payload={"type": "offer_declined", "offer_id": offer.pk, "note": offer.response_note},
+        actor=buyer,
+    )
+    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    return offer
+
+
+@transaction.atomic
+def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
+    """Ask for a different version (counter-offer); the artisan answers with a new version."""
+    if not (note or "").strip():
+        raise InvalidInput("Say what you would like changed.", field="note")
+    offer = _locked_open_offer(buyer=buyer, offer=offer)
+    offer.status = OfferStatus.CHANGES_REQUESTED
+    offer.responded_at = timezone.now()
+    offer.response_note = note.strip()[:2000]
+    offer.save(update_fields=["status", "responded_at", "response_note"])
+    post_system_note(
+        conversation=offer.conversation,
+        text=f"Changes requested on offer v{offer.version}: {offer.response_note}",
+        payload={
+            "type": "offer_changes_requested",
+            "offer_id": offer.pk,
+            "note": offer.response_note,
+        },
+        actor=buyer,
+    )
+    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    return offer
+
+
+@transaction.atomic
+def expire_stale_offers(*, now: datetime | None = None) -> int:
+    """Mark sent offers past their expiry as expired (periodic task)."""
+    now = now or timezone.now()
+    stale = list(
+        Offer.objects.select_for_update().filter(status__in=OPEN_STATUSES, expires_at__lte=now)
+    )
+    for offer in stale:
+        offer.status = OfferStatus.EXPIRED
+        offer.save(update_fields=["status"])
+        broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    return len(stale)

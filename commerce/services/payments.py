@@ -1,0 +1,449 @@
+"""Checkout, payment webhooks (exactly once, any order), refunds.
+
+A payment becomes real only through ``handle_payment_event``: real providers reach it from
+their webhook endpoints, the dev gateway's confirm page reaches it with a signed body it
+builds itself, so both take the same path. Exactly-once: the ``ProcessedWebhookEvent``
+row is inserted in the same transaction as the effects, so a redelivery either sees the
+row (and does nothing) or blocks on it until the first delivery commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from commerce.errors import CommerceError, InvalidInput, NotAllowed, NothingToPay
+from commerce.models import (
+    Order,
+    OrderEventType,
+    OrderStatus,
+    Payment,
+    PaymentPurpose,
+    PaymentStatus,
+    ProcessedWebhookEvent,
+    Refund,
+    RefundStatus,
+)
+from commerce.money import format_money
+from commerce.payments.registry import get_gateway
+from commerce.payments.types import PaymentError, PaymentRequest, WebhookEvent
+from commerce.serializers import absolute_url, serialize_order
+from commerce.services.cards import post_order_update
+from commerce.services.ledger import credit_sale, debit_refund
+from commerce.services.orders import payable_now, record_order_event, transition_order
+from core.models import User
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentUnavailable(CommerceError):
+    code = "payment_unavailable"
+    status = 502
+
+
+# --- Checkout --------------------------------------------------------------------------------
+
+
+def start_checkout(*, buyer: User, order: Order) -> Payment:
+    """Open (or reuse) the provider payment for what is due now on ``order``.
+
+    Reloading the pay page reuses the pending attempt instead of creating a new one.
+    The provider call happens outside any database transaction (no lock held over HTTP);
+    it carries an idempotency key per attempt so a retried call cannot charge twice.
+    """
+    if order.buyer_id != buyer.pk:
+        raise NotAllowed("This is not your order.")
+    gateway = get_gateway()
+    payment = _reserve_payment(order=order, provider=gateway.provider)
+    if payment.provider_payment_id:
+        return payment
+    try:
+        session = gateway.create_payment(
+            PaymentRequest(
+                order_reference=order.reference,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=payment.idempotency_key,
+                description=order.title[:200],
+                metadata={"order_reference": order.reference, "purpose": payment.purpose},
+                customer_email=None,
+                return_url=absolute_url(reverse("commerce:pay_return", args=[order.reference])),
+                cancel_url=absolute_url(reverse("commerce:pay", args=[order.reference])),
+            )
+        )
+    except PaymentError as error:
+        logger.warning("Payment creation failed for %s: %s", order.reference, error)
+        raise PaymentUnavailable(
+            "The payment provider could not be reached. Please try again in a moment."
+        ) from error
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk, provider_payment_id="").update(
+            provider_payment_id=session.provider_payment_id,
+            client_secret=session.client_secret or "",
+            redirect_url=session.redirect_url or "",
+        )
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def _reserve_payment(*, order: Order, provider: str) -> Payment:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    payable = payable_now(order)
+    if payable is None:
+        raise NothingToPay("Nothing is due on this order right now.")
+    existing = (
+        Payment.objects.filter(
+            order=order,
+            provider=provider,
+            purpose=payable.purpose,
+            amount=payable.amount,
+            status=PaymentStatus.PENDING,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    attempt = Payment.objects.filter(order=order).aggregate(n=Count("id"))["n"] + 1
+    return Payment.objects.create(
+        order=order,
+        provider=provider,
+        amount=payable.amount,
+        currency=order.currency,
+        purpose=payable.purpose,
+        idempotency_key=f"{order.reference}:{payable.purpose}:{attempt}",
+    )
+
+
+# --- Webhooks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """What one delivery did: ``duplicate`` means an earlier delivery already processed it."""
+
+    outcome: str
+    order_reference: str | None = None
+    payment_id: int | None = None
+
+
+def handle_payment_webhook(
+    *, provider: str, body: bytes, headers: Mapping[str, str]
+) -> WebhookOutcome:
+    """Verify a raw provider webhook and process it. Raises InvalidWebhook (→ 400)."""
+    event = get_gateway(provider).parse_webhook(body=body, headers=headers)
+    return handle_payment_event(event=event)
+
+
+@transaction.atomic
+def handle_payment_event(*, event: WebhookEvent) -> WebhookOutcome:
+    """Apply one verified payment event exactly once, whatever order events arrive in."""
+    try:
+        with transaction.atomic():
+            marker = ProcessedWebhookEvent.objects.create(
+                provider=event.provider, event_id=event.event_id, event_type=event.event_type
+            )
+    except IntegrityError:
+        return WebhookOutcome("duplicate")
+    outcome = _apply_event(event)
+    marker.outcome = outcome.outcome[:60]
+    marker.save(update_fields=["outcome"])
+    return outcome
+
+
+def _find_payment(event: WebhookEvent) -> Payment | None:
+    if event.provider_payment_id:
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(provider=event.provider, provider_payment_id=event.provider_payment_id)
+            .first()
+        )
+        if payment is not None:
+            return payment
+    if event.event_type != "payment.succeeded" or not event.order_reference:
+        return None
+    # A payment we did not open (e.g. created in the provider's dashboard) still counts:
+    # record it so the money is never lost, then apply it like any other.
+    order = Order.objects.filter(reference=event.order_reference).first()
+    if order is None or event.amount is None or event.currency is None:
+        return None
+    payable = payable_now(order)
+    payment = Payment.objects.create(
+        order=order,
+        provider=event.provider,
+        provider_payment_id=event.provider_payment_id or "",
+        amount=event.amount,
+        currency=event.currency,
+        purpose=payable.purpose if payable else PaymentPurpose.FULL,
+        idempotency_key=f"webhook:{event.provider}:{event.event_id}"[:80],
+    )
+    return Payment.objects.select_for_update().get(pk=payment.pk)
+
+
+def _apply_event(event: WebhookEvent) -> WebhookOutcome:
+    if event.event_type == "other":
+        return WebhookOutcome("ignored")
+    payment = _find_payment(event)
+    if payment is None:
+        logger.warning(
+            "Webhook %s/%s names an unknown payment %s",
+            event.provider,
+            event.event_id,
+            event.provider_payment_id,
+        )
+        return WebhookOutcome("unknown_payment", order_reference=event.order_reference)
+    if event.event_type == "payment.succeeded":
+        return _payment_succeeded(payment, event)
+    if event.event_type == "refund.succeeded":
+        return _refund_succeeded(payment, event)
+    if event.event_type == "payment.failed":
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.FAILED
+            payment.save(update_fields=["status"])
+        return WebhookOutcome("failed", payment.order.reference, payment.pk)
+    return WebhookOutcome("ignored")
+
+
+def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    if payment.succeeded_at is not None:
+        return WebhookOutcome("already_succeeded", order.reference, payment.pk)
+    payment.succeeded_at = event.created or timezone.now()
+    if event.amount is not None and (
+        event.amount != payment.amount or event.currency != payment.currency
+    ):
+        # The provider charged something other than we asked: keep the record, refund it.
+        payment.status = PaymentStatus.SUCCEEDED
+        payment.needs_refund = True
+        payment.save(update_fields=["status", "succeeded_at", "needs_refund"])
+        record_order_event(
+            order=order,
+            type=OrderEventType.PAYMENT,
+            note=f"Payment of {event.amount} {event.currency} does not match; to refund.",
+            data={"payment_id": payment.pk},
+        )
+        return WebhookOutcome("amount_mismatch", order.reference, payment.pk)
+    if payment.amount_refunded >= payment.amount:
+        # The refund notification overtook this one: the money came and went.
+        payment.save(update_fields=["succeeded_at"])
+        return WebhookOutcome("refunded_before_success", order.reference, payment.pk)
+    payment.status = PaymentStatus.SUCCEEDED
+    payable = payable_now(order)
+    expected = (
+        payable is not None
+        and payable.purpose == payment.purpose
+        and payable.amount == payment.amount
+        and payment.currency == order.currency
+    )
+    if not expected:
+        # Paid twice (or for a stage already settled): never credit twice, owe it back.
+        payment.needs_refund = True
+        payment.save(update_fields=["status", "succeeded_at", "needs_refund"])
+        record_order_event(
+            order=order,
+            type=OrderEventType.PAYMENT,
+            note=f"Extra payment of {format_money(payment.amount, payment.currency)} received; "
+            "it will be refunded.",
+            data={"payment_id": payment.pk, "needs_refund": True},
+        )
+        return WebhookOutcome("needs_refund", order.reference, payment.pk)
+    payment.applied_to_order = True
+    payment.save(update_fields=["status", "succeeded_at", "applied_to_order"])
+    order.amount_paid += payment.amount
+    order.save(update_fields=["amount_paid", "updated_at"])
+    credit_sale(order=order, payment=payment, amount=payment.amount)
+    if payment.amount_refunded > 0:
+        # A partial refund arrived before this success: it is now the artisan's debit.
+        debit_refund(order=order, payment=payment, amount=payment.amount_refunded)
+        order.amount_refunded += payment.amount_refunded
+        order.save(update_fields=["amount_refunded", "updated_at"])
+    record_order_event(
+        order=order,
+        type=OrderEventType.PAYMENT,
+        note=f"{payment.get_purpose_display()} of {format_money(payment.amount, payment.currency)} received.",
+        data={"payment_id": payment.pk, "provider": payment.provider},
+    )
+    note = f"{payment.get_purpose_display()} received"
+    if payment.purpose == PaymentPurpose.DEPOSIT:
+        transition_order(order=order, to=OrderStatus.DEPOSIT_PAID, note=note)
+    elif payment.purpose in (PaymentPurpose.FULL, PaymentPurpose.BALANCE):
+        transition_order(order=order, to=OrderStatus.PAID, note=note)
+    else:
+        post_order_update(
+            conversation=order.conversation,
+            text=f"Order {order.reference}: supplement of "
+            f"{format_money(payment.amount, payment.currency)} received.",
+            payload={
+                "type": "payment",
+                "order": serialize_order(order),
+                "url": serialize_order(order)["url"],
+            },
+            actor=None,
+        )
+    return WebhookOutcome("paid", order.reference, payment.pk)
+
+
+def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    # Providers report the running total refunded on the payment.
+    cumulative = event.amount if event.amount is not None else payment.amount
+    delta = min(cumulative, payment.amount) - payment.amount_refunded
+    if delta <= 0:
+        return WebhookOutcome("stale_refund", order.reference, payment.pk)
+    payment.amount_refunded += delta
+    if payment.amount_refunded >= payment.amount:
+        payment.status = PaymentStatus.REFUNDED
+        payment.needs_refund = False
+    payment.save(update_fields=["amount_refunded", "status", "needs_refund"])
+    pending = payment.refunds.filter(status=RefundStatus.REQUESTED).order_by("created_at").first()
+    if pending is not None:
+        pending.status = RefundStatus.SUCCEEDED
+        pending.succeeded_at = timezone.now()
+        pending.save(update_fields=["status", "succeeded_at"])
+    else:
+        Refund.objects.create(
+            payment=payment,
+            order=order,
+            amount=delta,
+            currency=payment.currency,
+            status=RefundStatus.SUCCEEDED,
+            reason="Refunded at the provider",
+            succeeded_at=timezone.now(),
+        )
+    if not payment.applied_to_order:
+        # Never credited (duplicate payment, or refund ahead of its success): no ledger debit.
+        return WebhookOutcome("refund_recorded", order.reference, payment.pk)
+    order.amount_refunded += delta
+    order.save(update_fields=["amount_refunded", "updated_at"])
+    debit_refund(order=order, payment=payment, amount=delta)
+    record_order_event(
+        order=order,
+        type=OrderEventType.REFUND,
+        note=f"Refund of {format_money(delta, payment.currency)}.",
+        data={"payment_id": payment.pk},
+    )
+    if order.amount_refunded >= order.amount_paid and order.status != OrderStatus.REFUNDED:
+        transition_order(order=order, to=OrderStatus.REFUNDED, note="Fully refunded.")
+    else:
+        post_order_update(
+            conversation=order.conversation,
+            text=f"Order {order.reference}: {format_money(delta, payment.currency)} refunded.",
+            payload={
+                "type": "refund",
+                "amount": str(delta),
+                "order": serialize_order(order),
+                "url": serialize_order(order)["url"],
+            },
+            actor=None,
+        )
+    return WebhookOutcome("refunded", order.reference, payment.pk)
+
+
+# --- Dev gateway -------------------------------------------------------------------------------
+
+
+def confirm_dev_payment(*, buyer: User, payment: Payment, succeed: bool = True) -> WebhookOutcome:
+    """The dev confirm page's button: sign a webhook and feed the real webhook path."""
+    if payment.order.buyer_id != buyer.pk:
+        raise NotAllowed("This is not your payment.")
+    if payment.provider != "dev":
+        raise InvalidInput("Only dev-gateway payments are confirmed here.")
+    gateway = get_gateway("dev")
+    signed = gateway.confirm_payment(
+        provider_payment_id=payment.provider_payment_id,
+        order_reference=payment.order.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        outcome="succeeded" if succeed else "failed",
+    )
+    return handle_payment_webhook(provider="dev", body=signed.body, headers=signed.headers)
+
+
+# --- Refunds --------------------------------------------------------------------------------
+
+
+def refund_payment(
+    *, actor: User | None, payment: Payment, amount: Decimal | None = None, reason: str = ""
+) -> Refund:
+    """Ask the provider to refund ``amount`` (default: what remains) of a payment.
+
+    Effects on order and ledger come from the provider's refund webhook; the dev gateway
+    has none, so its signed refund event is fed to the same handler right away.
+    """
+    remaining = payment.amount - payment.amount_refunded
+    amount = remaining if amount is None else amount
+    if payment.status not in (PaymentStatus.SUCCEEDED,) or amount <= 0 or amount > remaining:
+        raise InvalidInput("Nothing refundable on this payment.")
+    with transaction.atomic():
+        count = Refund.objects.filter(payment=payment).count() + 1
+        refund = Refund.objects.create(
+            payment=payment,
+            order=payment.order,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason[:300],
+            requested_by=actor,
+        )
+    gateway = get_gateway(payment.provider)
+    try:
+        result = gateway.refund(
+            provider_payment_id=payment.provider_payment_id,
+            amount=None if amount == remaining and payment.amount_refunded == 0 else amount,
+            idempotency_key=f"refund:{payment.pk}:{count}",
+        )
+    except PaymentError as error:
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED)
+        raise PaymentUnavailable(f"The refund failed: {error}") from error
+    Refund.objects.filter(pk=refund.pk).update(provider_refund_id=result.refund_id)
+    if payment.provider == "dev":
+        signed = gateway.build_webhook(
+            event_type="refund.succeeded",
+            provider_payment_id=payment.provider_payment_id,
+            order_reference=payment.order.reference,
+            amount=payment.amount_refunded + amount,
+            currency=payment.currency,
+        )
+        handle_payment_webhook(provider="dev", body=signed.body, headers=signed.headers)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_order(
+    *,
+    actor: User,
+    order: Order,
+    amount: Decimal | None = None,
+    reason: str = "",
+    system: bool = False,
+) -> list[Refund]:
+    """Refund an order (fully, or ``amount``) across its applied payments, newest first."""
+    if not system and actor.pk != order.artisan_id and not actor.is_platform_admin:
+        raise NotAllowed("Only the artisan or an admin can refund an order.")
+    payments = list(
+        order.payments.filter(applied_to_order=True, status=PaymentStatus.SUCCEEDED).order_by(
+            "-created_at"
+        )
+    )
+    refundable = sum((p.amount - p.amount_refunded for p in payments), Decimal("0"))
+    wanted = refundable if amount is None else amount
+    if wanted <= 0 or wanted > refundable:
+        raise InvalidInput("Nothing (or less than that) is refundable on this order.")
+    refunds = []
+    for payment in payments:
+        if wanted <= 0:
+            break
+        share = min(wanted, payment.amount - payment.amount_refunded)
+        if share > 0:
+            refunds.append(
+                refund_payment(actor=actor, payment=payment, amount=share, reason=reason)
+            )
+            wanted -= share
+    return refunds

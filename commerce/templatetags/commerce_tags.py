@@ -1,0 +1,42 @@
+"""Template helpers for commerce pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+
+from commerce.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Any, currency: str) -> str:
+    """``{{ order.total|money:order.currency }}`` → "€120.00"."""
+    if amount in (None, ""):
+        return ""
+    try:
+        return format_money(Decimal(str(amount)), currency)
+    except (InvalidOperation, ValueError):
+        return ""
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    """Badge modifier for a status: success, warning, danger or neutral."""
+    if status in {"paid", "delivered", "accepted", "approved", "verified", "succeeded"}:
+        return "badge-success"
+    if status in {"cancelled", "refunded", "declined", "expired", "rejected", "failed"}:
+        return "badge-danger"
+    if status in {
+        "pending_payment",
+        "awaiting_balance",
+        "sent",
+        "changes_requested",
+        "pending",
+        "requested",
+    }:
+        return "badge-warning"
+    return ""

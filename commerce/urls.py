@@ -1,0 +1,56 @@
+from django.urls import path
+
+from commerce import views
+
+app_name = "commerce"
+
+urlpatterns = [
+    # Storefront
+    path("shop/", views.shop_list, name="shop"),
+    path("shop/<slug:slug>/", views.shop_profile, name="shop_profile"),
+    path("shop/<slug:slug>/request/", views.custom_request, name="custom_request"),
+    path("shop/<slug:slug>/<slug:product_slug>/", views.product_detail, name="product"),
+    path("shop/<slug:slug>/<slug:product_slug>/ask/", views.product_ask, name="product_ask"),
+    path("shop/<slug:slug>/<slug:product_slug>/buy/", views.product_buy, name="product_buy"),
+    # Offers (parties only)
+    path("offers/<int:offer_id>/", views.offer_detail, name="offer_detail"),
+    path("offers/<int:offer_id>/<str:action>/", views.offer_respond, name="offer_respond"),
+    # Paying
+    path("pay/dev/<str:payment_id>/confirm/", views.dev_confirm, name="dev_confirm"),
+    path("pay/<str:reference>/", views.pay, name="pay"),
+    path("pay/<str:reference>/return/", views.pay_return, name="pay_return"),
+    path("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
+    path("webhooks/paypal/", views.paypal_webhook, name="paypal_webhook"),
+    path("webhooks/dev/", views.dev_webhook, name="dev_webhook"),
+    path(
+        "webhooks/logistics/<slug:provider_slug>/",
+        views.logistics_webhook,
+        name="logistics_webhook",
+    ),
+    # Buyer orders
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<str:reference>/", views.order_detail, name="order_detail"),
+    path(
+        "orders/<str:reference>/proofs/<int:proof_id>/<str:action>/",
+        views.proof_respond,
+        name="proof_respond",
+    ),
+    # Artisan studio
+    path("studio/orders/", views.studio_orders, name="studio_orders"),
+    path("studio/orders/<str:reference>/", views.studio_order, name="studio_order"),
+    path(
+        "studio/conversations/<int:conversation_id>/offer/",
+        views.offer_composer,
+        name="offer_composer",
+    ),
+    path("studio/products/", views.studio_products, name="studio_products"),
+    path("studio/products/new/", views.product_edit, name="product_new"),
+    path("studio/products/<int:product_id>/", views.product_edit, name="product_edit"),
+    path("studio/profile/", views.studio_profile, name="studio_profile"),
+    path("studio/balance/", views.studio_balance, name="studio_balance"),
+    path("studio/balance/withdraw/", views.payout_request, name="payout_request"),
+    # Logistics partners, admins
+    path("logistics/", views.logistics_dashboard, name="logistics"),
+    path("logistics/shipments/<int:shipment_id>/", views.logistics_update, name="logistics_update"),
+    path("authenticity-review/", views.authenticity_queue, name="authenticity_queue"),
+]

@@ -1,0 +1,875 @@
+"""Commerce pages and webhook endpoints. Each view parses input, calls one service, renders."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from commerce import selectors, services
+from commerce.errors import CommerceError, OfferAlreadyAccepted
+from commerce.forms import (
+    BuyForm,
+    ChangeOrderForm,
+    CustomRequestForm,
+    OfferForm,
+    PayoutForm,
+    ProductForm,
+    ProductionUpdateForm,
+    ProfileForm,
+    ProofForm,
+    ShipForm,
+    ShipmentUpdateForm,
+    ShopFilterForm,
+    options_as_text,
+    parse_options_text,
+)
+from commerce.models import (
+    ArtisanProfile,
+    ClaimStatus,
+    LedgerEntry,
+    LogisticsProvider,
+    Offer,
+    OfferKind,
+    OfferStatus,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    PayoutRequest,
+    Product,
+    ProductStatus,
+    Proof,
+)
+from commerce.money import format_money
+from commerce.payments.registry import get_gateway
+from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
+from commerce.serializers import absolute_url
+from commerce.services.ledger import ledger_balances
+from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
+from conversations.models import Conversation
+from conversations.services import HubError, start_conversation
+from core.decorators import role_required, seller_required, sensitive_action
+
+logger = logging.getLogger(__name__)
+SHOP_PAGE_SIZE = 12
+
+
+def conversation_path(conversation_id: int) -> str:
+    """The web conversation page (served by webchat's inbox)."""
+    return f"/inbox/{conversation_id}/"
+
+
+def _fail(request: HttpRequest, error: CommerceError | HubError) -> None:
+    messages.error(request, error.message)
+
+
+# --- Storefront ----------------------------------------------------------------------------
+
+
+def shop_list(request: HttpRequest) -> HttpResponse:
+    form = ShopFilterForm(request.GET or None)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "text": data["q"] or "",
+            "category_slug": data["category"].slug if data["category"] else "",
+            "region": data["region"] or "",
+            "min_price": data["min_price"],
+            "max_price": data["max_price"],
+        }
+    products = selectors.search_products(**filters)
+    page = Paginator(products, SHOP_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "commerce/shop_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query_string": query.urlencode(),
+            "shops": selectors.public_shops().order_by("?")[:6] if not filters else [],
+            "filtered": any(v not in (None, "") for v in filters.values()),
+        },
+    )
+
+
+def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = get_object_or_404(selectors.public_shops().select_related("user"), slug=slug)
+    products = selectors.listed_products().filter(shop=shop)
+    response_hours = getattr(
+        getattr(shop.user, "notification_settings", None), "usual_response_hours", None
+    )
+    return render(
+        request,
+        "commerce/shop_profile.html",
+        {
+            "shop": shop,
+            "products": products,
+            "photos": shop.photos.all(),
+            "page_url": absolute_url(request.path),
+            "og_image": _first_image_url(shop),
+            "response_hours": response_hours,
+        },
+    )
+
+
+def _first_image_url(shop: ArtisanProfile) -> str:
+    photo = shop.photos.first()
+    if photo:
+        return absolute_url(photo.image.url)
+    product_photo = (
+        Product.objects.filter(shop=shop, status=ProductStatus.ACTIVE, photos__isnull=False)
+        .values_list("photos__image", flat=True)
+        .first()
+    )
+    return absolute_url(settings.MEDIA_URL + product_photo) if product_photo else ""
+
+
+def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
+    product = get_object_or_404(
+        selectors.listed_products().prefetch_related("options__values"),
+        shop__slug=slug,
+        slug=product_slug,
+    )
+    first_photo = product.photos.first()
+    return render(
+        request,
+        "commerce/product_detail.html",
+        {
+            "product": product,
+            "shop": product.shop,
+            "buy_form": BuyForm(product=product),
+            "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),
+            "page_url": absolute_url(request.path),
+            "og_image": absolute_url(first_photo.image.url) if first_photo else "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def product_ask(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
+    product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    try:
+        conversation = start_conversation(
+            buyer=request.user,
+            artisan=product.shop.user,
+            subject=product.title,
+            context_type="product",
+            context_id=product.pk,
+        )
+    except HubError as error:
+        _fail(request, error)
+        return redirect("commerce:product", slug=slug, product_slug=product_slug)
+    return redirect(conversation_path(conversation.pk))
+
+
+@login_required
+@require_POST
+def product_buy(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
+    product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    form = BuyForm(request.POST, product=product)
+    if form.is_valid():
+        try:
+            order = services.create_product_order(
+                buyer=request.user,
+                product=product,
+                selections=form.selections(),
+                quantity=form.cleaned_data["quantity"],
+            )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            return redirect("commerce:pay", reference=order.reference)
+    else:
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("commerce:product", slug=slug, product_slug=product_slug)
+
+
+@login_required
+def custom_request(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = get_object_or_404(selectors.public_shops(), slug=slug)
+    product = None
+    product_id = request.GET.get("product") or request.POST.get("product")
+    if product_id and str(product_id).isdigit():
+        product = selectors.listed_products().filter(shop=shop, pk=int(product_id)).first()
+    form = CustomRequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.submit_custom_request(
+                buyer=request.user,
+                shop=shop,
+                description=data["description"],
+                budget=data["budget"],
+                budget_currency=data["budget_currency"],
+                deadline=data["deadline"],
+                product=product,
+                images=[data["image"]] if data.get("image") else [],
+            )
+        except (CommerceError, HubError) as error:
+            _fail(request, error)
+        else:
+            messages.success(request, "Your request is with the artisan. Continue in the chat.")
+            return redirect(conversation_path(created.conversation_id))
+    return render(
+        request, "commerce/custom_request.html", {"shop": shop, "product": product, "form": form}
+    )
+
+
+# --- Offers -------------------------------------------------------------------------------
+
+
+@login_required
+def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
+    versions = Offer.objects.filter(conversation=offer.conversation, kind=offer.kind)
+    if offer.kind == OfferKind.CHANGE_ORDER:
+        versions = versions.filter(order=offer.order)
+    return render(
+        request,
+        "commerce/offer_detail.html",
+        {
+            "offer": offer,
+            "lines": offer.lines.all(),
+            "versions": versions.order_by("-version"),
+            "can_answer": request.user.pk == offer.buyer_id
+            and offer.status == OfferStatus.SENT
+            and not offer.is_expired,
+            "order": getattr(offer, "resulting_order", None),
+            "conversation_url": conversation_path(offer.conversation_id),
+        },
+    )
+
+
+@login_required
+@require_POST
+def offer_respond(request: HttpRequest, offer_id: int, action: str) -> HttpResponse:
+    offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
+    note = request.POST.get("note", "")
+    try:
+        if action == "accept":
+            order = services.accept_offer(buyer=request.user, offer=offer)
+            if offer.kind == OfferKind.INITIAL:
+                return redirect("commerce:pay", reference=order.reference)
+            messages.success(request, "Change accepted.")
+            return redirect("commerce:order_detail", reference=order.reference)
+        if action == "decline":
+            services.decline_offer(buyer=request.user, offer=offer, note=note)
+        elif action == "changes":
+            services.request_offer_changes(buyer=request.user, offer=offer, note=note)
+        else:
+            raise Http404
+    except OfferAlreadyAccepted as error:
+        messages.info(request, error.message)
+        if error.order_reference:
+            return redirect("commerce:order_detail", reference=error.order_reference)
+    except CommerceError as error:
+        _fail(request, error)
+    return redirect("commerce:offer_detail", offer_id=offer.pk)
+
+
+# --- Paying --------------------------------------------------------------------------------
+
+
+@login_required
+def pay(request: HttpRequest, reference: str) -> HttpResponse:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    if order.buyer_id != request.user.pk:
+        raise Http404("No such order.")
+    payable = payable_now(order)
+    payment = None
+    error = ""
+    if payable is not None:
+        try:
+            payment = services.start_checkout(buyer=request.user, order=order)
+        except (CommerceError, GatewayNotConfigured) as exc:
+            error = getattr(exc, "message", str(exc))
+    gateway = payment.provider if payment else ""
+    return render(
+        request,
+        "commerce/pay.html",
+        {
+            "order": order,
+            "snapshot": order.spec_snapshot,
+            "payable": payable,
+            "due_display": format_money(payable.amount, order.currency) if payable else "",
+            "payment": payment,
+            "gateway": gateway,
+            "error": error,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "return_url": absolute_url(reverse("commerce:pay_return", args=[order.reference])),
+        },
+    )
+
+
+@login_required
+def pay_return(request: HttpRequest, reference: str) -> HttpResponse:
+    """Where the buyer lands after paying; the webhook, not this page, marks the order paid."""
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    if request.GET.get("token") and order.buyer_id == request.user.pk:
+        _capture_paypal(order=order, token=request.GET["token"])
+    messages.info(request, "Thank you! We will confirm as soon as the payment provider does.")
+    return redirect("commerce:order_detail", reference=order.reference)
+
+
+def _capture_paypal(*, order: Any, token: str) -> None:
+    payment = Payment.objects.filter(
+        order=order, provider="paypal", provider_payment_id=token
+    ).first()
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        return
+    try:
+        get_gateway("paypal").capture_order(
+            provider_payment_id=token, idempotency_key=f"capture:{payment.idempotency_key}"
+        )
+    except Exception:  # the capture webhook, or the buyer retrying, settles it
+        logger.exception("PayPal capture failed for %s", order.reference)
+
+
+@login_required
+def dev_confirm(request: HttpRequest, payment_id: str) -> HttpResponse:
+    payment = get_object_or_404(
+        Payment.objects.select_related("order"), provider="dev", provider_payment_id=payment_id
+    )
+    if payment.order.buyer_id != request.user.pk:
+        raise Http404("No such payment.")
+    if request.method == "POST":
+        outcome = services.confirm_dev_payment(
+            buyer=request.user, payment=payment, succeed=request.POST.get("outcome") != "fail"
+        )
+        if outcome.outcome == "paid":
+            messages.success(request, "Payment received (dev gateway).")
+        elif outcome.outcome == "failed":
+            messages.error(request, "The test payment failed (as you asked).")
+        else:
+            messages.info(request, f"Payment recorded: {outcome.outcome}.")
+        return redirect("commerce:order_detail", reference=payment.order.reference)
+    return render(
+        request, "commerce/dev_confirm.html", {"payment": payment, "order": payment.order}
+    )
+
+
+def _webhook_response(provider: str, request: HttpRequest) -> HttpResponse:
+    try:
+        outcome = services.handle_payment_webhook(
+            provider=provider, body=request.body, headers=request.headers
+        )
+    except InvalidWebhook as error:
+        logger.warning("Rejected %s webhook: %s", provider, error)
+        return JsonResponse({"code": "invalid_webhook", "message": str(error)}, status=400)
+    except GatewayNotConfigured as error:
+        return JsonResponse({"code": "not_configured", "message": str(error)}, status=503)
+    return JsonResponse({"outcome": outcome.outcome})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    return _webhook_response("stripe", request)
+
+
+@csrf_exempt
+@require_POST
+def paypal_webhook(request: HttpRequest) -> HttpResponse:
+    return _webhook_response("paypal", request)
+
+
+@csrf_exempt
+@require_POST
+def dev_webhook(request: HttpRequest) -> HttpResponse:
+    return _webhook_response("dev", request)
+
+
+@csrf_exempt
+@require_POST
+def logistics_webhook(request: HttpRequest, provider_slug: str) -> HttpResponse:
+    from commerce.services.logistics import SIGNATURE_HEADER
+
+    try:
+        shipment, applied = services.handle_tracking_webhook(
+            provider_slug=provider_slug,
+            body=request.body,
+            signature_header=request.headers.get(SIGNATURE_HEADER, ""),
+        )
+    except CommerceError as error:
+        return JsonResponse({"code": error.code, "message": error.message}, status=error.status)
+    return JsonResponse(
+        {"shipment": shipment.tracking_number, "status": shipment.status, "applied": applied}
+    )
+
+
+# --- Buyer orders ---------------------------------------------------------------------------
+
+
+def _order_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.buyer_orders(buyer=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "commerce/order_list.html", {"page": page})
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    if settings.REAUTH_FOR_ORDER_HISTORY:
+        return sensitive_action(_order_list)(request)
+    return _order_list(request)
+
+
+@login_required
+def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    is_buyer = order.buyer_id == request.user.pk
+    return render(
+        request,
+        "commerce/order_detail.html",
+        {
+            "order": order,
+            "snapshot": order.spec_snapshot,
+            "events": order.events.select_related("actor"),
+            "stages": order.stages.all(),
+            "proofs": order.proofs.all(),
+            "shipments": order.shipments.prefetch_related("events"),
+            "payable": payable_now(order) if is_buyer else None,
+            "is_buyer": is_buyer,
+            "open_change_orders": order.change_orders.filter(status=OfferStatus.SENT),
+            "conversation_url": conversation_path(order.conversation_id)
+            if order.conversation_id
+            else "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def proof_respond(request: HttpRequest, reference: str, proof_id: int, action: str) -> HttpResponse:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    proof = get_object_or_404(Proof, pk=proof_id, order=order)
+    try:
+        if action == "approve":
+            services.approve_proof(buyer=request.user, proof=proof)
+            messages.success(request, "Proof approved.")
+        elif action == "changes":
+            services.request_proof_changes(
+                buyer=request.user, proof=proof, note=request.POST.get("note", "")
+            )
+            messages.success(request, "Your changes were sent to the artisan.")
+        else:
+            raise Http404
+    except CommerceError as error:
+        _fail(request, error)
+    return redirect("commerce:order_detail", reference=order.reference)
+
+
+# --- Studio (artisans) ---------------------------------------------------------------------------
+
+
+@seller_required
+def studio_orders(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in OrderStatus.values:
+        status = ""
+    orders = selectors.artisan_orders(artisan=request.user, status=status)
+    page = Paginator(orders, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "commerce/studio_orders.html",
+        {"page": page, "status": status, "statuses": OrderStatus.choices},
+    )
+
+
+@seller_required
+def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    if order.artisan_id != request.user.pk:
+        raise Http404("No such order.")
+    action = request.POST.get("action", "")
+    forms = {
+        "production": ProductionUpdateForm(
+            request.POST if action == "production" else None,
+            request.FILES if action == "production" else None,
+        ),
+        "proof": ProofForm(
+            request.POST if action == "proof" else None,
+            request.FILES if action == "proof" else None,
+        ),
+        "ship": ShipForm(request.POST if action == "ship" else None),
+        "change": ChangeOrderForm(request.POST if action == "change" else None),
+    }
+    if request.method == "POST":
+        form = forms.get(action)
+        try:
+            if action == "ready":
+                services.mark_order_ready(artisan=request.user, order=order)
+            elif action == "refund":
+                services.refund_order(
+                    actor=request.user, order=order, reason=request.POST.get("note", "")
+                )
+            elif action == "cancel":
+                services.cancel_order(
+                    actor=request.user, order=order, note=request.POST.get("note", "")
+                )
+            elif form is not None and form.is_valid():
+                data = form.cleaned_data
+                if action == "production":
+                    services.post_production_update(
+                        artisan=request.user,
+                        order=order,
+                        stage=data["stage"],
+                        note=data["note"],
+                        photo=data.get("photo"),
+                    )
+                elif action == "proof":
+                    services.post_proof(
+                        artisan=request.user, order=order, image=data["image"], note=data["note"]
+                    )
+                elif action == "ship":
+                    provider = LogisticsProvider.objects.filter(
+                        name__iexact=data["carrier"]
+                    ).first()
+                    services.ship_order(
+                        actor=request.user,
+                        order=order,
+                        carrier=data["carrier"],
+                        tracking_number=data["tracking_number"],
+                        tracking_url=data["tracking_url"],
+                        provider=provider,
+                    )
+                elif action == "change":
+                    services.send_change_order(
+                        artisan=request.user,
+                        order=order,
+                        lines=[
+                            services.OfferLineInput(
+                                description=data["description"], unit_price=data["price_delta"]
+                            )
+                        ],
+                        extra_lead_time_days=data["extra_days"],
+                        note=data["note"],
+                    )
+            else:
+                raise CommerceError("Please correct the form below.")
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            messages.success(request, "Saved and sent to the buyer.")
+            return redirect("commerce:studio_order", reference=order.reference)
+        order.refresh_from_db()
+    return render(
+        request,
+        "commerce/studio_order.html",
+        {
+            "order": order,
+            "snapshot": order.spec_snapshot,
+            "events": order.events.select_related("actor"),
+            "stages": order.stages.all(),
+            "proofs": order.proofs.all(),
+            "shipments": order.shipments.all(),
+            "forms": forms,
+            "allowed": ALLOWED_TRANSITIONS[order.status],
+            "carriers": LogisticsProvider.objects.all(),
+            "conversation_url": conversation_path(order.conversation_id)
+            if order.conversation_id
+            else "",
+        },
+    )
+
+
+@seller_required
+def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, pk=conversation_id, artisan=request.user)
+    shop = ArtisanProfile.objects.filter(user=request.user).first()
+    request_obj = conversation.custom_requests.order_by("-created_at").first()
+    initial = {
+        "currency": request_obj.budget_currency
+        if request_obj and request_obj.budget_currency
+        else "EUR"
+    }
+    if shop:
+        product = request_obj.product if request_obj and request_obj.product else None
+        if product:
+            initial.update(
+                currency=product.currency,
+                lead_time_days=product.lead_time_days,
+                line_0_description=product.title,
+                line_0_price=product.price,
+            )
+    form = OfferForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.send_offer(
+                artisan=request.user,
+                conversation=conversation,
+                lines=form.lines(),
+                currency=data["currency"],
+                lead_time_days=data["lead_time_days"],
+                valid_days=data["valid_days"],
+                deposit_percent=data["deposit_percent"],
+                revision_rounds_included=data["revision_rounds_included"],
+                personalised=data["personalised"],
+                note=data["note"],
+            )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            messages.success(request, "Offer sent.")
+            return redirect(conversation_path(conversation.pk))
+    return render(
+        request,
+        "commerce/offer_composer.html",
+        {
+            "conversation": conversation,
+            "form": form,
+            "custom_request": request_obj,
+            "previous": Offer.objects.filter(
+                conversation=conversation, kind=OfferKind.INITIAL
+            ).order_by("-version")[:5],
+        },
+    )
+
+
+@seller_required
+def studio_products(request: HttpRequest) -> HttpResponse:
+    shop = ArtisanProfile.objects.filter(user=request.user).first()
+    products = (
+        Product.objects.filter(shop=shop).prefetch_related("photos")
+        if shop
+        else Product.objects.none()
+    )
+    return render(request, "commerce/studio_products.html", {"shop": shop, "products": products})
+
+
+@seller_required
+def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpResponse:
+    shop = ArtisanProfile.objects.filter(user=request.user).first()
+    if shop is None:
+        messages.info(request, "Set up your shop profile first.")
+        return redirect("commerce:studio_profile")
+    product = get_object_or_404(Product, pk=product_id, shop=shop) if product_id else None
+    initial: dict[str, Any] = {
+        "currency": "EUR",
+        "status": ProductStatus.ACTIVE,
+        "lead_time_days": 0,
+    }
+    if product:
+        initial = {
+            "title": product.title,
+            "description": product.description,
+            "price": product.price,
+            "currency": product.currency,
+            "made_to_order": product.made_to_order,
+            "stock_quantity": product.stock_quantity,
+            "lead_time_days": product.lead_time_days,
+            "category": product.category,
+            "tags": product.tags,
+            "status": product.status,
+            "options_text": options_as_text(product),
+        }
+    form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {
+            "title": data["title"],
+            "price": data["price"],
+            "currency": data["currency"],
+            "description": data["description"],
+            "stock_quantity": data["stock_quantity"],
+            "made_to_order": data["made_to_order"],
+            "lead_time_days": data["lead_time_days"],
+            "category": data["category"],
+            "tags": data["tags"],
+            "status": data["status"],
+        }
+        try:
+            options = parse_options_text(data["options_text"])
+            if product is None:
+                product = services.create_product(artisan=request.user, options=options, **fields)
+            else:
+                product = services.update_product(artisan=request.user, product=product, **fields)
+                services.set_product_options(artisan=request.user, product=product, options=options)
+            if data.get("photo"):
+                services.add_product_photo(
+                    artisan=request.user,
+                    product=product,
+                    image=data["photo"],
+                    alt_text=data["photo_alt"],
+                )
+        except CommerceError as error:
+            _fail(request, error)
+        except ValueError:
+            messages.error(request, "Could not read the options; check the format shown below.")
+        else:
+            messages.success(request, "Saved.")
+            return redirect("commerce:studio_products")
+    return render(request, "commerce/product_form.html", {"form": form, "product": product})
+
+
+@seller_required
+def studio_profile(request: HttpRequest) -> HttpResponse:
+    profile = ArtisanProfile.objects.filter(user=request.user).first()
+    initial = {}
+    if profile:
+        initial = {
+            "shop_name": profile.shop_name,
+            "tagline": profile.tagline,
+            "story": profile.story,
+            "process": profile.process,
+            "region": profile.region,
+            "country": profile.country,
+            "languages": ", ".join(profile.languages),
+            "materials": profile.materials,
+            "handmade_declaration": profile.handmade_declaration,
+            "helpers_note": profile.helpers_note,
+        }
+    form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            profile = services.save_artisan_profile(
+                user=request.user,
+                shop_name=data["shop_name"],
+                tagline=data["tagline"],
+                story=data["story"],
+                process=data["process"],
+                region=data["region"],
+                country=data["country"],
+                languages=data["languages"].split(","),
+                materials=data["materials"],
+                handmade_declaration=data["handmade_declaration"],
+                helpers_note=data["helpers_note"],
+            )
+            if data.get("process_photo"):
+                services.add_process_photo(
+                    artisan=request.user, profile=profile, image=data["process_photo"]
+                )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("commerce:studio_profile")
+    return render(request, "commerce/studio_profile.html", {"form": form, "profile": profile})
+
+
+@seller_required
+def studio_balance(request: HttpRequest) -> HttpResponse:
+    balances = ledger_balances(artisan=request.user)
+    available = {
+        currency: services.available_balance(artisan=request.user, currency=currency)
+        for currency in balances
+    }
+    return render(
+        request,
+        "commerce/studio_balance.html",
+        {
+            "balances": [
+                (c, format_money(b, c), format_money(available[c], c)) for c, b in balances.items()
+            ],
+            "entries": LedgerEntry.objects.filter(artisan=request.user)
+            .select_related("order")
+            .order_by("-created_at", "-id")[:50],
+            "payouts": PayoutRequest.objects.filter(artisan=request.user)[:20],
+            "form": PayoutForm(initial={"currency": next(iter(balances), "EUR")}),
+        },
+    )
+
+
+@require_POST
+@seller_required
+@sensitive_action
+def payout_request(request: HttpRequest) -> HttpResponse:
+    form = PayoutForm(request.POST)
+    if form.is_valid():
+        try:
+            payout = services.request_payout(
+                artisan=request.user,
+                amount=form.cleaned_data["amount"],
+                currency=form.cleaned_data["currency"],
+            )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            messages.success(
+                request,
+                f"Withdrawal of {payout.amount_display} requested; an admin will review it.",
+            )
+    else:
+        messages.error(request, "Enter an amount and a currency.")
+    return redirect("commerce:studio_balance")
+
+
+# --- Logistics partners and admins -----------------------------------------------------------
+
+
+@role_required("logistics", "admin")
+def logistics_dashboard(request: HttpRequest) -> HttpResponse:
+    shipments = selectors.shipments_for_partner(user=request.user).prefetch_related("events")
+    page = Paginator(shipments, 30).get_page(request.GET.get("page"))
+    return render(request, "commerce/logistics.html", {"page": page, "form": ShipmentUpdateForm()})
+
+
+@require_POST
+@role_required("logistics", "admin")
+def logistics_update(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    shipment = get_object_or_404(selectors.shipments_for_partner(user=request.user), pk=shipment_id)
+    form = ShipmentUpdateForm(request.POST)
+    if form.is_valid():
+        try:
+            moved = services.record_shipment_status(
+                shipment=shipment,
+                status=form.cleaned_data["status"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            if moved:
+                messages.success(request, f"{shipment.tracking_number} updated.")
+            else:
+                messages.info(
+                    request, "That status is not newer than the current one; nothing changed."
+                )
+    return redirect("commerce:logistics")
+
+
+@role_required("admin")
+def authenticity_queue(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        profile = get_object_or_404(ArtisanProfile, pk=request.POST.get("profile"))
+        try:
+            services.review_authenticity_claim(
+                admin=request.user,
+                profile=profile,
+                status=request.POST.get("status", ""),
+                note=request.POST.get("note", ""),
+            )
+        except CommerceError as error:
+            _fail(request, error)
+        else:
+            messages.success(request, f"{profile.shop_name}: review saved.")
+        return redirect("commerce:authenticity_queue")
+    return render(
+        request,
+        "commerce/authenticity_queue.html",
+        {
+            "pending": ArtisanProfile.objects.filter(
+                claim_status=ClaimStatus.PENDING
+            ).select_related("user"),
+            "recent": ArtisanProfile.objects.exclude(claim_status=ClaimStatus.PENDING).order_by(
+                "-claim_reviewed_at"
+            )[:20],
+        },
+    )
