@@ -40,3 +40,11 @@ def status_badge(status: str) -> str:
     }:
         return "badge-warning"
     return ""
+
+
+@register.inclusion_tag("commerce/_featured.html")
+def featured_products(count: int = 6) -> dict[str, Any]:
+    """The newest listed pieces, for the home page."""
+    from commerce.selectors import listed_products
+
+    return {"products": list(listed_products().order_by("-created_at")[:count])}
