@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "commerce.expire_stale_offers",
         "schedule": 300.0,
     },
+    "prune-telegram-updates": {
+        "task": "bots.tasks.prune_processed_updates",
+        "schedule": crontab(hour=4, minute=7),
+    },
     "send-unread-notifications": {
         "task": "conversations.tasks.send_unread_notifications",
         "schedule": 60.0,

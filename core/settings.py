@@ -260,6 +260,8 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=8 * 1024 * 1024)
 WS_SEND_RATE = env.str("WS_SEND_RATE", default="20/10s")  # messages per user per window
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 NOTIFY_AFTER_MINUTES = env.int("NOTIFY_AFTER_MINUTES", default=5)
+# Threads per ASGI process for the hub's database work (each may hold a DB connection).
+HUB_THREADS = env.int("HUB_THREADS", default=32)
 
 # --- Providers (each has an embedded default; see docs/architecture.md) -------------------
 NLU_ENGINE = env.str("NLU_ENGINE", default="embedded")  # embedded | rasa
@@ -284,11 +286,23 @@ DEEPL_SERVER_URL = env.str("DEEPL_SERVER_URL", default="")
 DEEPL_TIMEOUT = env.float("DEEPL_TIMEOUT", default=10.0)
 DEEPL_MONTHLY_CHAR_BUDGET = env.int("DEEPL_MONTHLY_CHAR_BUDGET", default=500_000)
 TRANSLATION_MAX_ATTEMPTS = env.int("TRANSLATION_MAX_ATTEMPTS", default=5)
+DEEPL_MAX_RETRIES = env.int("DEEPL_MAX_RETRIES", default=2)
+DEEPL_ENGLISH_VARIANT = env.str("DEEPL_ENGLISH_VARIANT", default="EN-GB")
+DEEPL_PORTUGUESE_VARIANT = env.str("DEEPL_PORTUGUESE_VARIANT", default="PT-PT")
+# Languages detected and translated between (a wider set than the UI's LANGUAGES).
+SUPPORTED_LANGUAGES = env.list(
+    "SUPPORTED_LANGUAGES", default=["en", "fr", "de", "es", "it", "pt", "nl", "ja", "zh", "ko", "pl"]
+)
+LANGUAGE_DETECTION_MIN_CONFIDENCE = env.float("LANGUAGE_DETECTION_MIN_CONFIDENCE", default=0.8)
 
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="")
 TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="atelier_shop_bot")
+TELEGRAM_PAYMENT_PROVIDER_TOKEN = env.str("TELEGRAM_PAYMENT_PROVIDER_TOKEN", default="")
+TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=10.0)
+# The shop bot answers again after the artisan has been silent this long.
+BOT_HANDOVER_IDLE_MINUTES = env.int("BOT_HANDOVER_IDLE_MINUTES", default=60)
 
 # --- Logging -----------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

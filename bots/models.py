@@ -1,0 +1,107 @@
+"""Telegram identities, account linking, update de-duplication and bot dialogue state."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class TelegramAccount(models.Model):
+    """A Telegram user known to Atelier: a guest buyer, or linked to a web account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="telegram_account"
+    )
+    telegram_user_id = models.BigIntegerField(unique=True)
+    # Private chats share the user's id, but Telegram does not promise it: keep both.
+    chat_id = models.BigIntegerField()
+    username = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    language_code = models.CharField(max_length=16, blank=True)
+    # True while the user is the guest buyer created for this Telegram user.
+    is_guest = models.BooleanField(default=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Where the buyer's free text goes: the shop bot or a chat with an artisan.
+    active_conversation = models.ForeignKey(
+        "conversations.Conversation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Set when Telegram answers 403 (the user blocked the bot); cleared on their next update.
+    unreachable_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"@{self.username}" if self.username else f"tg:{self.telegram_user_id}"
+
+
+class LinkCode(models.Model):
+    """One-time code shown on the web profile; ``/link <code>`` in Telegram links accounts."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="telegram_link_codes"
+    )
+    code = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by_telegram_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()
+
+
+class ProcessedUpdate(models.Model):
+    """Telegram re-delivers an update until it is acknowledged: handle each id once."""
+
+    update_id = models.BigIntegerField(unique=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class TelegramDelivery(models.Model):
+    """A hub message pushed to a Telegram chat (one row per message: retries send once)."""
+
+    message = models.OneToOneField(
+        "conversations.Message", on_delete=models.CASCADE, related_name="telegram_delivery"
+    )
+    account = models.ForeignKey(
+        TelegramAccount, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, default="pending")
+    telegram_message_ids = models.JSONField(default=list, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+
+class BotConversationState(models.Model):
+    """What the shop bot remembers about one conversation (focus, handover)."""
+
+    conversation = models.OneToOneField(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="bot_state"
+    )
+    # The artisan/product the buyer last looked at: "talk to the artisan" means this one.
+    focus_artisan = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    focus_product_id = models.BigIntegerField(null=True, blank=True)
+    # Set when the bot handed the conversation to a human; the idle timeout counts from
+    # the last message after it.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    handover_reason = models.CharField(max_length=32, blank=True)
+    handed_back_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

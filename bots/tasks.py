@@ -1,0 +1,45 @@
+"""Celery tasks of the bot layer: thin wrappers (retry policy lives here)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def reply_as_bot(message_id: int) -> int:
+    """Compute and post the shop bot's replies to one buyer message."""
+    from nlu.dialogue import reply_to_message
+
+    return len(reply_to_message(message_id))
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def deliver_to_telegram(self, message_id: int) -> str:
+    """Push one hub message to the buyer's Telegram chat through this process's outbox.
+
+    The outbox itself retries 429/5xx/network errors (honouring ``retry_after``) before
+    reporting; a sender that cannot start (no token) is logged, not retried.
+    """
+    from bots.bridge import deliver_message
+    from bots.telegram.client import TelegramNotConfigured
+
+    try:
+        return deliver_message(message_id).status
+    except TelegramNotConfigured as error:
+        logger.warning("Telegram delivery of message %s skipped: %s", message_id, error)
+        return "not_configured"
+    except TimeoutError as error:
+        if self.request.is_eager:
+            raise
+        raise self.retry(countdown=30 * (self.request.retries + 1)) from error
+
+
+@shared_task(acks_late=True)
+def prune_processed_updates() -> int:
+    from bots.services import prune_processed_updates as prune
+
+    return prune()
