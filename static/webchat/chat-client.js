@@ -900,7 +900,11 @@ export class ConversationController {
       const shown = this._displayText(message);
       if (shown.text) bubble.append(el("p", { class: "msg-text", lang: shown.lang || null, text: shown.text }));
       if (message.attachments && message.attachments.length) bubble.append(this._renderImages(message));
-      if (kind === "bot") bubble.append(this._renderButtons(message));
+      if (kind === "bot") {
+        const cards = this._renderBotCards(message);
+        if (cards) bubble.append(cards);
+        bubble.append(this._renderButtons(message));
+      }
       const note = this._translationNote(message, shown);
       if (note) bubble.append(note);
     }
@@ -1011,6 +1015,33 @@ export class ConversationController {
       grid.append(full ? el("a", { href: full, target: "_blank", rel: "noopener", "aria-label": this.t.open_image }, img) : img);
     }
     return grid;
+  }
+
+  // Product / artisan / order cards in shop-bot replies (docs/bots.md).
+  _renderBotCards(message) {
+    const cards = Array.isArray(message.payload && message.payload.cards) ? message.payload.cards : [];
+    if (!cards.length) return null;
+    const list = el("ul", { class: "bot-cards", role: "list" });
+    for (const c of cards.slice(0, 10)) {
+      if (!c || typeof c !== "object") continue;
+      const item = el("li", { class: `bot-card bot-card-${String(c.type || "item")}` });
+      const image = safeUrl(c.image_url);
+      if (image) item.append(el("img", { src: image, alt: "", loading: "lazy", width: 160, height: 120 }));
+      const body = el("div", { class: "bot-card-body" });
+      const title = c.title || c.shop || c.name || c.reference || "";
+      const url = safeUrl(c.url);
+      if (title) {
+        body.append(el("h4", { class: "bot-card-title" }, url ? el("a", { href: url, target: "_top", text: String(title) }) : String(title)));
+      }
+      const sub = c.artisan ? (c.artisan.shop || c.artisan.name) : (c.region || c.status_label || c.tagline || "");
+      if (sub) body.append(el("p", { class: "bot-card-sub", text: String(sub) }));
+      const price = c.price_display || c.total_display;
+      if (price) body.append(el("p", { class: "bot-card-price", text: String(price) }));
+      body.append(this._renderButtons({ payload: { buttons: Array.isArray(c.buttons) ? c.buttons : [] } }));
+      item.append(body);
+      list.append(item);
+    }
+    return list;
   }
 
   _renderButtons(message) {
