@@ -89,7 +89,7 @@ def language_from_telegram(language_code: str | None) -> str:
 def get_or_create_guest_buyer(*, identity: TelegramIdentity) -> TelegramAccount:
     """The Telegram user's account; a guest buyer (``is_guest``) is created on first contact."""
     account = (
-        TelegramAccount.objects.select_for_update()
+        TelegramAccount.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(telegram_user_id=identity.telegram_user_id)
         .first()
@@ -162,7 +162,7 @@ def link_account(*, code: str, identity: TelegramIdentity) -> TelegramAccount:
     _count_link_attempt(identity.telegram_user_id)
     normalised = (code or "").strip().upper()
     link = (
-        LinkCode.objects.select_for_update().select_related("user").filter(code=normalised).first()
+        LinkCode.objects.select_for_update(of=("self",)).select_related("user").filter(code=normalised).first()
     )
     if link is None or not link.is_usable:
         raise BotServiceError(

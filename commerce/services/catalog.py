@@ -27,6 +27,7 @@ from commerce.models import (
     ProductStatus,
 )
 from commerce.money import normalise_currency, validate_delta, validate_price
+from commerce.translation import request_listing_translation
 from core.models import User
 
 MAX_TEXT_OPTION_LENGTH = 500
@@ -95,7 +96,7 @@ def save_artisan_profile(
     if country and (len(country) != 2 or not country.isalpha()):
         raise InvalidInput("Use a two-letter country code, e.g. MX.", field="country")
     languages = [code.strip().lower()[:8] for code in languages if code and code.strip()][:10]
-    profile = ArtisanProfile.objects.select_for_update().filter(user=user).first()
+    profile = ArtisanProfile.objects.select_for_update(of=("self",)).filter(user=user).first()
     fields = {
         "shop_name": shop_name,
         "story": story.strip(),
@@ -109,9 +110,11 @@ def save_artisan_profile(
     }
     if profile is None:
         slug = _unique_slug(shop_name, lambda s: ArtisanProfile.objects.filter(slug=s).exists())
-        return ArtisanProfile.objects.create(
+        profile = ArtisanProfile.objects.create(
             user=user, slug=slug, handmade_declaration=handmade_declaration, **fields
         )
+        request_listing_translation(profile)
+        return profile
     if profile.handmade_declaration != handmade_declaration:
         # A new claim is a new thing to verify.
         profile.handmade_declaration = handmade_declaration
@@ -120,6 +123,7 @@ def save_artisan_profile(
     for name, value in fields.items():
         setattr(profile, name, value)
     profile.save()
+    request_listing_translation(profile)
     return profile
 
 
@@ -134,7 +138,7 @@ def review_authenticity_claim(
         raise InvalidInput("Verify the claim or ask for changes.", field="status")
     if status == ClaimStatus.CHANGES_REQUESTED and not note.strip():
         raise InvalidInput("Tell the artisan what to change.", field="note")
-    profile = ArtisanProfile.objects.select_for_update().get(pk=profile.pk)
+    profile = ArtisanProfile.objects.select_for_update(of=("self",)).get(pk=profile.pk)
     profile.claim_status = status
     profile.claim_review_note = note.strip()
     profile.claim_reviewed_at = timezone.now()
@@ -233,6 +237,7 @@ def create_product(
         **cleaned,
     )
     set_product_options(artisan=artisan, product=product, options=options)
+    request_listing_translation(product)
     return product
 
 
@@ -252,7 +257,7 @@ def update_product(
     tags: str = "",
     status: str = ProductStatus.ACTIVE,
 ) -> Product:
-    product = Product.objects.select_for_update().select_related("shop").get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).select_related("shop").get(pk=product.pk)
     if product.shop.user_id != artisan.pk:
         raise NotAllowed("This is not your piece.")
     if status not in ProductStatus.values:
@@ -273,6 +278,7 @@ def update_product(
     product.status = status
     product.save()
     _check_option_prices(product)
+    request_listing_translation(product)
     return product
 
 

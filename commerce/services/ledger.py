@@ -15,7 +15,7 @@ from core.models import User
 def lock_ledger_account(artisan: User) -> LedgerAccount:
     """Take the per-artisan lock row (created on first use) for the current transaction."""
     LedgerAccount.objects.get_or_create(artisan=artisan)
-    return LedgerAccount.objects.select_for_update().get(artisan=artisan)
+    return LedgerAccount.objects.select_for_update(of=("self",)).get(artisan=artisan)
 
 
 def ledger_balance(*, artisan: User, currency: str) -> Decimal:

@@ -228,7 +228,7 @@ def _publish_offer(offer: Offer, *, actor: User) -> None:
 def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
     """Mark the open versions superseded; returns the newest one and the next version."""
     previous = None
-    for old in open_offers.select_for_update().order_by("version"):
+    for old in open_offers.select_for_update(of=("self",)).order_by("version"):
         old.status = OfferStatus.SUPERSEDED
         old.save(update_fields=["status"])
         broadcast_offer(serialize_offer(old), conversation_id=old.conversation_id)
@@ -253,7 +253,7 @@ def send_offer(
     custom_request: CustomRequest | None = None,
 ) -> Offer:
     """Send an offer card in the conversation. A new offer supersedes the open one."""
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
     if conversation.artisan_id != artisan.pk or not artisan.is_artisan:
         raise NotAllowed("Only the artisan of this conversation can send offers.")
     if not artisan.can_sell:
@@ -325,7 +325,7 @@ def send_change_order(
 
     Nothing changes until the buyer accepts; an open change order is superseded by a newer one.
     """
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.artisan_id != artisan.pk:
         raise NotAllowed("This is not your order.")
     if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
@@ -370,7 +370,7 @@ def send_change_order(
 
 def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
     offer = (
-        Offer.objects.select_for_update().select_related("conversation", "order").get(pk=offer.pk)
+        Offer.objects.select_for_update(of=("self",)).select_related("conversation", "order").get(pk=offer.pk)
     )
     if offer.buyer_id != buyer.pk:
         raise NotAllowed("This offer was not made to you.")
@@ -485,7 +485,7 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
 
 
 def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
-    order = Order.objects.select_for_update().get(pk=offer.order_id)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=offer.order_id)
     if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         raise OfferNotOpen("The order can no longer be changed.")
     if order.total + offer.total <= 0:
@@ -573,7 +573,7 @@ def expire_stale_offers(*, now: datetime | None = None) -> int:
     """Mark sent offers past their expiry as expired (periodic task)."""
     now = now or timezone.now()
     stale = list(
-        Offer.objects.select_for_update().filter(status__in=OPEN_STATUSES, expires_at__lte=now)
+        Offer.objects.select_for_update(of=("self",)).filter(status__in=OPEN_STATUSES, expires_at__lte=now)
     )
     for offer in stale:
         offer.status = OfferStatus.EXPIRED

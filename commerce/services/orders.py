@@ -107,7 +107,7 @@ def transition_order(
     Locks the order row, checks the allowed-transitions map and money guards, writes an
     OrderEvent, posts an order-update card and broadcasts ``order.status`` on commit.
     """
-    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     current = locked.status
     if to not in S.values:
         raise IllegalTransition(f"Unknown order status {to!r}.", current=current, requested=to)
@@ -236,7 +236,7 @@ def create_product_order(
     buyer_note: str = "",
 ) -> Order:
     """Order a listed piece with the buyer's options; reserves stock; posts a checkout link."""
-    product = Product.objects.select_for_update().select_related("shop__user").get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).select_related("shop__user").get(pk=product.pk)
     if product.status != ProductStatus.ACTIVE or not product.shop.is_public:
         raise InvalidInput("This piece is not for sale right now.")
     if product.shop.user_id == buyer.pk:
@@ -337,7 +337,7 @@ def post_production_update(
     _require_artisan_of(order, artisan)
     if stage not in ProductionStageKind.values:
         raise InvalidInput("Unknown production stage.", field="stage")
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status not in WORKING:
         raise InvalidInput("Production updates are for paid orders that are not shipped yet.")
     if order.status in (S.DEPOSIT_PAID, S.PAID):
@@ -376,7 +376,7 @@ def post_production_update(
 def mark_order_ready(*, artisan: User, order: Order, note: str = "") -> Order:
     """The piece is finished: ask for the balance if one is due, else it is ready to ship."""
     _require_artisan_of(order, artisan)
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status in (S.DEPOSIT_PAID, S.PAID):
         order = transition_order(order=order, to=S.IN_PRODUCTION, actor=artisan)
     if order.status != S.IN_PRODUCTION:
@@ -405,7 +405,7 @@ def file_sha256(file: File) -> str:
 def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> Proof:
     """Post a mock-up for the buyer to approve; its SHA-256 is stored with it."""
     _require_artisan_of(order, artisan)
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status in TERMINAL or order.status in (S.SHIPPED, S.DELIVERED):
         raise InvalidInput("Proofs are for orders still being made.")
     sha = file_sha256(image)
@@ -447,12 +447,12 @@ def _post_proof_card(*, order: Order, proof: Proof, actor: User, text: str) -> N
 
 
 def _locked_pending_proof(*, buyer: User, proof: Proof) -> tuple[Proof, Order]:
-    proof = Proof.objects.select_for_update().select_related("order").get(pk=proof.pk)
+    proof = Proof.objects.select_for_update(of=("self",)).select_related("order").get(pk=proof.pk)
     if proof.order.buyer_id != buyer.pk:
         raise NotAllowed("This is not your order.")
     if proof.status != ProofStatus.PENDING:
         raise InvalidInput("This proof was already answered.")
-    order = Order.objects.select_for_update().get(pk=proof.order_id)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=proof.order_id)
     return proof, order
 
 

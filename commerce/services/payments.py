@@ -95,7 +95,7 @@ def start_checkout(*, buyer: User, order: Order) -> Payment:
 
 @transaction.atomic
 def _reserve_payment(*, order: Order, provider: str) -> Payment:
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     payable = payable_now(order)
     if payable is None:
         raise NothingToPay("Nothing is due on this order right now.")
@@ -162,7 +162,7 @@ def handle_payment_event(*, event: WebhookEvent) -> WebhookOutcome:
 def _find_payment(event: WebhookEvent) -> Payment | None:
     if event.provider_payment_id:
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
             .filter(provider=event.provider, provider_payment_id=event.provider_payment_id)
             .first()
         )
@@ -185,7 +185,7 @@ def _find_payment(event: WebhookEvent) -> Payment | None:
         purpose=payable.purpose if payable else PaymentPurpose.FULL,
         idempotency_key=f"webhook:{event.provider}:{event.event_id}"[:80],
     )
-    return Payment.objects.select_for_update().get(pk=payment.pk)
+    return Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
 
 
 def _apply_event(event: WebhookEvent) -> WebhookOutcome:
@@ -213,7 +213,7 @@ def _apply_event(event: WebhookEvent) -> WebhookOutcome:
 
 
 def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=payment.order_id)
     if payment.succeeded_at is not None:
         return WebhookOutcome("already_succeeded", order.reference, payment.pk)
     payment.succeeded_at = event.created or timezone.now()
@@ -292,7 +292,7 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
 
 
 def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    order = Order.objects.select_for_update(of=("self",)).get(pk=payment.order_id)
     # Providers report the running total refunded on the payment.
     cumulative = event.amount if event.amount is not None else payment.amount
     delta = min(cumulative, payment.amount) - payment.amount_refunded

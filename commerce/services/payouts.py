@@ -76,7 +76,7 @@ def approve_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> Pay
     if not admin.is_platform_admin:
         raise NotAllowed("Only admins approve payouts.")
     lock_ledger_account(payout.artisan)
-    payout = PayoutRequest.objects.select_for_update().get(pk=payout.pk)
+    payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.APPROVED)
     payout.admin, payout.admin_note, payout.decided_at = admin, note[:300], timezone.now()
     payout.save()
@@ -95,7 +95,7 @@ def approve_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> Pay
 def reject_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> PayoutRequest:
     if not admin.is_platform_admin:
         raise NotAllowed("Only admins decide payouts.")
-    payout = PayoutRequest.objects.select_for_update().get(pk=payout.pk)
+    payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.REJECTED)
     payout.admin, payout.admin_note, payout.decided_at = admin, note[:300], timezone.now()
     payout.save()
@@ -106,7 +106,7 @@ def reject_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> Payo
 def mark_payout_paid(*, admin: User, payout: PayoutRequest) -> PayoutRequest:
     if not admin.is_platform_admin:
         raise NotAllowed("Only admins decide payouts.")
-    payout = PayoutRequest.objects.select_for_update().get(pk=payout.pk)
+    payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.PAID)
     payout.paid_at = timezone.now()
     payout.save()

@@ -40,11 +40,11 @@ def product(artisan):
 async def test_start_greets_with_menu_and_creates_a_guest_buyer(
     dispatcher, telegram_bot: Bot, telegram_standin: TelegramBotApiStandIn
 ) -> None:
-    # When a new Telegram user sends /start (their app is in French)
+    # When a new Telegram user sends /start (their app is in English)
     await feed(
         dispatcher,
         telegram_bot,
-        message_update(chat_id=BUYER, text="/start", first_name="Lea", language_code="fr"),
+        message_update(chat_id=BUYER, text="/start", first_name="Lea", language_code="en"),
     )
 
     # Then they see the greeting with the main-menu buttons
@@ -61,7 +61,7 @@ async def test_start_greets_with_menu_and_creates_a_guest_buyer(
     )
     assert account.is_guest and account.user.is_guest
     assert account.user.email == f"tg-{BUYER}@telegram.invalid"
-    assert account.user.preferred_language == "fr"
+    assert account.user.preferred_language == "en"
     assert account.user.display_name == "Lea"
     # And the greeting is a bot message in the buyer's shop-bot conversation (Telegram channel)
     bot_message = await db_call(Message.objects.select_related("conversation").get)(
