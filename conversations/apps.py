@@ -11,17 +11,25 @@ class ConversationsConfig(AppConfig):
         from conversations import services
         from conversations.models import MessageKind
 
-        def enqueue_translation(message) -> None:
-            from conversations import message_translation, tasks
+        TRANSLATABLE_OR_PEOPLE_KINDS = {
+            MessageKind.TEXT, MessageKind.IMAGE, MessageKind.BOT,
+            MessageKind.OFFER, MessageKind.ORDER_UPDATE,
+        }
 
-            if message_translation.plan_translations(message):
-                tasks.translate_message.delay(message.pk)
-
-        def enqueue_away_reply(message) -> None:
+        def enqueue_hub_work(message) -> None:
+            # One task per message keeps the request path to a single broker publish;
+            # the worker plans translations and the away auto-reply.
             from conversations import tasks
 
-            if message.author_id and message.kind in (MessageKind.TEXT, MessageKind.IMAGE):
-                tasks.send_away_reply.delay(message.pk)
+            if message.kind in TRANSLATABLE_OR_PEOPLE_KINDS:
+                tasks.after_message.delay(message.pk)
 
-        services.register_follow_up("translation", enqueue_translation)
-        services.register_follow_up("away_reply", enqueue_away_reply)
+        # Cache invalidation only (the word list is read on the hot path).
+        from django.db.models.signals import post_delete, post_save
+
+        from conversations.models import FlagWord
+
+        post_save.connect(services.flag_words_changed, sender=FlagWord)
+        post_delete.connect(services.flag_words_changed, sender=FlagWord)
+
+        services.register_follow_up("translation", enqueue_hub_work)

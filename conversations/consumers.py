@@ -306,11 +306,13 @@ def _send_message(
     if not isinstance(attachments, list):
         raise FrameError("invalid", "“attachments” must be a list of attachment ids.")
     # Retries of an already stored message are answered without spending a token.
-    from conversations.models import Message
-
-    existing = Message.objects.filter(author=user, client_id=client_id).first()
-    if existing is None:
+    try:
         consume_token(f"send:{user.pk}", settings.WS_SEND_RATE)
+    except RateLimited:
+        from conversations.models import Message
+
+        if not Message.objects.filter(author=user, client_id=client_id).exists():
+            raise
     return services.post_message(
         conversation=conversation,
         author=user,

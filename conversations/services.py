@@ -9,6 +9,7 @@ enqueues follow-up work (translation, bot reply, notifications, Telegram deliver
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -98,13 +99,29 @@ def can_read(*, conversation: Conversation, user: User) -> bool:
     return Participant.objects.filter(conversation=conversation, user=user).exists()
 
 
-def _is_blocked(sender: User, conversation: Conversation) -> bool:
-    others = Participant.objects.filter(conversation=conversation).exclude(user=sender)
-    return Block.objects.filter(blocker__in=others.values("user"), blocked=sender).exists()
+def _participant_ids(conversation: Conversation) -> list[int]:
+    return list(Participant.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+
+
+_FLAG_WORDS_TTL = 60.0
+_flag_words_cache: tuple[float, list[tuple[str, str]]] = (0.0, [])
 
 
 def _flag_phrases() -> list[tuple[str, str]]:
-    return list(FlagWord.objects.filter(active=True).values_list("phrase", "reason"))
+    """The admin word list, re-read at most once a minute per process (hot path)."""
+    global _flag_words_cache
+    loaded_at, phrases = _flag_words_cache
+    now = time.monotonic()
+    if now - loaded_at > _FLAG_WORDS_TTL:
+        phrases = list(FlagWord.objects.filter(active=True).values_list("phrase", "reason"))
+        _flag_words_cache = (now, phrases)
+    return phrases
+
+
+def flag_words_changed(**_signal_kwargs: object) -> None:
+    """Called when moderators edit the list, so this process sees it at once."""
+    global _flag_words_cache
+    _flag_words_cache = (0.0, [])
 
 
 def _detect_language(text: str) -> str:
@@ -267,9 +284,11 @@ def post_message(
             raise HubError("People can only send text and image messages.", field="kind")
         if author.is_suspended or not author.is_active:
             raise HubError("This account is suspended.", code="suspended")
-        if participant_for(conversation=conversation, user=author) is None:
+        participant_ids = _participant_ids(conversation)
+        if author.pk not in participant_ids:
             raise NotAParticipant("You are not part of this conversation.")
-        if _is_blocked(author, conversation):
+        others = [pk for pk in participant_ids if pk != author.pk]
+        if others and Block.objects.filter(blocker_id__in=others, blocked=author).exists():
             raise Blocked("You can no longer message this person.")
     if conversation.status == ConversationStatus.CLOSED and author is not None:
         raise HubError("This conversation is closed.", code="closed")
@@ -355,9 +374,9 @@ def _insert_message(
         Participant.objects.filter(conversation=conversation, user=author).update(last_read_seq=seq)
     data = serialize_message(message)
     broadcast_on_commit(conversation_group(conversation.pk), "message.new", {"message": data})
-    for participant in Participant.objects.filter(conversation=conversation).only("user_id"):
+    for participant_id in _participant_ids(conversation):
         broadcast_on_commit(
-            user_group(participant.user_id),
+            user_group(participant_id),
             "conversation.updated",
             {"conversation": conversation.pk, "last_seq": seq, "preview": _preview(message)},
         )

@@ -27,6 +27,21 @@ def translate_message(self, message_id: int) -> int:
 
 
 @shared_task(acks_late=True)
+def after_message(message_id: int) -> None:
+    """Hub follow-up of one committed message: translations, then the away auto-reply."""
+    from conversations.away import reply_if_away
+    from conversations.models import Message
+
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        return
+    if message_translation.plan_translations(message):
+        translate_message.delay(message_id)
+    if message.author_id:
+        reply_if_away(message_id)
+
+
+@shared_task(acks_late=True)
 def send_unread_notifications() -> int:
     """Beat: every minute, notify people with a burst of unread messages."""
     return notifications.send_due_notifications()
@@ -37,3 +52,17 @@ def send_away_reply(message_id: int) -> bool:
     from conversations.away import reply_if_away
 
     return reply_if_away(message_id)
+
+
+@shared_task(acks_late=True)
+def sync_glossaries() -> int:
+    """Upload changed glossary terms to DeepL (admin action "Sync to DeepL", or beat)."""
+    from conversations.glossary import sync_glossaries as sync
+    from conversations.translation.types import TranslationNotConfigured
+
+    try:
+        outcomes = sync()
+    except TranslationNotConfigured:
+        logger.info("glossary sync skipped: DeepL is not configured")
+        return 0
+    return sum(1 for outcome in outcomes if outcome.uploaded)

@@ -139,7 +139,7 @@ if REDIS_URL:
                 ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="atelier"),
                 **(
-                    {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1500), "expiry": 30}
+                    {"capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1500), "expiry": 60}
                     if CHANNEL_LAYER_BACKEND.endswith("RedisChannelLayer")
                     else {}
                 ),
