@@ -139,3 +139,169 @@ admin.site.register(
     TranslationCacheEntry, list_display=["source_language", "target_language", "created_at"]
 )
 admin.site.register(TranslationUsage, list_display=["month", "characters"])
+
+
+# --- Glossaries, translation preferences, translated content (issue 7) ----------------------
+
+from django import forms  # noqa: E402
+from django.contrib import messages  # noqa: E402
+from django.contrib.contenttypes.admin import GenericTabularInline  # noqa: E402
+from django.http import HttpRequest, HttpResponseRedirect  # noqa: E402
+from django.urls import path, reverse  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from conversations.glossary import sync_glossaries, validate_glossary_term  # noqa: E402
+from conversations.models import (  # noqa: E402
+    ContentTranslation,
+    GlossarySync,
+    GlossaryTerm,
+    TranslationPreference,
+    TranslationStatus,
+)
+from conversations.translation.types import TranslationNotConfigured  # noqa: E402
+
+
+class GlossaryTermForm(forms.ModelForm):
+    class Meta:
+        model = GlossaryTerm
+        fields = ["source_language", "target_language", "source", "target", "active", "note"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors:
+            (
+                cleaned["source_language"],
+                cleaned["target_language"],
+                cleaned["source"],
+                cleaned["target"],
+            ) = validate_glossary_term(
+                source_language=cleaned.get("source_language", ""),
+                target_language=cleaned.get("target_language", ""),
+                source=cleaned.get("source", ""),
+                target=cleaned.get("target", ""),
+            )
+        return cleaned
+
+
+def _sync_to_deepl(request: HttpRequest) -> None:
+    try:
+        outcomes = sync_glossaries()
+    except TranslationNotConfigured:
+        messages.error(request, _("DeepL is not configured (DEEPL_AUTH_KEY is empty)."))
+        return
+    failed = [o for o in outcomes if o.error]
+    uploaded = [o for o in outcomes if o.uploaded and not o.error]
+    for outcome in failed:
+        messages.error(
+            request,
+            _("Glossary %(pair)s was not synced: %(error)s")
+            % {
+                "pair": f"{outcome.source_language}→{outcome.target_language}",
+                "error": outcome.error,
+            },
+        )
+    messages.success(
+        request,
+        _("Glossaries synced: %(uploaded)s uploaded, %(unchanged)s unchanged.")
+        % {"uploaded": len(uploaded), "unchanged": len(outcomes) - len(uploaded) - len(failed)},
+    )
+
+
+@admin.register(GlossaryTerm)
+class GlossaryTermAdmin(admin.ModelAdmin):
+    form = GlossaryTermForm
+    list_display = ["source", "target", "source_language", "target_language", "active", "note"]
+    list_editable = ["active"]
+    list_filter = ["source_language", "target_language", "active"]
+    search_fields = ["source", "target", "note"]
+    actions = ["sync_to_deepl"]
+    change_list_template = "admin/conversations/glossaryterm/change_list.html"
+
+    @admin.action(description=_("Sync to DeepL"))
+    def sync_to_deepl(self, request: HttpRequest, queryset) -> None:
+        # A glossary holds every active term of its pair, so every pair is synced.
+        _sync_to_deepl(request)
+
+    def get_urls(self):
+        return [
+            path(
+                "sync-to-deepl/",
+                self.admin_site.admin_view(self.sync_view),
+                name="conversations_glossaryterm_sync",
+            ),
+            *super().get_urls(),
+        ]
+
+    def sync_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        if request.method == "POST" and self.has_change_permission(request):
+            _sync_to_deepl(request)
+        return HttpResponseRedirect(reverse("admin:conversations_glossaryterm_changelist"))
+
+
+@admin.register(GlossarySync)
+class GlossarySyncAdmin(admin.ModelAdmin):
+    list_display = [
+        "source_language",
+        "target_language",
+        "glossary_id",
+        "entry_count",
+        "synced_at",
+        "last_error",
+    ]
+    readonly_fields = [f.name for f in GlossarySync._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+admin.site.register(TranslationPreference, list_display=["user", "formality", "updated_at"])
+
+
+class ContentTranslationForm(forms.ModelForm):
+    """Editing a translation by hand makes it an override the machine never replaces."""
+
+    class Meta:
+        model = ContentTranslation
+        fields = ["field", "language", "text"]
+
+    def save(self, commit: bool = True) -> ContentTranslation:
+        row = super().save(commit=False)
+        if "text" in self.changed_data:
+            from commerce.translation import source_hash_of
+
+            row.is_manual_override = bool(row.text.strip())
+            row.status = (
+                TranslationStatus.DONE if row.is_manual_override else TranslationStatus.PENDING
+            )
+            source = getattr(row.content_object, row.field, "") if row.content_object else ""
+            row.source_hash = source_hash_of(str(source or ""))
+            row.error = ""
+        if commit:
+            row.save()
+        return row
+
+
+class ContentTranslationInline(GenericTabularInline):
+    """Add to ProductAdmin / ArtisanProfileAdmin ``inlines`` to review and override."""
+
+    model = ContentTranslation
+    form = ContentTranslationForm
+    extra = 0
+    fields = ["field", "language", "text", "status", "is_manual_override", "updated_at"]
+    readonly_fields = ["status", "is_manual_override", "updated_at"]
+
+
+@admin.register(ContentTranslation)
+class ContentTranslationAdmin(admin.ModelAdmin):
+    list_display = [
+        "content_type",
+        "object_id",
+        "field",
+        "language",
+        "status",
+        "is_manual_override",
+        "updated_at",
+    ]
+    list_filter = ["content_type", "language", "status", "is_manual_override"]
+    search_fields = ["text"]
+    readonly_fields = ["source_hash", "source_language", "attempts", "error", "updated_at"]

@@ -10,7 +10,6 @@ The provider is never called on the socket path. Without a DeepL key the rows sa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from conversations.events import broadcast_on_commit, conversation_group
+from conversations.glossary import message_translation_options, translate_with_options
 from conversations.models import (
     Message,
     MessageKind,
@@ -121,10 +121,6 @@ def _announce(row: MessageTranslation) -> None:
     )
 
 
-def _source_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _month_start():
     today = timezone.now().date()
     return today.replace(day=1)
@@ -162,7 +158,9 @@ def translate_pending(message_id: int) -> TranslateOutcome:
     done, retry = 0, False
     source = _norm(message.language)
     for row in rows:
-        key = _source_hash(text)
+        # Glossary of the pair and the readers' formality (issue 7); part of the cache key.
+        options = message_translation_options(message=message, target_language=row.target_language)
+        key = options.cache_key(text)
         cached = TranslationCacheEntry.objects.filter(
             source_hash=key, source_language=source, target_language=row.target_language
         ).first()
@@ -176,9 +174,8 @@ def translate_pending(message_id: int) -> TranslateOutcome:
         row.attempts += 1
         row.save(update_fields=["attempts"])
         try:
-            [result] = translator.translate(
-                texts=[text], target_lang=row.target_language, source_lang=source or None
-            )
+            result, used = translate_with_options(translator, text=text, options=options)
+            key = used.cache_key(text)
         except TranslationNotConfigured:
             _finish(row, TranslationStatus.NOT_CONFIGURED)
             continue

@@ -381,3 +381,129 @@ class NotificationSettings(models.Model):
     away_enabled = models.BooleanField(default=False)
     away_message = models.CharField(max_length=500, blank=True)
     usual_response_hours = models.PositiveSmallIntegerField(default=24)
+
+
+# --- Translation preferences, glossaries and translated content (issue 7) -------------------
+
+from django.contrib.contenttypes.fields import GenericForeignKey  # noqa: E402
+
+
+class Formality(models.TextChoices):
+    """How formally a reader wants to be addressed in machine translations."""
+
+    DEFAULT = "default", _("No preference")
+    MORE = "more", _("Formal (vous, Sie, usted)")
+    LESS = "less", _("Informal (tu, du, tú)")
+
+
+class TranslationPreference(models.Model):
+    """A reader's wishes for machine translation (core.User stays language-only)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="translation_preference"
+    )
+    formality = models.CharField(
+        _("formality"), max_length=8, choices=Formality.choices, default=Formality.DEFAULT
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("translation preference")
+        verbose_name_plural = _("translation preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.formality}"
+
+
+class GlossaryTerm(models.Model):
+    """Craft vocabulary DeepL must render one way for a language pair ("raku" stays "raku")."""
+
+    source_language = models.CharField(_("source language"), max_length=8)
+    target_language = models.CharField(_("target language"), max_length=8)
+    source = models.CharField(_("term"), max_length=200)
+    target = models.CharField(_("translation"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["source_language", "target_language", "source"]
+        verbose_name = _("glossary term")
+        verbose_name_plural = _("glossary terms")
+        constraints = [
+            # DeepL rejects a glossary with the same source term twice.
+            models.UniqueConstraint(
+                fields=["source_language", "target_language", "source"],
+                name="uniq_glossary_term_per_pair",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_language}→{self.target_language}: {self.source} → {self.target}"
+
+
+class GlossarySync(models.Model):
+    """The DeepL glossary currently holding the active terms of one language pair."""
+
+    source_language = models.CharField(max_length=8)
+    target_language = models.CharField(max_length=8)
+    # Empty when the pair has no active terms (translations then use no glossary).
+    glossary_id = models.CharField(max_length=64, blank=True)
+    # sha256 of the entries DeepL holds: unchanged terms are not uploaded again, and the
+    # message cache key uses it so a changed glossary gives new translations.
+    entries_hash = models.CharField(max_length=64, blank=True)
+    entry_count = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["source_language", "target_language"]
+        verbose_name = _("glossary sync")
+        verbose_name_plural = _("glossary syncs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_language", "target_language"], name="uniq_glossary_sync_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_language}→{self.target_language}: {self.glossary_id or '—'}"
+
+
+class ContentTranslation(models.Model):
+    """One field of one object (a product title, a shop story) in one language.
+
+    Machine translations are recomputed only when the source text's hash changes; an
+    artisan's manual override is never overwritten by the machine.
+    """
+
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    content_object = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=64)
+    language = models.CharField(max_length=8)
+    source_language = models.CharField(max_length=8, blank=True)
+    text = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=TranslationStatus.choices, default=TranslationStatus.PENDING
+    )
+    # sha256 of the source text this row was computed from (or overrode).
+    source_hash = models.CharField(max_length=64)
+    is_manual_override = models.BooleanField(default=False)
+    error = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("content translation")
+        verbose_name_plural = _("content translations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field", "language"],
+                name="uniq_content_translation",
+            )
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}:{self.object_id}.{self.field} [{self.language}]"

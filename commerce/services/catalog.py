@@ -27,6 +27,7 @@ from commerce.models import (
     ProductStatus,
 )
 from commerce.money import normalise_currency, validate_delta, validate_price
+from commerce.translation import request_listing_translation
 from core.models import User
 
 MAX_TEXT_OPTION_LENGTH = 500
@@ -109,9 +110,11 @@ def save_artisan_profile(
     }
     if profile is None:
         slug = _unique_slug(shop_name, lambda s: ArtisanProfile.objects.filter(slug=s).exists())
-        return ArtisanProfile.objects.create(
+        profile = ArtisanProfile.objects.create(
             user=user, slug=slug, handmade_declaration=handmade_declaration, **fields
         )
+        request_listing_translation(profile)
+        return profile
     if profile.handmade_declaration != handmade_declaration:
         # A new claim is a new thing to verify.
         profile.handmade_declaration = handmade_declaration
@@ -120,6 +123,7 @@ def save_artisan_profile(
     for name, value in fields.items():
         setattr(profile, name, value)
     profile.save()
+    request_listing_translation(profile)
     return profile
 
 
@@ -233,6 +237,7 @@ def create_product(
         **cleaned,
     )
     set_product_options(artisan=artisan, product=product, options=options)
+    request_listing_translation(product)
     return product
 
 
@@ -273,6 +278,7 @@ def update_product(
     product.status = status
     product.save()
     _check_option_prices(product)
+    request_listing_translation(product)
     return product
 
 

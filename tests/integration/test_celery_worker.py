@@ -42,6 +42,8 @@ def worker_env(settings):
             "DB_CONN_MAX_AGE": "0",
         }
         queue = f"test-{os.getpid()}"
+        # Tasks the worker itself enqueues (translate after planning) stay on its queue.
+        env["CELERY_TASK_DEFAULT_QUEUE"] = queue
         worker = subprocess.Popen(
             [
                 sys.executable,

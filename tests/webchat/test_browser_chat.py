@@ -256,6 +256,8 @@ def test_signed_out_visitor_gets_a_sign_in_prompt_in_the_widget(browser, server,
 
 
 def test_widget_is_full_screen_on_a_phone(browser, server, buyer, artisan):
+    from playwright.sync_api import expect
+
     ctx = signed_in_context(browser, buyer, server, viewport={"width": 390, "height": 844})
     try:
         page = ctx.new_page()
@@ -267,7 +269,8 @@ def test_widget_is_full_screen_on_a_phone(browser, server, buyer, artisan):
         # the panel's own close button is reachable and closes it
         frame = widget_frame(page, connected=False)
         frame.get_by_role("button", name="Close chat").click()
-        assert page.locator(".atelier-chat-panel").is_hidden()
+        # The close travels by postMessage from the iframe: wait for it, don't sample.
+        expect(page.locator(".atelier-chat-panel")).to_be_hidden()
     finally:
         ctx.close()
 
@@ -346,6 +349,7 @@ def test_moderator_hides_from_the_console_and_the_buyer_sees_it_removed_live(
 
 
 def test_translation_events_show_the_translation_with_a_toggle(browser, server, buyer, artisan):
+    from django.utils import translation
     from playwright.sync_api import expect
 
     buyer.preferred_language = "fr"
@@ -371,14 +375,17 @@ def test_translation_events_show_the_translation_with_a_toggle(browser, server, 
             }""",
             [conversation.pk, message.pk, message.seq, other.pk, other.seq],
         )
+        # The buyer reads the UI in French (her profile language), so the labels are French.
+        with translation.override("fr"):
+            translated_from = translation.gettext("Translated from {language}").split("{")[0]
+            show_original = translation.gettext("Show original")
+            not_configured = translation.gettext("Translation is not configured on this site.")
         first = page.locator(f'[data-seq="{message.seq}"]')
         expect(first.locator(".msg-text")).to_have_text("Voulez-vous le vase en bleu ?")
-        expect(first.locator(".msg-translation")).to_contain_text("Translated from")
-        first.get_by_role("button", name="Show original").click()
+        expect(first.locator(".msg-translation")).to_contain_text(translated_from.strip())
+        first.get_by_role("button", name=show_original).click()
         expect(first.locator(".msg-text")).to_have_text("¿Quieres el jarrón en azul?")
         second = page.locator(f'[data-seq="{other.seq}"]')
-        expect(second.locator(".msg-translation")).to_have_text(
-            "Translation is not configured on this site."
-        )
+        expect(second.locator(".msg-translation")).to_have_text(not_configured)
     finally:
         ctx.close()
