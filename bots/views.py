@@ -14,7 +14,8 @@ import logging
 
 from aiogram.types import Update
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
@@ -50,3 +51,24 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": False, "error": "not a Telegram update"}, status=400)
     await runtime.dispatcher.feed_update(runtime.bot, update)
     return JsonResponse({"ok": True})
+
+
+@login_required
+@require_POST
+def create_telegram_link_code(request: HttpRequest) -> HttpResponse:
+    """Profile page: show a one-time code to send to the bot as ``/link CODE``."""
+    from django.contrib import messages
+    from django.shortcuts import redirect, render
+
+    from bots.services import BotServiceError, create_link_code
+
+    try:
+        link = create_link_code(user=request.user)
+    except BotServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("core:settings")
+    return render(
+        request,
+        "bots/link_code.html",
+        {"code": link.code, "expires_at": link.expires_at, "bot_username": settings.TELEGRAM_BOT_USERNAME},
+    )

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from core import views as core_views
 from core.api import api
 
 admin.site.site_header = "Atelier administration"
@@ -11,7 +12,7 @@ urlpatterns = [
     path("", include("core.account_urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
 ]
 
 # Apps contribute their pages; each app's urls module is optional until it exists.

@@ -52,6 +52,23 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The footer picker: also the signed-in person's profile language (which wins later)."""
+    from django.conf import settings
+    from django.views.i18n import set_language as django_set_language
+
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        services.update_profile(
+            user=request.user,
+            display_name=request.user.display_name,
+            preferred_language=code,
+            time_zone=request.user.time_zone,
+        )
+    return django_set_language(request)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 

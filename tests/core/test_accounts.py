@@ -197,3 +197,18 @@ def test_admin_lists_audit_events(client, admin_user, buyer):
     response = client.get(reverse("admin:core_auditevent_changelist"))
     assert response.status_code == 200
     assert "buyer@example.com" in response.content.decode()
+
+
+def test_footer_language_picker_updates_the_profile(client, buyer):
+    client.force_login(buyer)
+    response = client.post(reverse("set_language"), {"language": "de", "next": "/accounts/settings/"})
+    assert response.status_code == 302
+    buyer.refresh_from_db()
+    assert buyer.preferred_language == "de"
+    assert client.get(reverse("core:settings"))["Content-Language"] == "de"
+
+
+def test_language_picker_shows_native_names(client):
+    page = client.get(reverse("core:login")).content.decode()
+    assert "Deutsch" in page
+    assert "日本語" in page
