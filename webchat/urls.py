@@ -28,6 +28,7 @@ urlpatterns = [
     path("chat/<int:conversation_id>/history/", views.history, name="history"),
     path("chat/<int:conversation_id>/labels/", views.conversation_labels, name="labels"),
     path("chat/<int:conversation_id>/status/", views.conversation_status, name="status"),
+    path("chat/<int:conversation_id>/hand-back/", views.hand_back_to_assistant, name="hand_back"),
     path("chat/<int:conversation_id>/block/", views.block_person, name="block"),
     path("chat/messages/<int:message_id>/report/", views.report_message, name="report_message"),
     # Moderation console

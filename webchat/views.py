@@ -470,6 +470,20 @@ def conversation_status(request: HttpRequest, conversation_id: int) -> HttpRespo
 
 @require_POST
 @login_required
+def hand_back_to_assistant(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The artisan lets the shop bot answer this buyer again (after a handover)."""
+    from nlu.dialogue import hand_back_to_bot
+
+    conversation = _participant_conversation(request, conversation_id)
+    back = _conversation_url(request, conversation)
+    if conversation.artisan_id != request.user.pk:
+        return _done(request, back, _("Only the artisan of this conversation can do that."), ok=False)
+    hand_back_to_bot(conversation=conversation, artisan=request.user)
+    return _done(request, back, _("The assistant will answer again until you write."))
+
+
+@require_POST
+@login_required
 def block_person(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = _participant_conversation(request, conversation_id)
     back = _conversation_url(request, conversation)

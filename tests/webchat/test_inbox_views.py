@@ -261,3 +261,23 @@ def test_hidden_message_keeps_only_its_frame_in_page_config(
     assert config["messages"][0]["text"] == ""
     assert "something bad" not in json.dumps(config)
     assert Message.objects.get(pk=message.pk).text == "something bad"
+
+
+def test_artisan_hands_the_conversation_back_to_the_assistant(client, artisan, buyer):
+    from conversations.services import set_bot_active, start_conversation
+
+    conversation = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    set_bot_active(conversation=conversation, active=False)
+    client.force_login(artisan)
+    page = client.get(f"/inbox/{conversation.pk}/").content.decode()
+    assert "Hand back to the assistant" in page
+    response = client.post(f"/chat/{conversation.pk}/hand-back/")
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.bot_active is True
+    # the buyer cannot do it
+    client.force_login(buyer)
+    set_bot_active(conversation=conversation, active=False)
+    client.post(f"/chat/{conversation.pk}/hand-back/")
+    conversation.refresh_from_db()
+    assert conversation.bot_active is False
