@@ -529,19 +529,7 @@ def hide_message(*, message: Message, moderator: User, note: str = "") -> Messag
     message.reports.filter(status=Report.Status.OPEN).update(
         status=Report.Status.ACTIONED, resolved_at=timezone.now(), resolved_by=moderator
     )
-    _moderation_record(
-        moderator=moderator,
-        kind="hide",
-        message=message,
-        conversation=message.conversation,
-        note=note[:500],
-    )
-    broadcast_on_commit(
-        conversation_group(message.conversation_id),
-        "message.updated",
-        {"message": serialize_message(message)},
-    )
-    return message
+    return _record_visibility_change(message=message, moderator=moderator, kind="hide", note=note)
 
 
 @transaction.atomic
@@ -551,9 +539,14 @@ def unhide_message(*, message: Message, moderator: User, note: str = "") -> Mess
     message.hidden_at = None
     message.hidden_by = None
     message.save(update_fields=["hidden_at", "hidden_by"])
+    return _record_visibility_change(message=message, moderator=moderator, kind="unhide", note=note)
+
+
+def _record_visibility_change(*, message: Message, moderator: User, kind: str, note: str) -> Message:
+    """Audit the moderator's act and show both sides the message's new state."""
     _moderation_record(
         moderator=moderator,
-        kind="unhide",
+        kind=kind,
         message=message,
         conversation=message.conversation,
         note=note[:500],
