@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -221,7 +222,7 @@ def custom_request(request: HttpRequest, slug: str) -> HttpResponse:
         except (CommerceError, HubError) as error:
             _fail(request, error)
         else:
-            messages.success(request, "Your request is with the artisan. Continue in the chat.")
+            messages.success(request, _("Your request is with the artisan. Continue in the chat."))
             return redirect(conversation_path(created.conversation_id))
     return render(
         request, "commerce/custom_request.html", {"shop": shop, "product": product, "form": form}
@@ -263,7 +264,7 @@ def offer_respond(request: HttpRequest, offer_id: int, action: str) -> HttpRespo
             order = services.accept_offer(buyer=request.user, offer=offer)
             if offer.kind == OfferKind.INITIAL:
                 return redirect("commerce:pay", reference=order.reference)
-            messages.success(request, "Change accepted.")
+            messages.success(request, _("Change accepted."))
             return redirect("commerce:order_detail", reference=order.reference)
         if action == "decline":
             services.decline_offer(buyer=request.user, offer=offer, note=note)
@@ -321,7 +322,7 @@ def pay_return(request: HttpRequest, reference: str) -> HttpResponse:
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     if request.GET.get("token") and order.buyer_id == request.user.pk:
         _capture_paypal(order=order, token=request.GET["token"])
-    messages.info(request, "Thank you! We will confirm as soon as the payment provider does.")
+    messages.info(request, _("Thank you! We will confirm as soon as the payment provider does."))
     return redirect("commerce:order_detail", reference=order.reference)
 
 
@@ -351,11 +352,13 @@ def dev_confirm(request: HttpRequest, payment_id: str) -> HttpResponse:
             buyer=request.user, payment=payment, succeed=request.POST.get("outcome") != "fail"
         )
         if outcome.outcome == "paid":
-            messages.success(request, "Payment received (dev gateway).")
+            messages.success(request, _("Payment received (dev gateway)."))
         elif outcome.outcome == "failed":
-            messages.error(request, "The test payment failed (as you asked).")
+            messages.error(request, _("The test payment failed (as you asked)."))
         else:
-            messages.info(request, f"Payment recorded: {outcome.outcome}.")
+            messages.info(
+                request, _("Payment recorded: %(outcome)s.") % {"outcome": outcome.outcome}
+            )
         return redirect("commerce:order_detail", reference=payment.order.reference)
     return render(
         request, "commerce/dev_confirm.html", {"payment": payment, "order": payment.order}
@@ -460,12 +463,12 @@ def proof_respond(request: HttpRequest, reference: str, proof_id: int, action: s
     try:
         if action == "approve":
             services.approve_proof(buyer=request.user, proof=proof)
-            messages.success(request, "Proof approved.")
+            messages.success(request, _("Proof approved."))
         elif action == "changes":
             services.request_proof_changes(
                 buyer=request.user, proof=proof, note=request.POST.get("note", "")
             )
-            messages.success(request, "Your changes were sent to the artisan.")
+            messages.success(request, _("Your changes were sent to the artisan."))
         else:
             raise Http404
     except CommerceError as error:
@@ -560,11 +563,11 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
                         note=data["note"],
                     )
             else:
-                raise CommerceError("Please correct the form below.")
+                raise CommerceError(_("Please correct the form below."))
         except CommerceError as error:
             _fail(request, error)
         else:
-            messages.success(request, "Saved and sent to the buyer.")
+            messages.success(request, _("Saved and sent to the buyer."))
             return redirect("commerce:studio_order", reference=order.reference)
         order.refresh_from_db()
     return render(
@@ -625,7 +628,7 @@ def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
         except CommerceError as error:
             _fail(request, error)
         else:
-            messages.success(request, "Offer sent.")
+            messages.success(request, _("Offer sent."))
             return redirect(conversation_path(conversation.pk))
     return render(
         request,
@@ -656,7 +659,7 @@ def studio_products(request: HttpRequest) -> HttpResponse:
 def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpResponse:
     shop = ArtisanProfile.objects.filter(user=request.user).first()
     if shop is None:
-        messages.info(request, "Set up your shop profile first.")
+        messages.info(request, _("Set up your shop profile first."))
         return redirect("commerce:studio_profile")
     product = get_object_or_404(Product, pk=product_id, shop=shop) if product_id else None
     initial: dict[str, Any] = {
@@ -710,9 +713,9 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
         except CommerceError as error:
             _fail(request, error)
         except ValueError:
-            messages.error(request, "Could not read the options; check the format shown below.")
+            messages.error(request, _("Could not read the options; check the format shown below."))
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("commerce:studio_products")
     return render(request, "commerce/product_form.html", {"form": form, "product": product})
 
@@ -758,7 +761,7 @@ def studio_profile(request: HttpRequest) -> HttpResponse:
         except CommerceError as error:
             _fail(request, error)
         else:
-            messages.success(request, "Profile saved.")
+            messages.success(request, _("Profile saved."))
             return redirect("commerce:studio_profile")
     return render(request, "commerce/studio_profile.html", {"form": form, "profile": profile})
 
@@ -803,10 +806,11 @@ def payout_request(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Withdrawal of {payout.amount_display} requested; an admin will review it.",
+                _("Withdrawal of %(amount)s requested; an admin will review it.")
+                % {"amount": payout.amount_display},
             )
     else:
-        messages.error(request, "Enter an amount and a currency.")
+        messages.error(request, _("Enter an amount and a currency."))
     return redirect("commerce:studio_balance")
 
 
@@ -837,10 +841,14 @@ def logistics_update(request: HttpRequest, shipment_id: int) -> HttpResponse:
             _fail(request, error)
         else:
             if moved:
-                messages.success(request, f"{shipment.tracking_number} updated.")
+                messages.success(
+                    request,
+                    _("%(tracking_number)s updated.")
+                    % {"tracking_number": shipment.tracking_number},
+                )
             else:
                 messages.info(
-                    request, "That status is not newer than the current one; nothing changed."
+                    request, _("That status is not newer than the current one; nothing changed.")
                 )
     return redirect("commerce:logistics")
 
@@ -859,7 +867,9 @@ def authenticity_queue(request: HttpRequest) -> HttpResponse:
         except CommerceError as error:
             _fail(request, error)
         else:
-            messages.success(request, f"{profile.shop_name}: review saved.")
+            messages.success(
+                request, _("%(shop_name)s: review saved.") % {"shop_name": profile.shop_name}
+            )
         return redirect("commerce:authenticity_queue")
     return render(
         request,
