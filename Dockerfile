@@ -13,5 +13,5 @@ RUN useradd --create-home atelier && mkdir -p /app/media && chown -R atelier /ap
 USER atelier
 EXPOSE 8000
 CMD ["uvicorn", "core.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--ws", "websockets", "--ws-per-message-deflate", "false", "--lifespan", "off", \
+     "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", \
      "--proxy-headers"]

@@ -44,7 +44,7 @@ demo: migrate
 serve: demo
 	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/uvicorn core.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets --ws-per-message-deflate false --lifespan off
+		--ws websockets-sansio --ws-per-message-deflate false --lifespan off
 
 run: serve
 

@@ -199,8 +199,16 @@ async def warm_up(url: str, spec: dict) -> None:
     async with websockets.connect(url, additional_headers=headers, compression=None) as ws:
         await ws.recv()
         for n in range(3):
-            await ws.send(json.dumps({"type": "message.send", "conversation": spec["conversation"],
-                                      "client_id": f"warm-{uuid.uuid4().hex}", "text": f"warm-up {n}"}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "message.send",
+                        "conversation": spec["conversation"],
+                        "client_id": f"warm-{uuid.uuid4().hex}",
+                        "text": f"warm-up {n}",
+                    }
+                )
+            )
             while json.loads(await ws.recv()).get("type") != "message.ack":
                 pass
 
@@ -376,7 +384,7 @@ def main() -> int:
     parser.add_argument(
         "--layer",
         choices=sorted(LAYERS),
-        default="redis" if os.environ.get("REDIS_URL") else "memory",
+        default="pubsub" if os.environ.get("REDIS_URL") else "memory",
     )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="")

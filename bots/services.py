@@ -162,7 +162,10 @@ def link_account(*, code: str, identity: TelegramIdentity) -> TelegramAccount:
     _count_link_attempt(identity.telegram_user_id)
     normalised = (code or "").strip().upper()
     link = (
-        LinkCode.objects.select_for_update(of=("self",)).select_related("user").filter(code=normalised).first()
+        LinkCode.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(code=normalised)
+        .first()
     )
     if link is None or not link.is_usable:
         raise BotServiceError(

@@ -70,5 +70,9 @@ def create_telegram_link_code(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "bots/link_code.html",
-        {"code": link.code, "expires_at": link.expires_at, "bot_username": settings.TELEGRAM_BOT_USERNAME},
+        {
+            "code": link.code,
+            "expires_at": link.expires_at,
+            "bot_username": settings.TELEGRAM_BOT_USERNAME,
+        },
     )

@@ -12,8 +12,11 @@ class ConversationsConfig(AppConfig):
         from conversations.models import MessageKind
 
         TRANSLATABLE_OR_PEOPLE_KINDS = {
-            MessageKind.TEXT, MessageKind.IMAGE, MessageKind.BOT,
-            MessageKind.OFFER, MessageKind.ORDER_UPDATE,
+            MessageKind.TEXT,
+            MessageKind.IMAGE,
+            MessageKind.BOT,
+            MessageKind.OFFER,
+            MessageKind.ORDER_UPDATE,
         }
 
         def enqueue_hub_work(message) -> None:

@@ -50,6 +50,8 @@ def hub_call(func):
     default executor (cores + 4 threads) capped a 2-core box at ~40 messages/s.
     """
     return database_sync_to_async(func, thread_sensitive=False, executor=_executor())
+
+
 RESUME_PAGE = 200
 
 

@@ -29,8 +29,18 @@ def seed(people: dict[str, User]) -> None:
         return
     conversation = start_conversation(buyer=buyer, artisan=potter, subject="Service à thé bleu")
     lines = [
-        (buyer, "Bonjour Rosa ! Je cherche un service à thé bleu pour six personnes.", "fr", "demo-1"),
-        (potter, "¡Hola Léa! Puedo hacerlo en esmalte azul cobalto. ¿Tienes un presupuesto?", "es", "demo-2"),
+        (
+            buyer,
+            "Bonjour Rosa ! Je cherche un service à thé bleu pour six personnes.",
+            "fr",
+            "demo-1",
+        ),
+        (
+            potter,
+            "¡Hola Léa! Puedo hacerlo en esmalte azul cobalto. ¿Tienes un presupuesto?",
+            "es",
+            "demo-2",
+        ),
         (buyer, "Autour de 180 €, et j'aimerais le recevoir avant la mi-décembre.", "fr", "demo-3"),
     ]
     for author, text, language, client_id in lines:

@@ -100,7 +100,9 @@ def can_read(*, conversation: Conversation, user: User) -> bool:
 
 
 def _participant_ids(conversation: Conversation) -> list[int]:
-    return list(Participant.objects.filter(conversation=conversation).values_list("user_id", flat=True))
+    return list(
+        Participant.objects.filter(conversation=conversation).values_list("user_id", flat=True)
+    )
 
 
 _FLAG_WORDS_TTL = 60.0
@@ -542,7 +544,9 @@ def unhide_message(*, message: Message, moderator: User, note: str = "") -> Mess
     return _record_visibility_change(message=message, moderator=moderator, kind="unhide", note=note)
 
 
-def _record_visibility_change(*, message: Message, moderator: User, kind: str, note: str) -> Message:
+def _record_visibility_change(
+    *, message: Message, moderator: User, kind: str, note: str
+) -> Message:
     """Audit the moderator's act and show both sides the message's new state."""
     _moderation_record(
         moderator=moderator,

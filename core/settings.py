@@ -123,7 +123,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYER_BACKEND = env.str(
-        "CHANNEL_LAYER_BACKEND", default="channels_redis.core.RedisChannelLayer"
+        # Chosen by bench/ws_load.py (docs/performance.md): with 1,000 sockets per process
+        # RedisChannelLayer's single per-process receive loop and shared capacity dropped
+        # nearly every fan-out; the pub/sub layer delivered them all.
+        "CHANNEL_LAYER_BACKEND",
+        default="channels_redis.pubsub.RedisPubSubChannelLayer",
     )
     CHANNEL_LAYERS = {
         "default": {
@@ -291,7 +295,8 @@ DEEPL_ENGLISH_VARIANT = env.str("DEEPL_ENGLISH_VARIANT", default="EN-GB")
 DEEPL_PORTUGUESE_VARIANT = env.str("DEEPL_PORTUGUESE_VARIANT", default="PT-PT")
 # Languages detected and translated between (a wider set than the UI's LANGUAGES).
 SUPPORTED_LANGUAGES = env.list(
-    "SUPPORTED_LANGUAGES", default=["en", "fr", "de", "es", "it", "pt", "nl", "ja", "zh", "ko", "pl"]
+    "SUPPORTED_LANGUAGES",
+    default=["en", "fr", "de", "es", "it", "pt", "nl", "ja", "zh", "ko", "pl"],
 )
 LANGUAGE_DETECTION_MIN_CONFIDENCE = env.float("LANGUAGE_DETECTION_MIN_CONFIDENCE", default=0.8)
 

@@ -96,7 +96,9 @@ def update_notification_settings(
         raise HubError(
             "Set both the start and the end of quiet hours, or neither.", field="quiet_end"
         )
-    prefs, _created = NotificationSettings.objects.select_for_update(of=("self",)).get_or_create(user=user)
+    prefs, _created = NotificationSettings.objects.select_for_update(of=("self",)).get_or_create(
+        user=user
+    )
     prefs.email_enabled = email_enabled
     prefs.telegram_enabled = telegram_enabled
     prefs.quiet_start, prefs.quiet_end = quiet_start, quiet_end

@@ -477,7 +477,9 @@ def hand_back_to_assistant(request: HttpRequest, conversation_id: int) -> HttpRe
     conversation = _participant_conversation(request, conversation_id)
     back = _conversation_url(request, conversation)
     if conversation.artisan_id != request.user.pk:
-        return _done(request, back, _("Only the artisan of this conversation can do that."), ok=False)
+        return _done(
+            request, back, _("Only the artisan of this conversation can do that."), ok=False
+        )
     hand_back_to_bot(conversation=conversation, artisan=request.user)
     return _done(request, back, _("The assistant will answer again until you write."))
 

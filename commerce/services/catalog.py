@@ -257,7 +257,9 @@ def update_product(
     tags: str = "",
     status: str = ProductStatus.ACTIVE,
 ) -> Product:
-    product = Product.objects.select_for_update(of=("self",)).select_related("shop").get(pk=product.pk)
+    product = (
+        Product.objects.select_for_update(of=("self",)).select_related("shop").get(pk=product.pk)
+    )
     if product.shop.user_id != artisan.pk:
         raise NotAllowed("This is not your piece.")
     if status not in ProductStatus.values:

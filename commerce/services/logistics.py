@@ -115,7 +115,9 @@ def record_shipment_status(
     """
     if status not in SHIPMENT_RANK or status == ShipmentStatus.CREATED:
         raise InvalidInput("Unknown shipment status.", field="status")
-    shipment = Shipment.objects.select_for_update(of=("self",)).select_related("order").get(pk=shipment.pk)
+    shipment = (
+        Shipment.objects.select_for_update(of=("self",)).select_related("order").get(pk=shipment.pk)
+    )
     if SHIPMENT_RANK[status] <= SHIPMENT_RANK[shipment.status]:
         return False
     shipment.status = status

@@ -370,7 +370,9 @@ def send_change_order(
 
 def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
     offer = (
-        Offer.objects.select_for_update(of=("self",)).select_related("conversation", "order").get(pk=offer.pk)
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("conversation", "order")
+        .get(pk=offer.pk)
     )
     if offer.buyer_id != buyer.pk:
         raise NotAllowed("This offer was not made to you.")
@@ -573,7 +575,9 @@ def expire_stale_offers(*, now: datetime | None = None) -> int:
     """Mark sent offers past their expiry as expired (periodic task)."""
     now = now or timezone.now()
     stale = list(
-        Offer.objects.select_for_update(of=("self",)).filter(status__in=OPEN_STATUSES, expires_at__lte=now)
+        Offer.objects.select_for_update(of=("self",)).filter(
+            status__in=OPEN_STATUSES, expires_at__lte=now
+        )
     )
     for offer in stale:
         offer.status = OfferStatus.EXPIRED

@@ -236,7 +236,11 @@ def create_product_order(
     buyer_note: str = "",
 ) -> Order:
     """Order a listed piece with the buyer's options; reserves stock; posts a checkout link."""
-    product = Product.objects.select_for_update(of=("self",)).select_related("shop__user").get(pk=product.pk)
+    product = (
+        Product.objects.select_for_update(of=("self",))
+        .select_related("shop__user")
+        .get(pk=product.pk)
+    )
     if product.status != ProductStatus.ACTIVE or not product.shop.is_public:
         raise InvalidInput("This piece is not for sale right now.")
     if product.shop.user_id == buyer.pk:

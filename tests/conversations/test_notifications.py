@@ -84,7 +84,9 @@ def test_quiet_hours_span_midnight(buyer):
 
 def test_registered_notifier_is_called(conversation, buyer, artisan):
     calls = []
-    notifications.register_notifier("test", lambda user, p, msgs, link: calls.append((user, len(msgs), link)) or True)
+    notifications.register_notifier(
+        "test", lambda user, p, msgs, link: calls.append((user, len(msgs), link)) or True
+    )
     try:
         post_message(conversation=conversation, author=artisan, text="Hola")
         _age_messages(conversation, 60)
@@ -96,7 +98,12 @@ def test_registered_notifier_is_called(conversation, buyer, artisan):
 
 @pytest.mark.django_db(transaction=True)
 def test_away_auto_reply_tells_the_buyer_when_to_expect_an_answer(conversation, buyer, artisan):
-    NotificationSettings.objects.create(user=artisan, away_enabled=True, away_message="At the kiln this week.", usual_response_hours=48)
+    NotificationSettings.objects.create(
+        user=artisan,
+        away_enabled=True,
+        away_message="At the kiln this week.",
+        usual_response_hours=48,
+    )
     post_message(conversation=conversation, author=buyer, text="Hello?")
     post_message(conversation=conversation, author=buyer, text="Anyone?")
     replies = list(Message.objects.filter(conversation=conversation, kind="system"))

@@ -201,7 +201,9 @@ def test_admin_lists_audit_events(client, admin_user, buyer):
 
 def test_footer_language_picker_updates_the_profile(client, buyer):
     client.force_login(buyer)
-    response = client.post(reverse("set_language"), {"language": "de", "next": "/accounts/settings/"})
+    response = client.post(
+        reverse("set_language"), {"language": "de", "next": "/accounts/settings/"}
+    )
     assert response.status_code == 302
     buyer.refresh_from_db()
     assert buyer.preferred_language == "de"

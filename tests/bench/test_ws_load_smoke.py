@@ -1,0 +1,36 @@
+"""A tiny run of bench/ws_load.py so the benchmark cannot rot (figures: docs/performance.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_ws_load_smoke_delivers_everything_once():
+    # Runs its own uvicorn and database; on CI the channel layer is Redis (pub/sub).
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DATABASE_URL"
+    }
+    result = subprocess.run(
+        [sys.executable, "bench/ws_load.py", "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr[-3000:]
+    assert "connections held    6/6" in out
+    assert "lost                0" in out
+    assert "duplicated          0" in out
+    assert "RESULT              OK" in out
