@@ -48,3 +48,19 @@ def featured_products(count: int = 6) -> dict[str, Any]:
     from commerce.selectors import listed_products
 
     return {"products": list(listed_products().order_by("-created_at")[:count])}
+
+
+@register.simple_tag
+def localized_text(obj: Any, field: str) -> Any:
+    """``obj.field`` in the active language (machine or artisan translation), with the
+    original kept for "Show original"."""
+    from django.utils.translation import get_language
+
+    from commerce.translation import localized
+
+    return localized(obj, field, get_language() or "")
+
+
+@register.inclusion_tag("commerce/_localized.html")
+def show_localized(obj: Any, field: str, multiline: bool = False) -> dict[str, Any]:
+    return {"loc": localized_text(obj, field), "multiline": multiline}

@@ -297,3 +297,26 @@ def test_erasure_removes_the_shop_texts_translations_and_preferences(deepl_api, 
     # then nothing of the story survives in any language
     assert not rows(shop).exists()
     assert not TranslationPreference.objects.filter(user=potter).exists()
+
+
+def test_listing_pages_serve_the_viewers_language_with_the_original_one_tap_away(
+    client, saved, french_shop, potter
+):
+    from commerce.translation import override_listing_translation
+
+    product = list_vase(saved, potter)
+    override_listing_translation(
+        artisan=potter,
+        obj=product,
+        field="description",
+        language="en",
+        text="A hand-thrown vase, glazed cobalt blue and fired twice.",
+    )
+    url = f"/shop/{french_shop.slug}/{product.slug}/"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "A hand-thrown vase, glazed cobalt blue and fired twice." in english
+    assert "Show original" in english
+    assert "Un vase tourné à la main" in english  # the original, inside the toggle
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Un vase tourné à la main" in french
+    assert "A hand-thrown vase" not in french
