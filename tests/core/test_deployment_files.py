@@ -1,0 +1,33 @@
+"""docker-compose.yml describes the production shape (Docker itself cannot run here)."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_file_has_every_service_with_healthchecks_and_env():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat", "bot", "rasa", "actions"} <= set(services)
+    for name in ("postgres", "redis", "web", "worker", "rasa", "actions"):
+        assert "healthcheck" in services[name], name
+    for name in ("web", "worker", "beat", "bot", "actions"):
+        assert services[name]["env_file"] == ".env", name
+    assert services["rasa"]["image"].startswith("rasa/rasa:3.6")
+    assert "./nlu/rasa:/app" in services["rasa"]["volumes"]
+
+
+def test_env_example_names_every_provider_setting():
+    text = (ROOT / ".env.example").read_text()
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEEPL_AUTH_KEY",
+        "STRIPE_SECRET_KEY",
+        "TELEGRAM_BOT_TOKEN",
+        "NLU_ENGINE",
+        "PAYMENT_GATEWAY",
+    ):
+        assert name in text, name
