@@ -46,6 +46,11 @@ urlpatterns = [
     path("studio/products/", views.studio_products, name="studio_products"),
     path("studio/products/new/", views.product_edit, name="product_new"),
     path("studio/products/<int:product_id>/", views.product_edit, name="product_edit"),
+    path(
+        "studio/products/<int:product_id>/translations/",
+        views.product_translations,
+        name="product_translations",
+    ),
     path("studio/profile/", views.studio_profile, name="studio_profile"),
     path("studio/balance/", views.studio_balance, name="studio_balance"),
     path("studio/balance/withdraw/", views.payout_request, name="payout_request"),

@@ -883,3 +883,63 @@ def authenticity_queue(request: HttpRequest) -> HttpResponse:
             )[:20],
         },
     )
+
+
+@seller_required
+def product_translations(request: HttpRequest, product_id: int) -> HttpResponse:
+    """The artisan reviews machine translations of a listing and writes their own."""
+    from django.utils.translation import get_language_info
+
+    from commerce.errors import CommerceError as _Error
+    from commerce.translation import (
+        listing_languages,
+        localized,
+        override_listing_translation,
+        revert_listing_translation,
+        translatable_fields,
+    )
+
+    shop = get_object_or_404(ArtisanProfile, user=request.user)
+    product = get_object_or_404(Product, pk=product_id, shop=shop)
+    fields = translatable_fields(product)
+    languages = [code for code in listing_languages()]
+    if request.method == "POST":
+        field, language = request.POST.get("field", ""), request.POST.get("language", "")
+        try:
+            if request.POST.get("action") == "revert":
+                revert_listing_translation(
+                    artisan=request.user, obj=product, field=field, language=language
+                )
+                messages.success(request, _("Back to the machine translation."))
+            else:
+                override_listing_translation(
+                    artisan=request.user,
+                    obj=product,
+                    field=field,
+                    language=language,
+                    text=request.POST.get("text", ""),
+                )
+                messages.success(request, _("Your translation is saved."))
+        except _Error as exc:
+            messages.error(request, str(exc))
+        return redirect("commerce:product_translations", product_id=product.pk)
+    rows = [
+        {
+            "language": code,
+            "language_name": get_language_info(code)["name_local"],
+            "fields": [
+                {
+                    "name": name,
+                    "label": product._meta.get_field(name).verbose_name,
+                    "loc": localized(product, name, code),
+                }
+                for name in fields
+            ],
+        }
+        for code in languages
+    ]
+    return render(
+        request,
+        "commerce/product_translations.html",
+        {"shop": shop, "product": product, "rows": rows},
+    )

@@ -320,3 +320,29 @@ def test_listing_pages_serve_the_viewers_language_with_the_original_one_tap_away
     french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Un vase tourné à la main" in french
     assert "A hand-thrown vase" not in french
+
+
+def test_artisan_writes_and_reverts_their_own_translation_in_the_studio(
+    client, saved, french_shop, potter
+):
+    product = list_vase(saved, potter)
+    client.force_login(potter)
+    url = f"/studio/products/{product.pk}/translations/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Deutsch" in page.content.decode()
+    response = client.post(
+        url, {"field": "title", "language": "de", "text": "Kobaltblaue Vase", "action": "save"}
+    )
+    assert response.status_code == 302
+    row = rows(product, field="title", language="de").get()
+    assert row.is_manual_override
+    assert row.text == "Kobaltblaue Vase"
+    client.post(url, {"field": "title", "language": "de", "action": "revert"})
+    assert not rows(product, field="title", language="de", is_manual_override=True).exists()
+
+
+def test_only_the_owner_can_translate_a_listing(client, saved, french_shop, potter, artisan):
+    product = list_vase(saved, potter)
+    client.force_login(artisan)
+    assert client.get(f"/studio/products/{product.pk}/translations/").status_code == 404
