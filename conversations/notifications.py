@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -112,7 +112,3 @@ def send_due_notifications(*, now: datetime | None = None) -> int:
             )
         sent += int(delivered)
     return sent
-
-
-def quiet_time(value: str) -> time | None:
-    return time.fromisoformat(value) if value else None

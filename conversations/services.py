@@ -39,13 +39,13 @@ from conversations.models import (
     Report,
 )
 from conversations.serializers import serialize_message
+from conversations.translation.detect import detect_language
 from core.audit import record_audit_event
 from core.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
 
 USER_KINDS = {MessageKind.TEXT, MessageKind.IMAGE}
-SYSTEM_KINDS = {MessageKind.SYSTEM, MessageKind.OFFER, MessageKind.ORDER_UPDATE, MessageKind.BOT}
 
 
 class HubError(Exception):
@@ -91,14 +91,6 @@ def participant_for(*, conversation: Conversation, user: User) -> Participant | 
     return Participant.objects.filter(conversation=conversation, user=user).first()
 
 
-def can_read(*, conversation: Conversation, user: User) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_platform_admin:
-        return True  # admins read (read-only unless moderating)
-    return Participant.objects.filter(conversation=conversation, user=user).exists()
-
-
 def _participant_ids(conversation: Conversation) -> list[int]:
     return list(
         Participant.objects.filter(conversation=conversation).values_list("user_id", flat=True)
@@ -127,10 +119,6 @@ def flag_words_changed(**_signal_kwargs: object) -> None:
 
 
 def _detect_language(text: str) -> str:
-    try:
-        from conversations.translation.detect import detect_language
-    except ImportError:  # pragma: no cover - detection package always ships with the app
-        return ""
     detected = detect_language(text)
     return detected.code if detected else ""
 
@@ -281,12 +269,12 @@ def post_message(
         raise HubError("attachments must be a list of attachment ids.", field="attachments")
     if len(attachment_ids) > 10:
         raise HubError("At most 10 images per message.", field="attachments")
+    participant_ids = _participant_ids(conversation)
     if author is not None:
         if kind not in USER_KINDS:
             raise HubError("People can only send text and image messages.", field="kind")
         if author.is_suspended or not author.is_active:
             raise HubError("This account is suspended.", code="suspended")
-        participant_ids = _participant_ids(conversation)
         if author.pk not in participant_ids:
             raise NotAParticipant("You are not part of this conversation.")
         others = [pk for pk in participant_ids if pk != author.pk]
@@ -311,6 +299,7 @@ def post_message(
                 channel=channel,
                 language=detected,
                 flags=flags,
+                participant_ids=participant_ids,
             )
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: return its message.
@@ -334,6 +323,7 @@ def _insert_message(
     channel: str,
     language: str,
     flags: list[moderation.Flag],
+    participant_ids: list[int],
 ) -> Message:
     now = timezone.now()
     # The UPDATE takes the conversation's row lock until commit, so concurrent writers
@@ -376,7 +366,7 @@ def _insert_message(
         Participant.objects.filter(conversation=conversation, user=author).update(last_read_seq=seq)
     data = serialize_message(message)
     broadcast_on_commit(conversation_group(conversation.pk), "message.new", {"message": data})
-    for participant_id in _participant_ids(conversation):
+    for participant_id in participant_ids:
         broadcast_on_commit(
             user_group(participant_id),
             "conversation.updated",

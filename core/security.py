@@ -14,8 +14,6 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 import pyotp
 import segno
@@ -261,10 +259,6 @@ def disable_totp(*, user: User, request=None) -> None:
     record_audit_event(kind=AuditEvent.Kind.TOTP_DISABLED, actor=user, request=request)
 
 
-def otpauth_label(user: User) -> str:
-    return quote(f"{settings.TOTP_ISSUER}:{user.email}")
-
-
 # --- Re-authentication window --------------------------------------------------------------
 
 
@@ -282,15 +276,6 @@ def reauth_age_seconds(session) -> float | None:
 def is_recently_authenticated(session) -> bool:
     age = reauth_age_seconds(session)
     return age is not None and age <= settings.REAUTH_WINDOW_MINUTES * 60
-
-
-def reauth_expires_at(session):
-    stamp = session.get(REAUTH_SESSION_KEY)
-    if stamp is None:
-        return None
-    return datetime.fromtimestamp(float(stamp), tz=UTC) + timedelta(
-        minutes=settings.REAUTH_WINDOW_MINUTES
-    )
 
 
 def reauthenticate(*, request, password: str, code: str = "") -> None:
