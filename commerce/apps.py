@@ -10,6 +10,6 @@ class CommerceConfig(AppConfig):
     def ready(self) -> None:
         from commerce.payments.registry import check_payment_gateway
 
-        # `manage.py check --deploy` (run by the container before serving) refuses a
-        # selected but unconfigured payment provider.
-        checks.register(check_payment_gateway, "commerce", deploy=True)
+        # Every `manage.py check` (and the production entry points, core/startup.py) refuses
+        # the dev gateway with DEBUG off and a selected but unconfigured payment provider.
+        checks.register(check_payment_gateway, "commerce")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from commerce import views
@@ -16,12 +17,10 @@ urlpatterns = [
     path("offers/<int:offer_id>/", views.offer_detail, name="offer_detail"),
     path("offers/<int:offer_id>/<str:action>/", views.offer_respond, name="offer_respond"),
     # Paying
-    path("pay/dev/<str:payment_id>/confirm/", views.dev_confirm, name="dev_confirm"),
     path("pay/<str:reference>/", views.pay, name="pay"),
     path("pay/<str:reference>/return/", views.pay_return, name="pay_return"),
     path("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/paypal/", views.paypal_webhook, name="paypal_webhook"),
-    path("webhooks/dev/", views.dev_webhook, name="dev_webhook"),
     path(
         "webhooks/logistics/<slug:provider_slug>/",
         views.logistics_webhook,
@@ -59,3 +58,11 @@ urlpatterns = [
     path("logistics/shipments/<int:shipment_id>/", views.logistics_update, name="logistics_update"),
     path("authenticity-review/", views.authenticity_queue, name="authenticity_queue"),
 ]
+
+if settings.DEV_GATEWAY_ALLOWED:
+    # The dev gateway's confirm page and webhook exist only in development (DEBUG on at
+    # load time); in production these URLs are 404 and the gateway itself is refused.
+    urlpatterns += [
+        path("pay/dev/<str:payment_id>/confirm/", views.dev_confirm, name="dev_confirm"),
+        path("webhooks/dev/", views.dev_webhook, name="dev_webhook"),
+    ]

@@ -32,6 +32,9 @@ SECRET_KEY = env.str(
 )
 if not DEBUG and SECRET_KEY.startswith("dev-only-"):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false.")
+# With DEBUG off the ASGI/WSGI entry points run the system checks (deployment checks included)
+# before serving and refuse to start on any error: dev payment gateway, missing provider keys.
+STARTUP_CHECKS = env.bool("ATELIER_STARTUP_CHECKS", default=not DEBUG)
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -97,8 +100,36 @@ ASGI_APPLICATION = "core.asgi.application"
 DATABASE_URL = env.str("DATABASE_URL", default="")
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every sync view runs on a fresh thread, so persistent connections
+        # (CONN_MAX_AGE > 0) stay open after their thread is gone and pile up past the server's
+        # max_connections (10 concurrent page loads did it). Instead each process borrows from
+        # one bounded psycopg pool and returns the connection at the end of each request/task:
+        # a process never holds more than DB_POOL_MAX_SIZE connections (docs/scaling.md sizes
+        # it: processes × max_size + workers + reserve < max_connections).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        # The test process is not a server: its own threads (concurrency tests, in-process
+        # live servers) hold connections for a test's length, so the suite runs unpooled and
+        # the production-profile tests boot real server processes with the pool on.
+        if env.bool("DB_POOL", default=not TESTING):
+            options["pool"] = {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
+                # Waiting longer than this for a free connection is an error, not a hang.
+                "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+                "max_idle": env.float("DB_POOL_MAX_IDLE", default=300.0),
+            }
+        # Never hang on an unreachable server or a runaway query.
+        options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+        statement_ms = env.int("DB_STATEMENT_TIMEOUT_MS", default=15_000)
+        if statement_ms:
+            options["options"] = (
+                f"{options.get('options', '')} -c statement_timeout={statement_ms}".strip()
+            )
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
         "default": {
@@ -214,6 +245,14 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Production is HTTPS only: redirect plain HTTP (behind the proxy that sets X-Forwarded-Proto)
+# and tell browsers to stay on HTTPS for a year, subdomains included.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Health probes come from the orchestrator over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/health/$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- GDPR / retention -------------------------------------------------------------------
@@ -236,7 +275,7 @@ USE_TZ = True
 
 # --- Static & media ----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
@@ -265,14 +304,20 @@ WS_SEND_RATE = env.str("WS_SEND_RATE", default="20/10s")  # messages per user pe
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 NOTIFY_AFTER_MINUTES = env.int("NOTIFY_AFTER_MINUTES", default=5)
 # Threads per ASGI process for the hub's database work (each may hold a DB connection).
-HUB_THREADS = env.int("HUB_THREADS", default=32)
+HUB_THREADS = env.int("HUB_THREADS", default=16)
 
 # --- Providers (each has an embedded default; see docs/architecture.md) -------------------
 NLU_ENGINE = env.str("NLU_ENGINE", default="embedded")  # embedded | rasa
 RASA_URL = env.str("RASA_URL", default="http://127.0.0.1:5005")
 RASA_TIMEOUT = env.float("RASA_TIMEOUT", default=8.0)
 
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="dev")  # dev | stripe | paypal
+# The dev gateway marks an order paid from a local page: a development tool that must never
+# exist in production. It is allowed only when DEBUG is on (read here, at load time, so test
+# runners that flip settings.DEBUG later change nothing), and only then is it the default.
+DEV_GATEWAY_ALLOWED = DEBUG
+PAYMENT_GATEWAY = env.str(  # dev | stripe | paypal
+    "PAYMENT_GATEWAY", default="dev" if DEV_GATEWAY_ALLOWED else ""
+)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -27,7 +27,8 @@ _gateways_lock = threading.Lock()
 
 def selected_gateway_name() -> str:
     """The configured PAYMENT_GATEWAY, validated."""
-    name = str(read_setting("PAYMENT_GATEWAY", DEFAULT_GATEWAY_NAME)).strip().lower()
+    default = DEFAULT_GATEWAY_NAME if dev_gateway_allowed() else ""
+    name = str(read_setting("PAYMENT_GATEWAY", default)).strip().lower()
     if name not in GATEWAY_NAMES:
         raise GatewayNotConfigured(
             f"PAYMENT_GATEWAY={name!r} is not one of {', '.join(GATEWAY_NAMES)}"
@@ -57,11 +58,30 @@ def clear_gateway_cache() -> None:
 
 
 def check_payment_gateway(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Django system check: the selected gateway must be fully configured.
+    """Django system check: a gateway is selected, allowed here and fully configured.
 
-    Register with ``checks.register(check_payment_gateway, deploy=True)`` (or always) so
-    production refuses to start with a provider selected but unconfigured.
+    With DEBUG off (``DEV_GATEWAY_ALLOWED`` false) the dev gateway, which lets a buyer mark
+    their own order paid, is an error, and so is no gateway at all; a real provider without
+    its keys is an error everywhere. The ASGI/WSGI entry points run the checks before serving
+    in production (``STARTUP_CHECKS``), so such a deployment refuses to start.
     """
+    default = DEFAULT_GATEWAY_NAME if dev_gateway_allowed() else ""
+    name = str(read_setting("PAYMENT_GATEWAY", default)).strip().lower()
+    if not name:
+        return [
+            checks.Error(
+                "PAYMENT_GATEWAY is not set; with DEBUG off it must be 'stripe' or 'paypal'.",
+                id="commerce.payments.E003",
+            )
+        ]
+    if name == "dev" and not dev_gateway_allowed():
+        return [
+            checks.Error(
+                "PAYMENT_GATEWAY=dev with DEBUG off: the dev gateway lets buyers mark their own "
+                "orders paid and is refused in production. Use 'stripe' or 'paypal'.",
+                id="commerce.payments.E002",
+            )
+        ]
     try:
         get_gateway()
     except GatewayNotConfigured as error:
@@ -69,8 +89,15 @@ def check_payment_gateway(app_configs: Any = None, **kwargs: Any) -> list[checks
     return []
 
 
+def dev_gateway_allowed() -> bool:
+    """The dev gateway and its confirm page exist only in development (DEBUG at load time)."""
+    return bool(read_setting("DEV_GATEWAY_ALLOWED", False))
+
+
 def _build_gateway(name: str) -> PaymentGateway:
     if name == "dev":
+        if not dev_gateway_allowed():
+            raise GatewayNotConfigured("The dev payment gateway is refused with DEBUG off.")
         from commerce.payments.dev_gateway import DevGateway
 
         return DevGateway()

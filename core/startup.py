@@ -1,0 +1,25 @@
+"""Refuse to serve an unsafe production configuration.
+
+``manage.py check --deploy`` is only as good as someone remembering to run it; uvicorn and
+gunicorn never run system checks. So with ``STARTUP_CHECKS`` on (the default whenever DEBUG is
+off) the ASGI and WSGI entry points run every system check, deployment checks included, before
+they hand out an application, and stop the process on any error: the dev payment gateway, a
+provider selected without its keys, and whatever else an app registers as an error.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+
+def refuse_unsafe_configuration() -> None:
+    """Raise ``ImproperlyConfigured`` listing every system-check error (no-op in development)."""
+    if not getattr(settings, "STARTUP_CHECKS", False):
+        return
+    found = checks.run_checks(include_deployment_checks=True)
+    errors = [m for m in found if m.level >= checks.ERROR and not m.is_silenced()]
+    if errors:
+        lines = "\n".join(f"  {error.id}: {error.msg}" for error in errors)
+        raise ImproperlyConfigured(f"Refusing to start with this configuration:\n{lines}")
