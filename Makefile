@@ -55,6 +55,7 @@ test: messages
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
 
 format: install
 	@$(BIN)/ruff format .

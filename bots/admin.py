@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from bots.models import (
-    BotConversationState,
     LinkCode,
     ProcessedUpdate,
     TelegramAccount,
@@ -36,9 +35,3 @@ class TelegramDeliveryAdmin(admin.ModelAdmin):
     list_display = ["message", "account", "status", "delivered_at"]
     list_filter = ["status"]
     raw_id_fields = ["message", "account"]
-
-
-@admin.register(BotConversationState)
-class BotConversationStateAdmin(admin.ModelAdmin):
-    list_display = ["conversation", "focus_artisan", "handed_over_at", "handed_back_at"]
-    raw_id_fields = ["conversation", "focus_artisan"]

@@ -11,8 +11,7 @@ class BotsConfig(AppConfig):
         from conversations.notifications import register_notifier
         from conversations.services import register_follow_up
 
-        # Order matters: the bot's replies are posted (and delivered) after the buyer's
-        # message; both follow-ups run after the translation one registered earlier.
-        register_follow_up("bot_reply", follow_ups.enqueue_bot_reply)
+        # Runs after the hub's translation and the assistant's reply follow-ups (nlu is
+        # installed before bots), so the bot's replies reach Telegram after the buyer's message.
         register_follow_up("telegram_delivery", follow_ups.enqueue_telegram_delivery)
         register_notifier("telegram", notify_on_telegram)

@@ -82,26 +82,3 @@ class TelegramDelivery(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
-
-
-class BotConversationState(models.Model):
-    """What the shop bot remembers about one conversation (focus, handover)."""
-
-    conversation = models.OneToOneField(
-        "conversations.Conversation", on_delete=models.CASCADE, related_name="bot_state"
-    )
-    # The artisan/product the buyer last looked at: "talk to the artisan" means this one.
-    focus_artisan = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    focus_product_id = models.BigIntegerField(null=True, blank=True)
-    # Set when the bot handed the conversation to a human; the idle timeout counts from
-    # the last message after it.
-    handed_over_at = models.DateTimeField(null=True, blank=True)
-    handover_reason = models.CharField(max_length=32, blank=True)
-    handed_back_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)

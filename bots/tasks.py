@@ -9,14 +9,6 @@ from celery import shared_task
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
-def reply_as_bot(message_id: int) -> int:
-    """Compute and post the shop bot's replies to one buyer message."""
-    from nlu.dialogue import reply_to_message
-
-    return len(reply_to_message(message_id))
-
-
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def deliver_to_telegram(self, message_id: int) -> str:
     """Push one hub message to the buyer's Telegram chat through this process's outbox.

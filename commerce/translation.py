@@ -17,7 +17,6 @@ Rules:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,7 +73,7 @@ def translatable_fields(obj: models.Model) -> tuple[str, ...]:
 
 
 def source_hash_of(text: str) -> str:
-    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+    return ContentTranslation.hash_source(text)
 
 
 def _base_language(code: str) -> str:

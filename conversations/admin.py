@@ -267,14 +267,12 @@ class ContentTranslationForm(forms.ModelForm):
     def save(self, commit: bool = True) -> ContentTranslation:
         row = super().save(commit=False)
         if "text" in self.changed_data:
-            from commerce.translation import source_hash_of
-
             row.is_manual_override = bool(row.text.strip())
             row.status = (
                 TranslationStatus.DONE if row.is_manual_override else TranslationStatus.PENDING
             )
             source = getattr(row.content_object, row.field, "") if row.content_object else ""
-            row.source_hash = source_hash_of(str(source or ""))
+            row.source_hash = ContentTranslation.hash_source(str(source or ""))
             row.error = ""
         if commit:
             row.save()

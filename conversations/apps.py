@@ -36,3 +36,9 @@ class ConversationsConfig(AppConfig):
         post_delete.connect(services.flag_words_changed, sender=FlagWord)
 
         services.register_follow_up("translation", enqueue_hub_work)
+
+        # A serving process loads the language-detection model before it is needed.
+        from conversations.translation.detect import warm_up
+        from core.startup import register_warm_up
+
+        register_warm_up(warm_up)

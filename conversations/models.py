@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -507,3 +508,8 @@ class ContentTranslation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id}.{self.field} [{self.language}]"
+
+    @staticmethod
+    def hash_source(text: str) -> str:
+        """The fingerprint of a source text a translation was made from."""
+        return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()

@@ -66,3 +66,13 @@ def sync_glossaries() -> int:
         logger.info("glossary sync skipped: DeepL is not configured")
         return 0
     return sum(1 for outcome in outcomes if outcome.uploaded)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_expired_chat_content() -> int:
+    """GDPR retention (Celery beat): blank chat content of conversations closed long ago."""
+    from django.conf import settings
+
+    from conversations.services import purge_closed_conversation_content
+
+    return purge_closed_conversation_content(older_than_days=settings.CHAT_RETENTION_DAYS)

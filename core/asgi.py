@@ -2,14 +2,13 @@
 session-authenticated)."""
 
 import os
-import threading
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 django_asgi_app = get_asgi_application()
 
-from core.startup import refuse_unsafe_configuration  # noqa: E402
+from core.startup import refuse_unsafe_configuration, start_warm_ups  # noqa: E402
 
 refuse_unsafe_configuration()
 
@@ -19,15 +18,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from core.routing import websocket_urlpatterns  # noqa: E402
 from core.ws_auth import SessionAuthMiddlewareStack  # noqa: E402
 
-
-def _warm_up() -> None:
-    # Load the language-detection model before the first message needs it (~0.5 s).
-    from conversations.translation.detect import warm_up
-
-    warm_up()
-
-
-threading.Thread(target=_warm_up, name="atelier-warm-up", daemon=True).start()
+# Load models (language detection, ...) that apps registered, before the first message.
+start_warm_ups()
 
 application = ProtocolTypeRouter(
     {

@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 # Static schedule; django-celery-beat's DatabaseScheduler also lets admins add entries.
 app.conf.beat_schedule = {
     "purge-expired-chat-content": {
-        "task": "core.tasks.purge_expired_chat_content",
+        "task": "conversations.tasks.purge_expired_chat_content",
         "schedule": crontab(hour=3, minute=17),
     },
     "expire-stale-offers": {

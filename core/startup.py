@@ -9,9 +9,40 @@ provider selected without its keys, and whatever else an app registers as an err
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
+
+
+_warm_ups: list[Callable[[], None]] = []
+
+
+def register_warm_up(warm_up: Callable[[], None]) -> None:
+    """Apps register work a serving process should do before its first request needs it
+    (e.g. loading the language-detection model); core never imports the apps itself."""
+    if warm_up not in _warm_ups:
+        _warm_ups.append(warm_up)
+
+
+def start_warm_ups() -> threading.Thread:
+    """Run the registered warm-ups on a background thread (the server starts at once)."""
+
+    def run() -> None:
+        for warm_up in list(_warm_ups):
+            try:
+                warm_up()
+            except Exception:  # a failed warm-up only means a slower first request
+                logger.exception("warm-up %r failed", warm_up)
+
+    thread = threading.Thread(target=run, name="atelier-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def refuse_unsafe_configuration() -> None:

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class NluConfig(AppConfig):
     name = "nlu"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from conversations.services import register_follow_up
+        from nlu import follow_ups
+
+        # After the hub's translation follow-up; before the channels' delivery ones.
+        register_follow_up("bot_reply", follow_ups.enqueue_bot_reply)

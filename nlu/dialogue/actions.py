@@ -21,7 +21,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bots.models import BotConversationState
 from commerce import selectors as commerce_selectors
 from commerce.models import ArtisanProfile, Offer, OfferStatus, Order, Product
 from commerce.money import format_money
@@ -40,6 +39,7 @@ from nlu.dialogue.cards import (
     reply,
 )
 from nlu.interface import BotReply
+from nlu.models import BotConversationState
 
 # Commerce references are "AT-" + 6 characters; the NLU regex may be narrower, so the
 # actions also look for a reference in the raw text.

@@ -26,7 +26,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from bots.models import BotConversationState
 from conversations.models import Conversation, Message, MessageKind
 from conversations.services import post_message, set_bot_active
 from core.models import User
@@ -45,6 +44,7 @@ from nlu.interface import (
     get_nlu_engine,
     get_shared_embedded_nlu,
 )
+from nlu.models import BotConversationState
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import BotConversationState
 from commerce.models import Product
 from conversations.models import Channel, Conversation, Message, MessageKind
 from conversations.services import post_message, start_conversation
@@ -16,6 +15,7 @@ from core.models import Consent
 from nlu.dialogue import hand_back_to_bot, respond
 from nlu.dialogue.cards import intent_payload
 from nlu.dialogue.engine import parse_intent_payload
+from nlu.models import BotConversationState
 from tests.bots.support import make_product, make_shop
 from tests.nlu.rasa_standin import free_port, running_rasa_standin
 
