@@ -42,3 +42,16 @@ class ConversationsConfig(AppConfig):
         from core.startup import register_warm_up
 
         register_warm_up(warm_up)
+
+        # Sockets close when their sessions end (logout, password change, suspension, ...).
+        from django.contrib.auth.signals import user_logged_out
+
+        from conversations import session_revocation
+        from core.signals import sessions_revoked
+
+        sessions_revoked.connect(
+            session_revocation.on_sessions_revoked, dispatch_uid="hub.sessions_revoked"
+        )
+        user_logged_out.connect(
+            session_revocation.on_user_logged_out, dispatch_uid="hub.user_logged_out"
+        )

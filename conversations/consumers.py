@@ -10,6 +10,7 @@ layer, is the source of truth: a client that missed events resumes from its last
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +22,7 @@ from conversations import selectors, services
 from conversations.events import conversation_group, user_group
 from conversations.presence import mark_offline, mark_online, online_user_ids
 from conversations.ratelimit import RateLimited, consume_token
+from conversations.session_revocation import session_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user_group = user_group(self.user.pk)
+        self._session_checked_at = time.monotonic()  # the handshake just loaded the session
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await hub_call(mark_online)(self.user.pk)
@@ -102,6 +105,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # -- Incoming frames ---------------------------------------------------------------
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if not await self._session_still_valid():
+            return
         text = message.get("text")
         if text is None:
             await self._error("invalid", "Send JSON text frames.")
@@ -111,7 +116,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             await self._error("malformed", "Frame is not valid JSON.")
             return
         await self.receive_json(content)
@@ -258,11 +263,43 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(payload)
 
     async def hub_disconnect(self, event: dict[str, Any]) -> None:
-        """Server asks this socket to go (suspension); the client shows the reason."""
+        """The person's session(s) ended (logout, password change, suspension, erasure)."""
+        only = event.get("session")
+        if only and only != self._session_key():
+            return  # another browser of the same person signed out
+        await self._close_signed_out(event.get("code", "signed_out"), event.get("close_code", 4401))
+
+    def _session_key(self) -> str | None:
+        session = self.scope.get("session")
+        return getattr(session, "session_key", None)
+
+    async def _session_still_valid(self) -> bool:
+        user = getattr(self, "user", None)
+        if user is None or not user.is_authenticated:
+            return True  # connect() already refused it
+        now = time.monotonic()
+        if now - getattr(self, "_session_checked_at", 0.0) < settings.WS_SESSION_RECHECK_SECONDS:
+            return True
+        valid = await hub_call(session_is_valid)(session=self.scope.get("session"), user_id=user.pk)
+        if not valid:
+            await self._close_signed_out("session_expired", 4401)
+            return False
+        self._session_checked_at = now
+        return True
+
+    async def _close_signed_out(self, code: str, close_code: int) -> None:
+        messages = {
+            "suspended": "This account is suspended.",
+            "session_expired": "Your session has ended. Sign in again.",
+        }
         await self.send_json(
-            {"type": "error", "code": event.get("code", "closed"), "message": event["message"]}
+            {
+                "type": "error",
+                "code": code,
+                "message": messages.get(code, "You were signed out. Sign in again."),
+            }
         )
-        await self.close(code=4403)
+        await self.close(code=close_code)
 
     async def _broadcast_presence(self, conversation_id: int, *, online: bool) -> None:
         await self.channel_layer.group_send(

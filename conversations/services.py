@@ -42,6 +42,7 @@ from conversations.serializers import serialize_message
 from conversations.translation.detect import detect_language
 from core.audit import record_audit_event
 from core.models import AuditEvent, User
+from core.signals import revoke_sessions_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -579,6 +580,7 @@ def suspend_user(*, user: User, moderator: User, reason: str) -> User:
     user.save(update_fields=["suspended_at", "suspension_reason"])
     _moderation_record(moderator=moderator, kind="suspend", target_user=user, note=reason[:500])
     record_audit_event(kind=AuditEvent.Kind.SUSPENDED, actor=moderator, subject_email=user.email)
+    revoke_sessions_on_commit(user=user, reason="suspended")
     return user
 
 

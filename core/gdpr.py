@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.audit import record_audit_event
 from core.models import AuditEvent, Consent, RecoveryCode, User
+from core.signals import revoke_sessions_on_commit
 
 Exporter = Callable[[User], Any]
 Eraser = Callable[[User], None]
@@ -110,4 +111,5 @@ def erase_personal_data(*, user: User, request=None, actor: User | None = None) 
         erased_user=str(user.public_id),
         requested_by="self" if actor is None else "admin",
     )
+    revoke_sessions_on_commit(user=user, reason="account_erased")
     return user

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.audit import record_audit_event
 from core.models import AuditEvent, RecoveryCode, User
+from core.signals import revoke_sessions_on_commit
 
 REAUTH_SESSION_KEY = "atelier_reauth_at"
 RECOVERY_CODE_COUNT = 10
@@ -257,6 +258,7 @@ def disable_totp(*, user: User, request=None) -> None:
     user.save(update_fields=["totp_secret", "totp_confirmed_at"])
     RecoveryCode.objects.filter(user=user).delete()
     record_audit_event(kind=AuditEvent.Kind.TOTP_DISABLED, actor=user, request=request)
+    revoke_sessions_on_commit(user=user, reason="second_factor_changed")
 
 
 # --- Re-authentication window --------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from core.audit import client_ip, record_audit_event
 from core.models import AuditEvent, Consent, Role, User
 from core.security import InvalidCode, TooManyAttempts, login_ip_throttle, login_throttle
+from core.signals import revoke_sessions_on_commit
 
 SELF_SERVICE_ROLES = (Role.BUYER, Role.ARTISAN)
 
@@ -134,6 +135,8 @@ def change_password(*, user: User, new_password: str, request: HttpRequest | Non
     user.set_password(new_password)
     user.save(update_fields=["password"])
     record_audit_event(kind=AuditEvent.Kind.PASSWORD_CHANGED, actor=user, request=request)
+    # Every open socket closes; the browser that changed it reconnects with its new session.
+    revoke_sessions_on_commit(user=user, reason="password_changed")
     return user
 
 

@@ -302,6 +302,9 @@ MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=4000)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=8 * 1024 * 1024)
 WS_SEND_RATE = env.str("WS_SEND_RATE", default="20/10s")  # messages per user per window
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
+# Each socket re-checks that its session is still valid this often (seconds) before a frame;
+# logout, password change, suspension and erasure also close sockets at once by event.
+WS_SESSION_RECHECK_SECONDS = env.float("WS_SESSION_RECHECK_SECONDS", default=30.0)
 NOTIFY_AFTER_MINUTES = env.int("NOTIFY_AFTER_MINUTES", default=5)
 # Threads per ASGI process for the hub's database work (each may hold a DB connection).
 HUB_THREADS = env.int("HUB_THREADS", default=16)
