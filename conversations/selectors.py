@@ -120,6 +120,8 @@ def inbox(
     )
     if status in ConversationStatus.values:
         qs = qs.filter(status=status)
+    # PostgreSQL refuses NUL in a string literal; it never matches anything anyway.
+    query = query.replace("\x00", "").strip()
     if query:
         qs = qs.filter(
             Q(subject__icontains=query)

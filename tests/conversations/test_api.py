@@ -191,3 +191,11 @@ def test_edit_via_api_and_revisions(buyer_client, conversation, buyer):
     assert response.json()["edited_at"] is not None
     revisions = buyer_client.get(f"{BASE}/messages/{msg.pk}/revisions/").json()["items"]
     assert [r["text"] for r in revisions] == ["helo"]
+
+
+def test_a_search_with_a_nul_byte_is_an_ordinary_search(client, buyer, conversation):
+    # Regression: GET /api/conversations/?q=%00 was a 500 on PostgreSQL.
+    client.force_login(buyer)
+    response = client.get("/api/conversations/", {"q": "\x00"})
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()["items"]] == [conversation.pk]
