@@ -139,7 +139,7 @@ async def run_client(
 ) -> None:
     import websockets
 
-    headers = {"Cookie": f"sessionid={spec['session']}", "Origin": "http://127.0.0.1"}
+    headers = {"Cookie": f"sessionid={spec['session']}", "Origin": _origin_of(url)}
     conv = spec["conversation"]
     async with websockets.connect(
         url, additional_headers=headers, compression=None, max_queue=None, open_timeout=120
@@ -191,11 +191,16 @@ async def run_client(
         reader_task.cancel()
 
 
+def _origin_of(ws_url: str) -> str:
+    """The page origin a browser would send for this socket (same host and port)."""
+    return "http" + ws_url.removeprefix("ws").split("/ws/", 1)[0]
+
+
 async def warm_up(url: str, spec: dict) -> None:
     """First requests load models and open connections; keep them out of the figures."""
     import websockets
 
-    headers = {"Cookie": f"sessionid={spec['session']}", "Origin": "http://127.0.0.1"}
+    headers = {"Cookie": f"sessionid={spec['session']}", "Origin": _origin_of(url)}
     async with websockets.connect(url, additional_headers=headers, compression=None) as ws:
         await ws.recv()
         for n in range(3):

@@ -13,10 +13,10 @@ from core.startup import refuse_unsafe_configuration, start_warm_ups  # noqa: E4
 refuse_unsafe_configuration()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from core.routing import websocket_urlpatterns  # noqa: E402
 from core.ws_auth import SessionAuthMiddlewareStack  # noqa: E402
+from core.ws_origin import SameOriginValidator  # noqa: E402
 
 # Load models (language detection, ...) that apps registered, before the first message.
 start_warm_ups()
@@ -24,7 +24,7 @@ start_warm_ups()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -290,3 +290,38 @@ async def test_one_bad_conversation_does_not_disturb_another(buyer, artisan, con
             {"type": "message.send", "conversation": other.pk, "client_id": "e2", "text": "fine"}
         )
         assert (await receive_type(ws, "message.ack"))["conversation"] == other.pk
+
+
+async def test_an_allowed_host_on_another_port_is_refused(buyer):
+    # Regression: any port (and scheme) of an allowed host used to be accepted.
+    async with ws_client(buyer, origin="http://127.0.0.1:6666") as ws:
+        connected, _ = await ws.connect()
+        assert not connected
+
+
+async def test_another_scheme_on_the_same_host_is_refused(buyer):
+    async with ws_client(buyer, origin="https://127.0.0.1:8000") as ws:
+        connected, _ = await ws.connect()
+        assert not connected
+
+
+async def test_an_origin_listed_in_ws_allowed_origins_is_accepted(buyer, settings):
+    settings.WS_ALLOWED_ORIGINS = ["https://partner.example"]
+    async with ws_client(buyer, origin="https://partner.example") as ws:
+        await connect(ws)
+    async with ws_client(buyer, origin="https://partner.example:8443") as ws:
+        connected, _ = await ws.connect()
+        assert not connected
+
+
+async def test_a_handshake_without_origin_is_refused(buyer):
+    from channels.testing import WebsocketCommunicator
+
+    from core.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application, "/ws/chat/", headers=[(b"host", b"127.0.0.1:8000")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+    await communicator.disconnect()
