@@ -11,6 +11,7 @@ Rules (see docs/security.md):
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from django.utils import timezone
 from core.audit import record_audit_event
 from core.models import AuditEvent, RecoveryCode, User
 from core.signals import revoke_sessions_on_commit
+
+logger = logging.getLogger(__name__)
 
 REAUTH_SESSION_KEY = "atelier_reauth_at"
 RECOVERY_CODE_COUNT = 10
@@ -62,9 +65,27 @@ class TwoFactorRequired(SecurityError):
 # --- Throttling ---------------------------------------------------------------------------
 
 
+# When the shared cache (Redis) is unreachable, throttles keep counting in this process:
+# weaker than one count for the whole site, but sign-in keeps working and stays limited.
+_local_counts = None
+
+
+def _fallback_cache():
+    global _local_counts
+    if _local_counts is None:
+        from django.core.cache.backends.locmem import LocMemCache
+
+        _local_counts = LocMemCache("atelier-throttle-fallback", {})
+    return _local_counts
+
+
 @dataclass(frozen=True)
 class Throttle:
-    """Fixed-window failure counter in the cache (Redis in production)."""
+    """Fixed-window failure counter in the cache (Redis in production).
+
+    A cache outage never turns a sign-in into a server error: the counter falls back to
+    this process's memory until the shared cache answers again.
+    """
 
     scope: str
     limit: int
@@ -74,24 +95,33 @@ class Throttle:
         digest = hashlib.sha256(ident.lower().encode()).hexdigest()[:32]
         return f"throttle:{self.scope}:{digest}"
 
+    def _call(self, operation: str, *args):
+        try:
+            return getattr(cache, operation)(*args)
+        except Exception as error:  # redis.ConnectionError, TimeoutError, ...
+            if isinstance(error, ValueError):
+                raise
+            logger.warning("Shared cache unavailable for throttle %s: %s", self.scope, error)
+            return getattr(_fallback_cache(), operation)(*args)
+
     def failures(self, ident: str) -> int:
-        return int(cache.get(self._key(ident), 0))
+        return int(self._call("get", self._key(ident), 0) or 0)
 
     def is_locked(self, ident: str) -> bool:
         return self.failures(ident) >= self.limit
 
     def record_failure(self, ident: str) -> int:
         key = self._key(ident)
-        if cache.add(key, 1, self.window_seconds):
+        if self._call("add", key, 1, self.window_seconds):
             return 1
         try:
-            return cache.incr(key)
+            return self._call("incr", key)
         except ValueError:  # expired between add and incr
-            cache.set(key, 1, self.window_seconds)
+            self._call("set", key, 1, self.window_seconds)
             return 1
 
     def reset(self, ident: str) -> None:
-        cache.delete(self._key(ident))
+        self._call("delete", self._key(ident))
 
 
 def login_throttle() -> Throttle:

@@ -162,3 +162,30 @@ def test_roles_are_distinct(db):
     assert people[Role.ADMIN].is_platform_admin
     assert people[Role.LOGISTICS].is_logistics
     assert not people[Role.BUYER].can_sell
+
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+
+def test_sign_in_works_while_redis_is_down(client, buyer, settings):
+    # Regression: with Redis down, sign-in answered HTTP 500 (the throttles live in Redis).
+    settings.CACHES = UNREACHABLE_REDIS
+    response = client.post(reverse("core:login"), {"email": buyer.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("core:settings")).status_code == 200
+
+
+def test_lockout_still_applies_in_this_process_while_redis_is_down(client, buyer, settings):
+    settings.CACHES = UNREACHABLE_REDIS
+    settings.LOGIN_MAX_FAILURES = 2
+    for _ in range(2):
+        bad = client.post(reverse("core:login"), {"email": buyer.email, "password": "wrong"})
+        assert bad.status_code == 400
+    locked = client.post(reverse("core:login"), {"email": buyer.email, "password": PASSWORD})
+    assert locked.status_code == 429
