@@ -16,7 +16,7 @@ BASE_PYTHON="${RASA_PYTHON:-python3}"
 RASA_PORT="${RASA_PORT:-5005}"
 # Loopback only: the server is reached by Django/the bot on this machine, never from outside.
 RASA_HOST="${RASA_HOST:-127.0.0.1}"
-RASA_START_TIMEOUT="${RASA_START_TIMEOUT:-180}"
+RASA_START_TIMEOUT="${RASA_START_TIMEOUT:-420}"
 RUN_DIR="$CACHE_DIR/run"
 PID_FILE="$RUN_DIR/rasa-server-$RASA_PORT.pid"
 SERVER_LOG="$RUN_DIR/rasa-server-$RASA_PORT.log"
