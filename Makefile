@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Two workers on this 2-core box; a file's tests stay on one worker (shared servers).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench lock clean help
 
@@ -50,7 +52,7 @@ run: serve
 
 test: messages
 	@echo "==> Running the test suite"
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	@$(BIN)/ruff check .

@@ -30,6 +30,19 @@ def require_or_skip(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _channel_layer_per_test_worker(worker_id):
+    """Parallel workers (pytest-xdist) each have their own database, so conversation ids
+    repeat across them: each worker gets its own channel-layer prefix on the shared Redis."""
+    from channels.layers import channel_layers
+
+    config = django_settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    if "prefix" in config or "hosts" in config:
+        config["prefix"] = f"test-{worker_id}-{os.getpid()}"
+        channel_layers.backends.clear()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test gets its own cache key space (throttles live there), on Redis too."""
