@@ -15,3 +15,5 @@ EXPOSE 8000
 CMD ["uvicorn", "core.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", \
      "--proxy-headers"]
+# X-Forwarded-For/-Proto are trusted only from the reverse proxy's address: set
+# FORWARDED_ALLOW_IPS (read by uvicorn) to it, as docker-compose.yml does.

@@ -46,7 +46,7 @@ demo: migrate
 serve: demo
 	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/uvicorn core.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets-sansio --ws-per-message-deflate false --lifespan off
+		--ws websockets-sansio --ws-per-message-deflate false --lifespan off --no-proxy-headers
 
 run: serve
 
