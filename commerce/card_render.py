@@ -74,6 +74,15 @@ def status_labels() -> dict[str, dict[str, str]]:
     }
 
 
+def card_url_templates() -> dict[str, str]:
+    """Site-relative link patterns the chat client fills with an id or a reference."""
+    return {
+        "offer": offer_path(0).replace("/0/", "/{id}/"),
+        "pay": pay_path("AT-REF").replace("AT-REF", "{reference}"),
+        "order": order_path("AT-REF").replace("AT-REF", "{reference}"),
+    }
+
+
 def card_strings() -> dict[str, Any]:
     """Every label and template a card or commerce system line needs, in the active language."""
     return {
