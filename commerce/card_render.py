@@ -90,6 +90,7 @@ def card_strings() -> dict[str, Any]:
         "offer_title": _("Offer v%(version)s"),
         "change_order_title": _("Change order v%(version)s"),
         "order_title": _("Order %(reference)s"),
+        "label_value": _("%(label)s: %(value)s"),
         "total": _("Total"),
         "price_change": _("Price change"),
         "deposit": _("Deposit: %(amount)s (%(percent)s)"),
@@ -99,11 +100,9 @@ def card_strings() -> dict[str, Any]:
         "valid_until": _("Valid until %(date)s"),
         "due": _("Expected by %(date)s"),
         "tracking": _("Tracking: %(carrier)s %(number)s"),
-        "rounds": _("Revision round %(used)s of %(included)s"),
         "review_offer": _("Review the offer"),
         "review_proof": _("Review the proof"),
         "view_order": pgettext("button", "View the order"),
-        "track_parcel": _("Track the parcel"),
         "pay": {
             PaymentPurpose.DEPOSIT: _("Pay the deposit of %(amount)s"),
             PaymentPurpose.FULL: _("Pay %(amount)s"),
@@ -172,9 +171,11 @@ def render_offer_card(payload: dict[str, Any], *, for_buyer: bool = True) -> Ren
         label = str(line.get("description") or "")
         if quantity != 1:
             label = f"{label} × {quantity}"
-        lines.append(f"• {label}: {_money(line.get('total'), currency, signed=change)}")
+        amount = _money(line.get("total"), currency, signed=change)
+        lines.append("• " + strings["label_value"] % _Facts(label=label, value=amount))
     total = _money(payload.get("total"), currency, signed=change)
-    lines.append(f"{strings['price_change'] if change else strings['total']}: {total}")
+    heading = strings["price_change"] if change else strings["total"]
+    lines.append(strings["label_value"] % _Facts(label=heading, value=total))
     if not change and payload.get("deposit_percent"):
         lines.append(
             strings["deposit"]
@@ -209,7 +210,10 @@ def render_order_card(payload: dict[str, Any], *, for_buyer: bool = True) -> Ren
     reference = str(payload.get("order") or payload.get("reference") or "")
     currency = payload.get("currency") or ""
     status = str(payload.get("status") or "")
-    lines = [f"{strings['total']}: {_money(payload.get('total'), currency)}"]
+    lines = [
+        strings["label_value"]
+        % _Facts(label=strings["total"], value=_money(payload.get("total"), currency))
+    ]
     paid = payload.get("amount_paid")
     if paid not in (None, "") and Decimal(str(paid)) > 0:
         lines.append(strings["amount_paid"] % _Facts(amount=_money(paid, currency)))
@@ -268,7 +272,9 @@ def render_system_line(payload: dict[str, Any]) -> str:
         facts["amount"] = _money(payload.get("amount"), currency)
     parts = [template % facts]
     if event == "custom_request.sent":
-        parts = [f"{template}: {payload.get('description', '')}"]
+        parts = [
+            strings["label_value"] % _Facts(label=template, value=payload.get("description", ""))
+        ]
         if payload.get("budget"):
             parts.append(strings["budget"] % _Facts(amount=_money(payload["budget"], currency)))
         if payload.get("deadline"):

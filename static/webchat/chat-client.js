@@ -1142,7 +1142,7 @@ export class ConversationController {
     if (p.amount !== undefined) facts.amount = this.cardText.money(p.amount, p.currency);
     const parts = [];
     if (p.event === "custom_request.sent") {
-      parts.push(`${template}: ${p.description || ""}`);
+      parts.push(pyformat(c.label_value, { label: template, value: p.description || "" }));
       if (p.budget) parts.push(pyformat(c.budget, { amount: this.cardText.money(p.budget, p.currency) }));
       if (p.deadline) parts.push(pyformat(c.needed_by, { date: this.cardText.date(p.deadline) }));
     } else {
