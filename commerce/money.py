@@ -102,9 +102,7 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 
 
 def format_money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    code = (currency or "").upper()
-    places = CURRENCY_DECIMALS.get(code, 2)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{CURRENCY_SYMBOLS.get(code, code + ' ')}{abs(amount):,.{places}f}"
+    """Money for the current reader: Babel's CLDR rules for the active language."""
+    from core.l10n import format_money as localised
+
+    return localised(amount, currency)

@@ -426,6 +426,31 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
     return message
 
 
+CARD_KINDS = {MessageKind.OFFER, MessageKind.ORDER_UPDATE}
+
+
+@transaction.atomic
+def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
+    """Replace a system card's stored facts in place (an offer or order changed state).
+
+    The card keeps its id and seq; every client re-renders it from ``message.updated``.
+    Only system-authored offer/order cards can be updated; their text stays as it is.
+    """
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.author_id is not None or message.kind not in CARD_KINDS:
+        raise HubError("Only offer and order cards can be updated.", code="not_editable")
+    if not isinstance(payload, dict):
+        raise HubError("A card payload is an object.", field="payload")
+    message.payload = payload
+    message.save(update_fields=["payload"])
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.updated",
+        {"message": serialize_message(message)},
+    )
+    return message
+
+
 def _run_follow_ups_for_edit(message: Message) -> None:
     follow_up = _follow_ups.get("translation")
     if follow_up is not None:

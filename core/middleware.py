@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 
@@ -22,6 +23,14 @@ class UserLanguageMiddleware:
         if user is not None and user.is_authenticated and user.preferred_language:
             translation.activate(user.preferred_language)
             request.LANGUAGE_CODE = translation.get_language()
+        # Dates and times on every page are shown in the reader's own time zone.
+        if user is not None and user.is_authenticated and user.time_zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
         return self.get_response(request)
 
 

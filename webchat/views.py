@@ -141,6 +141,8 @@ def _chat_config(
             else {}
         ),
         "other": {"id": other.pk, "name": other.name, "role": other.role} if other else None,
+        # Who the buyer is decides which card actions a reader gets (pay, review the offer).
+        "buyer": conversation.buyer_id if conversation else user.pk,
         "csrfToken": get_token(request),
         # The hub's JSON API (conversations/api.py) stores and thumbnails uploads.
         "uploadUrl": "/api/conversations/{conversation}/attachments/",

@@ -34,8 +34,7 @@ from commerce.models import (
     ShipmentEvent,
     ShipmentStatus,
 )
-from commerce.serializers import serialize_order
-from commerce.services.cards import post_order_update
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.orders import record_order_event, transition_order
 from core.models import User
 
@@ -151,23 +150,18 @@ def record_shipment_status(
             note=str(label),
             data={"status": status, "tracking_number": shipment.tracking_number},
         )
-        data = serialize_order(order)
-        post_order_update(
+        post_milestone(
             conversation=order.conversation,
-            text=f"Order {order.reference}: parcel {label.lower()}"
-            + (f" — {note}" if note else ""),
-            payload={
-                "type": "shipment",
-                "status": status,
-                "status_label": str(label),
-                "carrier": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-                "tracking_url": shipment.tracking_url,
-                "order": data,
-                "url": data["url"],
-            },
+            event="shipment.status",
+            type="shipment",
+            order=order.reference,
+            status=status,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
             actor=actor,
         )
+        publish_order_card(order=order, actor=actor)
     return True
 
 

@@ -43,14 +43,13 @@ from commerce.models import (
     Product,
 )
 from commerce.money import (
-    format_money,
     normalise_currency,
     round_money,
     validate_delta,
     validate_price,
 )
-from commerce.serializers import absolute_url, serialize_offer
-from commerce.services.cards import broadcast_offer, post_offer_card, post_system_note
+from commerce.serializers import serialize_offer
+from commerce.services.cards import post_milestone, publish_offer_card
 from commerce.services.orders import (
     TERMINAL,
     create_order_row,
@@ -147,21 +146,17 @@ def submit_custom_request(
         deadline=deadline,
     )
     stored = [CustomRequestImage.objects.create(request=request, image=upload) for upload in images]
-    budget_text = f" Budget: {format_money(budget_value, budget_currency)}." if budget_value else ""
-    deadline_text = f" Needed by {deadline:%Y-%m-%d}." if deadline else ""
-    post_system_note(
+    post_milestone(
         conversation=conversation,
-        text=f"Custom request: {description}{budget_text}{deadline_text}",
-        payload={
-            "type": "custom_request",
-            "request_id": request.pk,
-            "description": description,
-            "budget": str(budget_value) if budget_value is not None else None,
-            "currency": budget_currency or None,
-            "deadline": deadline.isoformat() if deadline else None,
-            "product_id": product.pk if product else None,
-            "image_urls": [absolute_url(img.image.url) for img in stored],
-        },
+        event="custom_request.sent",
+        type="custom_request",
+        request_id=request.pk,
+        description=description,
+        budget=str(budget_value) if budget_value is not None else None,
+        currency=budget_currency or None,
+        deadline=deadline.isoformat() if deadline else None,
+        product_id=product.pk if product else None,
+        image_urls=[img.image.url for img in stored],
         actor=buyer,
     )
     return request
@@ -202,27 +197,8 @@ def _expiry(expires_at: datetime | None, valid_days: int) -> datetime:
     return expires_at
 
 
-def _offer_text(offer: Offer) -> str:
-    if offer.kind == OfferKind.CHANGE_ORDER:
-        sign = "+" if offer.total >= 0 else ""
-        return (
-            f"Change order v{offer.version} for {offer.order.reference}: "
-            f"{sign}{format_money(offer.total, offer.currency)}"
-            + (f", +{offer.lead_time_days} days" if offer.lead_time_days else "")
-        )
-    return (
-        f"Offer v{offer.version}: {format_money(offer.total, offer.currency)}, "
-        f"ready in {offer.lead_time_days} days"
-        + (f", {offer.deposit_percent}% deposit" if offer.deposit_percent else "")
-    )
-
-
 def _publish_offer(offer: Offer, *, actor: User) -> None:
-    data = serialize_offer(offer)
-    post_offer_card(
-        conversation=offer.conversation, text=_offer_text(offer), payload=data, actor=actor
-    )
-    broadcast_offer(data, conversation_id=offer.conversation_id)
+    publish_offer_card(offer=offer, actor=actor)
 
 
 def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
@@ -231,7 +207,7 @@ def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
     for old in open_offers.select_for_update(of=("self",)).order_by("version"):
         old.status = OfferStatus.SUPERSEDED
         old.save(update_fields=["status"])
-        broadcast_offer(serialize_offer(old), conversation_id=old.conversation_id)
+        publish_offer_card(offer=old)
         previous = old
     return previous
 
@@ -408,7 +384,7 @@ def accept_offer(*, buyer: User, offer: Offer) -> Order:
     offer.status = OfferStatus.ACCEPTED
     offer.responded_at = now
     offer.save(update_fields=["status", "responded_at"])
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    publish_offer_card(offer=offer)
     if offer.kind == OfferKind.CHANGE_ORDER:
         return _apply_change_order(offer=offer, buyer=buyer)
     return _create_order_from_offer(offer=offer, buyer=buyer)
@@ -416,8 +392,6 @@ def accept_offer(*, buyer: User, offer: Offer) -> Order:
 
 def _offer_snapshot(offer: Offer) -> dict[str, Any]:
     data = serialize_offer(offer)
-    data.pop("url", None)
-    data.pop("status_label", None)
     data["accepted_at"] = offer.responded_at.isoformat() if offer.responded_at else None
     return data
 
@@ -477,12 +451,15 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         note=f"Offer v{offer.version} accepted.",
         data={"offer_id": offer.pk},
     )
-    post_checkout_link(
-        order=order,
+    post_milestone(
+        conversation=offer.conversation,
+        event="offer.accepted",
+        offer_id=offer.pk,
+        version=offer.version,
+        order=order.reference,
         actor=buyer,
-        text=f"Offer v{offer.version} accepted — order {order.reference}. "
-        f"Pay {format_money(deposit or order.total, order.currency)} to start.",
     )
+    post_checkout_link(order=order, actor=buyer)
     return order
 
 
@@ -513,6 +490,17 @@ def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
             "extra_days": offer.lead_time_days,
         },
     )
+    post_milestone(
+        conversation=offer.conversation,
+        event="change_order.accepted",
+        offer_id=offer.pk,
+        version=offer.version,
+        order=order.reference,
+        delta=str(offer.total),
+        currency=offer.currency,
+        extra_days=offer.lead_time_days,
+        actor=buyer,
+    )
     post_checkout_link(order=order, actor=buyer)
     if order.amount_paid > order.total:
         # The price went down below what was paid: give the difference back.
@@ -535,14 +523,16 @@ def decline_offer(*, buyer: User, offer: Offer, note: str = "") -> Offer:
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
     offer.save(update_fields=["status", "responded_at", "response_note"])
-    post_system_note(
+    publish_offer_card(offer=offer)
+    post_milestone(
         conversation=offer.conversation,
-        text=f"Offer v{offer.version} declined"
-        + (f": {offer.response_note}" if offer.response_note else "."),
-        payload={"type": "offer_declined", "offer_id": offer.pk, "note": offer.response_note},
+        event="offer.declined",
+        type="offer_declined",
+        offer_id=offer.pk,
+        version=offer.version,
+        note=offer.response_note,
         actor=buyer,
     )
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
     return offer
 
 
@@ -556,17 +546,16 @@ def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
     offer.save(update_fields=["status", "responded_at", "response_note"])
-    post_system_note(
+    publish_offer_card(offer=offer)
+    post_milestone(
         conversation=offer.conversation,
-        text=f"Changes requested on offer v{offer.version}: {offer.response_note}",
-        payload={
-            "type": "offer_changes_requested",
-            "offer_id": offer.pk,
-            "note": offer.response_note,
-        },
+        event="offer.changes_requested",
+        type="offer_changes_requested",
+        offer_id=offer.pk,
+        version=offer.version,
+        note=offer.response_note,
         actor=buyer,
     )
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
     return offer
 
 
@@ -582,5 +571,11 @@ def expire_stale_offers(*, now: datetime | None = None) -> int:
     for offer in stale:
         offer.status = OfferStatus.EXPIRED
         offer.save(update_fields=["status"])
-        broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+        publish_offer_card(offer=offer)
+        post_milestone(
+            conversation=offer.conversation,
+            event="offer.expired",
+            offer_id=offer.pk,
+            version=offer.version,
+        )
     return len(stale)

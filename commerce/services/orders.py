@@ -38,9 +38,7 @@ from commerce.models import (
     Proof,
     ProofStatus,
 )
-from commerce.money import format_money
-from commerce.serializers import absolute_url, pay_url, serialize_order, serialize_proof
-from commerce.services.cards import broadcast_order, post_order_update
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
 from conversations.services import start_conversation
 from core.models import User
@@ -134,23 +132,20 @@ def transition_order(
         note=note[:2000],
         data=data or {},
     )
-    order_data = serialize_order(locked)
-    label = locked.get_status_display()
-    post_order_update(
+    facts = {k: v for k, v in (data or {}).items() if isinstance(v, str | int | None)}
+    if to == S.CANCELLED and note and actor is not None:
+        facts["note"] = note[:2000]  # the person's own reason, shown as they wrote it
+    post_milestone(
         conversation=locked.conversation,
-        text=f"Order {locked.reference}: {label}" + (f" — {note}" if note else ""),
-        payload={
-            "type": "status",
-            "order": order_data,
-            "old_status": current,
-            "new_status": to,
-            "note": note,
-            "url": order_data["url"],
-            **(data or {}),
-        },
+        event="order.status",
+        type="status",
+        order=locked.reference,
+        old_status=current,
+        new_status=to,
         actor=actor,
+        **facts,
     )
-    broadcast_order(order_data, conversation_id=locked.conversation_id)
+    publish_order_card(order=locked, actor=actor)
     # Keep the caller's instance current.
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked
@@ -193,32 +188,13 @@ def payable_now(order: Order) -> Payable | None:
     return None
 
 
-def post_checkout_link(*, order: Order, actor: User | None = None, text: str = "") -> None:
-    """Post a card with the absolute link to the pay page for what is due now."""
-    payable = payable_now(order)
-    if payable is None:
-        return
-    amount = format_money(payable.amount, order.currency)
-    labels = {
-        PaymentPurpose.DEPOSIT: f"Pay the deposit of {amount}",
-        PaymentPurpose.FULL: f"Pay {amount}",
-        PaymentPurpose.BALANCE: f"Pay the balance of {amount}",
-        PaymentPurpose.ADJUSTMENT: f"Pay the supplement of {amount}",
-    }
-    post_order_update(
-        conversation=order.conversation,
-        text=text or f"Order {order.reference}: {labels[payable.purpose]}",
-        payload={
-            "type": "checkout",
-            "order": serialize_order(order),
-            "purpose": payable.purpose,
-            "amount": str(payable.amount),
-            "currency": order.currency,
-            "label": labels[payable.purpose],
-            "url": pay_url(order),
-        },
-        actor=actor,
-    )
+def post_checkout_link(*, order: Order, actor: User | None = None) -> None:
+    """Bring the order's card up to date with what is due now (its "Pay" action).
+
+    The order has one card in its conversation; it is posted the first time and updated in
+    place afterwards. Readers render the amount and the pay link themselves.
+    """
+    publish_order_card(order=order, actor=actor)
 
 
 # --- Listed products ----------------------------------------------------------------------------
@@ -356,19 +332,15 @@ def post_production_update(
         note=note,
         data={"stage": stage, "stage_id": entry.pk},
     )
-    post_order_update(
+    post_milestone(
         conversation=order.conversation,
-        text=f"Order {order.reference}: {entry.get_stage_display()}"
-        + (f" — {note}" if note else ""),
-        payload={
-            "type": "production",
-            "stage": stage,
-            "stage_label": str(entry.get_stage_display()),
-            "note": entry.note,
-            "photo_url": absolute_url(entry.photo.url) if entry.photo else "",
-            "order": serialize_order(order),
-            "url": serialize_order(order)["url"],
-        },
+        event="order.production",
+        type="production",
+        order=order.reference,
+        stage=stage,
+        stage_id=entry.pk,
+        note=entry.note,
+        photo_url=entry.photo.url if entry.photo else "",
         actor=artisan,
     )
     if stage == ProductionStageKind.READY:
@@ -425,29 +397,26 @@ def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> P
         note="Proof posted.",
         data={"proof_id": proof.pk, "sha256": sha},
     )
-    _post_proof_card(
-        order=order,
-        proof=proof,
-        actor=artisan,
-        text=f"Proof for {order.reference}: please approve or request changes.",
-    )
+    _post_proof_card(order=order, proof=proof, actor=artisan, event="proof.posted")
     return proof
 
 
-def _post_proof_card(*, order: Order, proof: Proof, actor: User, text: str) -> None:
-    post_order_update(
+def _post_proof_card(*, order: Order, proof: Proof, actor: User, event: str) -> None:
+    """A proof moment: a system line with the image, and the order card's proof step."""
+    post_milestone(
         conversation=order.conversation,
-        text=text,
-        payload={
-            "type": "proof",
-            **serialize_proof(proof),
-            "rounds_included": order.revision_rounds_included,
-            "rounds_used": order.revision_rounds_used,
-            "order": serialize_order(order),
-            "url": serialize_order(order)["url"],
-        },
+        event=event,
+        type="proof",
+        order=order.reference,
+        proof_id=proof.pk,
+        status=proof.status,
+        image_url=proof.image.url if proof.image else "",
+        note=proof.buyer_note if event == "proof.changes_requested" else proof.note,
+        rounds_included=order.revision_rounds_included,
+        rounds_used=order.revision_rounds_used,
         actor=actor,
     )
+    publish_order_card(order=order, actor=actor)
 
 
 def _locked_pending_proof(*, buyer: User, proof: Proof) -> tuple[Proof, Order]:
@@ -477,9 +446,7 @@ def approve_proof(*, buyer: User, proof: Proof) -> Proof:
         note="Proof approved.",
         data={"proof_id": proof.pk, "sha256": sha, "approved_at": proof.decided_at.isoformat()},
     )
-    _post_proof_card(
-        order=order, proof=proof, actor=buyer, text=f"Proof approved for {order.reference}."
-    )
+    _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.approved")
     return proof
 
 
@@ -507,11 +474,5 @@ def request_proof_changes(*, buyer: User, proof: Proof, note: str) -> Proof:
         note=f"Changes requested: {note}",
         data={"proof_id": proof.pk, "round": order.revision_rounds_used},
     )
-    _post_proof_card(
-        order=order,
-        proof=proof,
-        actor=buyer,
-        text=f"Changes requested on the proof for {order.reference} "
-        f"(round {order.revision_rounds_used} of {order.revision_rounds_included}): {note}",
-    )
+    _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.changes_requested")
     return proof

@@ -34,8 +34,8 @@ from commerce.models import (
 from commerce.money import format_money
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import PaymentError, PaymentRequest, WebhookEvent
-from commerce.serializers import absolute_url, serialize_order
-from commerce.services.cards import post_order_update
+from commerce.serializers import absolute_url
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.ledger import credit_sale, debit_refund
 from commerce.services.orders import payable_now, record_order_event, transition_order
 from core.models import User
@@ -277,17 +277,16 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     elif payment.purpose in (PaymentPurpose.FULL, PaymentPurpose.BALANCE):
         transition_order(order=order, to=OrderStatus.PAID, note=note)
     else:
-        post_order_update(
+        post_milestone(
             conversation=order.conversation,
-            text=f"Order {order.reference}: supplement of "
-            f"{format_money(payment.amount, payment.currency)} received.",
-            payload={
-                "type": "payment",
-                "order": serialize_order(order),
-                "url": serialize_order(order)["url"],
-            },
-            actor=None,
+            event="order.payment",
+            type="payment",
+            order=order.reference,
+            purpose=payment.purpose,
+            amount=str(payment.amount),
+            currency=payment.currency,
         )
+        publish_order_card(order=order)
     return WebhookOutcome("paid", order.reference, payment.pk)
 
 
@@ -333,17 +332,15 @@ def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     if order.amount_refunded >= order.amount_paid and order.status != OrderStatus.REFUNDED:
         transition_order(order=order, to=OrderStatus.REFUNDED, note="Fully refunded.")
     else:
-        post_order_update(
+        post_milestone(
             conversation=order.conversation,
-            text=f"Order {order.reference}: {format_money(delta, payment.currency)} refunded.",
-            payload={
-                "type": "refund",
-                "amount": str(delta),
-                "order": serialize_order(order),
-                "url": serialize_order(order)["url"],
-            },
-            actor=None,
+            event="order.refund",
+            type="refund",
+            order=order.reference,
+            amount=str(delta),
+            currency=payment.currency,
         )
+        publish_order_card(order=order)
     return WebhookOutcome("refunded", order.reference, payment.pk)
 
 

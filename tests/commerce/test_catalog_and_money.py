@@ -57,7 +57,18 @@ def test_lowercase_currency_is_normalised(artisan, shop):
     product = services.create_product(artisan=artisan, **product_params(currency="gbp"))
     assert product.currency == "GBP"
     assert product.price_display == "£45.00"
-    assert format_money(Decimal("1500"), "JPY") == "¥1,500"
+    assert format_money(Decimal("1500"), "JPY") == "JP¥1,500"
+
+
+def test_money_is_formatted_in_the_readers_locale():
+    from django.utils import translation
+
+    expected = {"en": "€1,254.50", "fr": "1\u202f254,50\u00a0€", "de": "1.254,50\u00a0€"}
+    for language, text in expected.items():
+        with translation.override(language):
+            assert format_money(Decimal("1254.50"), "EUR") == text
+    with translation.override("ja"):
+        assert format_money(Decimal("1500"), "JPY") == "￥1,500"
 
 
 def test_product_with_options_prices_selection(artisan, shop):
