@@ -92,7 +92,7 @@ def ship_order(
         order=order,
         to=OrderStatus.SHIPPED,
         actor=actor,
-        note=f"{carrier} {tracking_number}",
+        code="shipped",
         data={"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url},
     )
     return shipment
@@ -140,7 +140,8 @@ def record_shipment_status(
             order=order,
             to=OrderStatus.DELIVERED,
             actor=actor,
-            note=note or str(label),
+            code="delivered",
+            note=note,
             data={"tracking_number": shipment.tracking_number},
         )
     else:
@@ -148,7 +149,8 @@ def record_shipment_status(
             order=order,
             type=OrderEventType.SHIPMENT,
             actor=actor,
-            note=str(label),
+            code="shipment_status",
+            note=note,
             data={"status": status, "tracking_number": shipment.tracking_number},
         )
         data = serialize_order(order)
