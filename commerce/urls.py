@@ -1,6 +1,6 @@
 from django.urls import path
 
-from commerce import views
+from commerce import shipping_views, views
 
 app_name = "commerce"
 
@@ -27,6 +27,19 @@ urlpatterns = [
         views.logistics_webhook,
         name="logistics_webhook",
     ),
+    # Buyer's address book
+    path("accounts/addresses/", shipping_views.addresses, name="addresses"),
+    path("accounts/addresses/<int:address_id>/", shipping_views.address_edit, name="address_edit"),
+    path(
+        "accounts/addresses/<int:address_id>/delete/",
+        shipping_views.address_delete,
+        name="address_delete",
+    ),
+    path(
+        "accounts/addresses/<int:address_id>/default/",
+        shipping_views.address_default,
+        name="address_default",
+    ),
     # Buyer orders
     path("orders/", views.order_list, name="order_list"),
     path("orders/<str:reference>/", views.order_detail, name="order_detail"),
@@ -52,6 +65,7 @@ urlpatterns = [
         name="product_translations",
     ),
     path("studio/profile/", views.studio_profile, name="studio_profile"),
+    path("studio/shipping/", shipping_views.studio_shipping, name="studio_shipping"),
     path("studio/balance/", views.studio_balance, name="studio_balance"),
     path("studio/balance/withdraw/", views.payout_request, name="payout_request"),
     # Logistics partners, admins

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -12,17 +13,21 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commerce import selectors, services
+from commerce.composer import composer_start
 from commerce.errors import CommerceError, OfferAlreadyAccepted
 from commerce.forms import (
+    AddressForm,
     BuyForm,
     ChangeOrderForm,
     CustomRequestForm,
     OfferForm,
+    OfferLineFormSet,
     PayoutForm,
     ProductForm,
     ProductionUpdateForm,
@@ -31,9 +36,12 @@ from commerce.forms import (
     ShipForm,
     ShipmentUpdateForm,
     ShopFilterForm,
+    country_choices,
+    offer_lines,
     options_as_text,
     parse_options_text,
 )
+from commerce.history import order_steps
 from commerce.models import (
     ArtisanProfile,
     ClaimStatus,
@@ -49,11 +57,14 @@ from commerce.models import (
     Product,
     ProductStatus,
     Proof,
+    ShippingAddress,
 )
 from commerce.money import format_money
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
+from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
+from commerce.services import shipping
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from conversations.models import Conversation
@@ -144,12 +155,31 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
         slug=product_slug,
     )
     first_photo = product.photos.first()
+    home = shipping.default_address(request.user)
+    picked = (request.GET.get("ship_to") or "").upper()
+    ship_country = (
+        picked
+        if picked in dict(country_choices())
+        else (home.country.code if home else shipping.origin_country(product.shop.user))
+    )
+    quote = shipping.quote_shipping(
+        artisan=product.shop.user,
+        country=ship_country,
+        subtotal=product.price,
+        currency=product.currency,
+        lead_time_days=product.lead_time_days,
+    )
     return render(
         request,
         "commerce/product_detail.html",
         {
             "product": product,
             "shop": product.shop,
+            "quote": quote,
+            "ship_country": ship_country,
+            "ship_country_name": dict(country_choices()).get(ship_country, ""),
+            "country_choices": country_choices()[1:],
+            "shipping_profile": getattr(product.shop, "shipping_profile", None),
             "buy_form": BuyForm(product=product),
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),
             "page_url": absolute_url(request.path),
@@ -284,31 +314,70 @@ def offer_respond(request: HttpRequest, offer_id: int, action: str) -> HttpRespo
 # --- Paying --------------------------------------------------------------------------------
 
 
+def _needs_address(order: Any) -> bool:
+    """An unpaid order has no destination yet: the buyer picks one before paying."""
+    return order.status == OrderStatus.PENDING_PAYMENT and not order.shipping_address
+
+
 @login_required
 def pay(request: HttpRequest, reference: str) -> HttpResponse:
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     if order.buyer_id != request.user.pk:
         raise Http404("No such order.")
+    can_change_address = order.status == OrderStatus.PENDING_PAYMENT and not order.amount_paid
+    choosing = _needs_address(order) or (can_change_address and "address" in request.GET)
+    saved = list(ShippingAddress.objects.filter(buyer=request.user))
+    address_form = AddressForm(request.POST if request.POST.get("address") == "new" else None)
+    if request.method == "POST" and can_change_address:
+        choice = request.POST.get("address", "")
+        try:
+            if choice == "new":
+                if not address_form.is_valid():
+                    raise CommerceError(_("Please correct the address below."))
+                destination = address_form.address_input()
+            else:
+                destination = next((a for a in saved if str(a.pk) == choice), None)
+                if destination is None:
+                    raise CommerceError(_("Choose where to send the piece."))
+            shipping.set_order_shipping_address(
+                buyer=request.user, order=order, address=destination
+            )
+        except CommerceError as error:
+            if choice == "new" and address_form.is_bound and error.field in address_form.fields:
+                address_form.add_error(error.field, error.message)
+            elif not address_form.errors:
+                _fail(request, error)
+            choosing = True
+        else:
+            return redirect("commerce:pay", reference=order.reference)
     payable = payable_now(order)
     payment = None
     error = ""
-    if payable is not None:
+    if payable is not None and not choosing:
         try:
             payment = services.start_checkout(buyer=request.user, order=order)
         except (CommerceError, GatewayNotConfigured) as exc:
             error = getattr(exc, "message", str(exc))
     gateway = payment.provider if payment else ""
+    default = next((a for a in saved if a.is_default), None)
     return render(
         request,
         "commerce/pay.html",
         {
             "order": order,
             "snapshot": order.spec_snapshot,
+            "receipt": order_receipt(order),
             "payable": payable,
             "due_display": format_money(payable.amount, order.currency) if payable else "",
             "payment": payment,
             "gateway": gateway,
             "error": error,
+            "choosing_address": choosing,
+            "can_change_address": can_change_address,
+            "saved_addresses": saved,
+            "selected_address": request.POST.get("address")
+            or (str(default.pk) if default else ("new" if not saved else "")),
+            "address_form": address_form,
             "stripe_js_url": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "return_url": absolute_url(reverse("commerce:pay_return", args=[order.reference])),
@@ -447,6 +516,7 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "shipments": order.shipments.prefetch_related("events"),
             "payable": payable_now(order) if is_buyer else None,
             "is_buyer": is_buyer,
+            "steps": order_steps(order, viewer_is_buyer=is_buyer),
             "open_change_orders": order.change_orders.filter(status=OfferStatus.SENT),
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
@@ -582,6 +652,7 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
             "shipments": order.shipments.all(),
             "forms": forms,
             "allowed": ALLOWED_TRANSITIONS[order.status],
+            "steps": order_steps(order, viewer_is_buyer=False),
             "carriers": LogisticsProvider.objects.all(),
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
@@ -593,30 +664,28 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
 @seller_required
 def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=conversation_id, artisan=request.user)
-    shop = ArtisanProfile.objects.filter(user=request.user).first()
-    request_obj = conversation.custom_requests.order_by("-created_at").first()
+    start = composer_start(conversation=conversation, artisan=request.user)
+    quote = start.quote if start.quote and start.quote.currency == start.currency else None
     initial = {
-        "currency": request_obj.budget_currency
-        if request_obj and request_obj.budget_currency
-        else "EUR"
+        "currency": start.currency,
+        "lead_time_days": start.lead_time_days,
+        "shipping_amount": quote.amount if quote else Decimal("0"),
+        "transit_days_min": (quote.processing_days + quote.transit_days_min) if quote else 0,
+        "transit_days_max": (quote.processing_days + quote.transit_days_max) if quote else 0,
     }
-    if shop:
-        product = request_obj.product if request_obj and request_obj.product else None
-        if product:
-            initial.update(
-                currency=product.currency,
-                lead_time_days=product.lead_time_days,
-                line_0_description=product.title,
-                line_0_price=product.price,
-            )
     form = OfferForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    lines = OfferLineFormSet(
+        request.POST or None,
+        prefix="line",
+        initial=start.lines or [{"quantity": 1}],
+    )
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data
         try:
             services.send_offer(
                 artisan=request.user,
                 conversation=conversation,
-                lines=form.lines(),
+                lines=offer_lines(lines),
                 currency=data["currency"],
                 lead_time_days=data["lead_time_days"],
                 valid_days=data["valid_days"],
@@ -624,6 +693,9 @@ def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 revision_rounds_included=data["revision_rounds_included"],
                 personalised=data["personalised"],
                 note=data["note"],
+                shipping_amount=data["shipping_amount"],
+                transit_days_min=data["transit_days_min"],
+                transit_days_max=data["transit_days_max"],
             )
         except CommerceError as error:
             _fail(request, error)
@@ -636,7 +708,12 @@ def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
         {
             "conversation": conversation,
             "form": form,
-            "custom_request": request_obj,
+            "lines": lines,
+            "start": start,
+            "custom_request": start.custom_request,
+            "product": start.product,
+            "destination_name": dict(country_choices()).get(start.destination, ""),
+            "today": timezone.localdate().isoformat(),
             "previous": Offer.objects.filter(
                 conversation=conversation, kind=OfferKind.INITIAL
             ).order_by("-version")[:5],

@@ -91,7 +91,7 @@ def ship_order(
         order=order,
         to=OrderStatus.SHIPPED,
         actor=actor,
-        note=f"{carrier} {tracking_number}",
+        code="shipped",
         data={"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url},
     )
     return shipment
@@ -139,7 +139,8 @@ def record_shipment_status(
             order=order,
             to=OrderStatus.DELIVERED,
             actor=actor,
-            note=note or str(label),
+            code="delivered",
+            note=note,
             data={"tracking_number": shipment.tracking_number},
         )
     else:
@@ -147,7 +148,8 @@ def record_shipment_status(
             order=order,
             type=OrderEventType.SHIPMENT,
             actor=actor,
-            note=str(label),
+            code="shipment_status",
+            note=note,
             data={"status": status, "tracking_number": shipment.tracking_number},
         )
         post_milestone(

@@ -227,8 +227,15 @@ def send_offer(
     personalised: bool = False,
     note: str = "",
     custom_request: CustomRequest | None = None,
+    shipping_amount: Decimal | str = Decimal("0"),
+    transit_days_min: int = 0,
+    transit_days_max: int = 0,
 ) -> Offer:
-    """Send an offer card in the conversation. A new offer supersedes the open one."""
+    """Send an offer card in the conversation. A new offer supersedes the open one.
+
+    ``total`` = the lines + ``shipping_amount``; the delivery estimate is the lead time plus
+    ``transit_days_min``–``transit_days_max``.
+    """
     conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
     if conversation.artisan_id != artisan.pk or not artisan.is_artisan:
         raise NotAllowed("Only the artisan of this conversation can send offers.")
@@ -242,6 +249,12 @@ def send_offer(
         raise InvalidInput("The deposit is 0–90 % of the total.", field="deposit_percent")
     if not 0 <= int(revision_rounds_included) <= 10:
         raise InvalidInput("Revision rounds are 0–10.", field="revision_rounds_included")
+    shipping = Decimal(str(shipping_amount or "0"))
+    if shipping < 0:
+        raise InvalidInput("Shipping cannot be negative.", field="shipping_amount")
+    shipping = round_money(shipping, currency)
+    if not 0 <= int(transit_days_min) <= int(transit_days_max) <= 120:
+        raise InvalidInput("Transit days: the minimum is at most the maximum (0–120).")
     expires = _expiry(expires_at, valid_days)
     if custom_request is None:
         custom_request = (
@@ -255,7 +268,7 @@ def send_offer(
     initial = Offer.objects.filter(conversation=conversation, kind=OfferKind.INITIAL)
     previous = _supersede(initial.filter(status__in=OPEN_STATUSES))
     version = (initial.aggregate(v=Max("version"))["v"] or 0) + 1
-    total = sum((price * qty for _d, qty, price in cleaned), Decimal("0"))
+    total = sum((price * qty for _d, qty, price in cleaned), Decimal("0")) + shipping
     offer = Offer.objects.create(
         conversation=conversation,
         artisan=artisan,
@@ -267,7 +280,10 @@ def send_offer(
         status=OfferStatus.SENT,
         total=total,
         currency=currency,
+        shipping_amount=shipping,
         lead_time_days=int(lead_time_days),
+        transit_days_min=int(transit_days_min),
+        transit_days_max=int(transit_days_max),
         expires_at=expires,
         deposit_percent=int(deposit_percent),
         revision_rounds_included=int(revision_rounds_included),
@@ -434,12 +450,23 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         spec_snapshot=snapshot,
         title=title[:200],
         total=offer.total,
+        shipping_amount=offer.shipping_amount,
         currency=offer.currency,
         deposit_amount=deposit,
         personalised=offer.personalised,
         revision_rounds_included=offer.revision_rounds_included,
         lead_time_days=offer.lead_time_days,
         due_date=(timezone.now() + timedelta(days=offer.lead_time_days)).date(),
+        arrives_from=(
+            timezone.localdate() + timedelta(days=offer.lead_time_days + offer.transit_days_min)
+            if offer.transit_days_max
+            else None
+        ),
+        arrives_to=(
+            timezone.localdate() + timedelta(days=offer.lead_time_days + offer.transit_days_max)
+            if offer.transit_days_max
+            else None
+        ),
     )
     if request is not None:
         CustomRequest.objects.filter(pk=request.pk).update(status=CustomRequestStatus.ACCEPTED)
@@ -448,8 +475,8 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         type=OrderEventType.STATUS,
         new_status=order.status,
         actor=buyer,
-        note=f"Offer v{offer.version} accepted.",
-        data={"offer_id": offer.pk},
+        code="offer_accepted",
+        data={"offer_id": offer.pk, "version": offer.version},
     )
     post_milestone(
         conversation=offer.conversation,
@@ -482,8 +509,9 @@ def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
         order=order,
         type=OrderEventType.CHANGE_ORDER,
         actor=buyer,
-        note=f"Change order v{offer.version} accepted.",
+        code="change_order_accepted",
         data={
+            "version": offer.version,
             "offer_id": offer.pk,
             "old_total": str(old_total),
             "new_total": str(order.total),

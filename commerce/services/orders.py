@@ -99,8 +99,12 @@ def transition_order(
     actor: User | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
+    code: str = "",
 ) -> Order:
     """Move ``order`` to status ``to`` or raise ``IllegalTransition``.
+
+    ``code`` (+ ``data``) says why, rendered per reader by commerce/history.py; ``note`` is
+    only for words a person typed.
 
     Locks the order row, checks the allowed-transitions map and money guards, writes an
     OrderEvent, posts an order-update card and broadcasts ``order.status`` on commit.
@@ -129,6 +133,7 @@ def transition_order(
         old_status=current,
         new_status=to,
         actor=actor,
+        code=code,
         note=note[:2000],
         data=data or {},
     )
@@ -158,9 +163,11 @@ def record_order_event(
     actor: User | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
+    code: str = "",
 ) -> OrderEvent:
+    """A history row: ``code`` + ``data`` (rendered per reader), ``note`` typed by a person."""
     return OrderEvent.objects.create(
-        order=order, type=type, actor=actor, note=note[:2000], data=data or {}
+        order=order, type=type, actor=actor, code=code, note=note[:2000], data=data or {}
     )
 
 
@@ -207,11 +214,15 @@ def create_product_order(
     product: Product,
     selections: dict[str, str],
     quantity: int = 1,
-    shipping_name: str = "",
-    shipping_address: str = "",
     buyer_note: str = "",
 ) -> Order:
-    """Order a listed piece with the buyer's options; reserves stock; posts a checkout link."""
+    """Order a listed piece with the buyer's options; reserves stock; posts a checkout link.
+
+    Shipping is quoted for the buyer's default address (the artisan's own country if there
+    is none yet) and re-quoted when the buyer picks the address on the pay page.
+    """
+    from commerce.services.shipping import default_address, origin_country, quote_shipping
+
     product = (
         Product.objects.select_for_update(of=("self",))
         .select_related("shop__user")
@@ -229,13 +240,26 @@ def create_product_order(
         product.stock_quantity = (product.stock_quantity or 0) - quantity
         product.save(update_fields=["stock_quantity"])
     priced = price_selection(product=product, selections=selections)
-    total = priced.unit_price * quantity
+    items_total = priced.unit_price * quantity
+    home = default_address(buyer)
+    destination = home.country.code if home else origin_country(product.shop.user)
+    quote = quote_shipping(
+        artisan=product.shop.user,
+        country=destination,
+        subtotal=items_total,
+        currency=product.currency,
+        lead_time_days=product.lead_time_days,
+    )
+    shipping = quote.amount if quote and quote.currency == product.currency else Decimal("0")
+    total = items_total + shipping
     snapshot = {
         "source": "product",
         "product": {"id": product.pk, "title": product.title, "base_price": str(product.price)},
         "options": priced.lines,
         "unit_price": str(priced.unit_price),
         "quantity": quantity,
+        "items_total": str(items_total),
+        "shipping": {"amount": str(shipping), "zone": quote.zone if quote else ""},
         "total": str(total),
         "currency": product.currency,
         "lead_time_days": product.lead_time_days,
@@ -250,12 +274,13 @@ def create_product_order(
         title=product.title if quantity == 1 else f"{quantity} × {product.title}",
         spec_snapshot=snapshot,
         total=total,
+        shipping_amount=shipping,
         currency=product.currency,
         personalised=priced.personalised,
         lead_time_days=product.lead_time_days,
         due_date=(timezone.now() + timedelta(days=product.lead_time_days)).date(),
-        shipping_name=shipping_name.strip()[:120],
-        shipping_address=shipping_address.strip()[:1000],
+        arrives_from=quote.arrives_from if quote else None,
+        arrives_to=quote.arrives_to if quote else None,
         buyer_note=buyer_note.strip()[:2000],
     )
     conversation = start_conversation(
@@ -272,7 +297,7 @@ def create_product_order(
         type=OrderEventType.STATUS,
         new_status=order.status,
         actor=buyer,
-        note="Order placed from the shop.",
+        code="order_placed",
     )
     post_checkout_link(order=order, actor=buyer)
     return order
@@ -329,6 +354,7 @@ def post_production_update(
         order=order,
         type=OrderEventType.PRODUCTION,
         actor=artisan,
+        code="production_update",
         note=note,
         data={"stage": stage, "stage_id": entry.pk},
     )
@@ -359,7 +385,7 @@ def mark_order_ready(*, artisan: User, order: Order, note: str = "") -> Order:
         raise InvalidInput("Only an order in production can be marked ready.")
     if order.amount_due > 0:
         order = transition_order(
-            order=order, to=S.AWAITING_BALANCE, actor=artisan, note=note or "The piece is ready."
+            order=order, to=S.AWAITING_BALANCE, actor=artisan, note=note, code="piece_ready"
         )
         post_checkout_link(order=order, actor=artisan)
     return order
@@ -394,7 +420,7 @@ def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> P
         order=order,
         type=OrderEventType.PROOF,
         actor=artisan,
-        note="Proof posted.",
+        code="proof_posted",
         data={"proof_id": proof.pk, "sha256": sha},
     )
     _post_proof_card(order=order, proof=proof, actor=artisan, event="proof.posted")
@@ -443,7 +469,7 @@ def approve_proof(*, buyer: User, proof: Proof) -> Proof:
         order=order,
         type=OrderEventType.PROOF,
         actor=buyer,
-        note="Proof approved.",
+        code="proof_approved",
         data={"proof_id": proof.pk, "sha256": sha, "approved_at": proof.decided_at.isoformat()},
     )
     _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.approved")
@@ -471,7 +497,8 @@ def request_proof_changes(*, buyer: User, proof: Proof, note: str) -> Proof:
         order=order,
         type=OrderEventType.PROOF,
         actor=buyer,
-        note=f"Changes requested: {note}",
+        code="proof_changes_requested",
+        note=note,
         data={"proof_id": proof.pk, "round": order.revision_rounds_used},
     )
     _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.changes_requested")

@@ -227,8 +227,12 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
-            note=f"Payment of {event.amount} {event.currency} does not match; to refund.",
-            data={"payment_id": payment.pk},
+            code="payment_mismatch",
+            data={
+                "payment_id": payment.pk,
+                "amount": str(event.amount),
+                "currency": event.currency,
+            },
         )
         return WebhookOutcome("amount_mismatch", order.reference, payment.pk)
     if payment.amount_refunded >= payment.amount:
@@ -250,9 +254,13 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
-            note=f"Extra payment of {format_money(payment.amount, payment.currency)} received; "
-            "it will be refunded.",
-            data={"payment_id": payment.pk, "needs_refund": True},
+            code="payment_extra",
+            data={
+                "payment_id": payment.pk,
+                "needs_refund": True,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+            },
         )
         return WebhookOutcome("needs_refund", order.reference, payment.pk)
     payment.applied_to_order = True
@@ -268,14 +276,22 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     record_order_event(
         order=order,
         type=OrderEventType.PAYMENT,
-        note=f"{payment.get_purpose_display()} of {format_money(payment.amount, payment.currency)} received.",
-        data={"payment_id": payment.pk, "provider": payment.provider},
+        code="payment_received",
+        data={
+            "payment_id": payment.pk,
+            "provider": payment.provider,
+            "purpose": payment.purpose,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+        },
     )
-    note = f"{payment.get_purpose_display()} received"
+    paid = {"purpose": payment.purpose}
     if payment.purpose == PaymentPurpose.DEPOSIT:
-        transition_order(order=order, to=OrderStatus.DEPOSIT_PAID, note=note)
+        transition_order(
+            order=order, to=OrderStatus.DEPOSIT_PAID, code="payment_received", data=paid
+        )
     elif payment.purpose in (PaymentPurpose.FULL, PaymentPurpose.BALANCE):
-        transition_order(order=order, to=OrderStatus.PAID, note=note)
+        transition_order(order=order, to=OrderStatus.PAID, code="payment_received", data=paid)
     else:
         post_milestone(
             conversation=order.conversation,
@@ -326,11 +342,11 @@ def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     record_order_event(
         order=order,
         type=OrderEventType.REFUND,
-        note=f"Refund of {format_money(delta, payment.currency)}.",
-        data={"payment_id": payment.pk},
+        code="refund",
+        data={"payment_id": payment.pk, "amount": str(delta), "currency": payment.currency},
     )
     if order.amount_refunded >= order.amount_paid and order.status != OrderStatus.REFUNDED:
-        transition_order(order=order, to=OrderStatus.REFUNDED, note="Fully refunded.")
+        transition_order(order=order, to=OrderStatus.REFUNDED, code="fully_refunded")
     else:
         post_milestone(
             conversation=order.conversation,

@@ -11,7 +11,7 @@ from commerce.card_render import render_offer_card
 from commerce.models import Order, OrderStatus, Payment
 from conversations.models import Message, MessageKind
 from core.security import mark_reauthenticated
-from tests.commerce.conftest import png_upload, send
+from tests.commerce.conftest import LYON, png_upload, send
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +95,9 @@ def test_pay_page_tells_about_withdrawal_exemption(client, buyer, artisan, conve
     client.force_login(buyer)
     page = client.get(f"/pay/{personal.reference}/").content.decode()
     assert "No 14-day right of withdrawal" in page and "Article 16(c)" in page
+    assert "/pay/dev/devpay_" not in page  # the address comes first
+    client.post(f"/pay/{personal.reference}/", {"address": "new", **LYON})
+    page = client.get(f"/pay/{personal.reference}/").content.decode()
     assert "/pay/dev/devpay_" in page
 
 
@@ -146,9 +149,11 @@ def test_end_to_end_custom_order_with_dev_gateway(client, buyer, artisan, shop, 
             "revision_rounds_included": "1",
             "personalised": "on",
             "note": "Fish in cobalt",
-            "line_0_description": "Fish platter",
-            "line_0_quantity": "1",
-            "line_0_price": "140.00",
+            "line-TOTAL_FORMS": "1",
+            "line-INITIAL_FORMS": "0",
+            "line-0-description": "Fish platter",
+            "line-0-quantity": "1",
+            "line-0-unit_price": "140.00",
         },
     )
     assert response.status_code == 302, response.content
@@ -164,6 +169,10 @@ def test_end_to_end_custom_order_with_dev_gateway(client, buyer, artisan, shop, 
     assert response["Location"] == f"/pay/{order.reference}/"
     pay_page = client.get(response["Location"]).content.decode()
     assert "No 14-day right of withdrawal" in pay_page
+    assert "Where should the piece go?" in pay_page
+    chosen = client.post(response["Location"], {"address": "new", **LYON})
+    assert chosen["Location"] == response["Location"]
+    assert "/pay/dev/devpay_" in client.get(chosen["Location"]).content.decode()
     payment = Payment.objects.get(order=order)
     # The dev confirm page feeds a signed webhook into the real handler
     assert client.get(f"/pay/dev/{payment.provider_payment_id}/confirm/").status_code == 200
