@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from commerce.services.context import ask_about_product
 from conversations import selectors as hub_selectors
 from conversations import services as hub
 from conversations.models import (
@@ -232,15 +233,26 @@ def widget_start(request: HttpRequest) -> HttpResponse:
         context_id = int(request.POST["context_id"]) if request.POST.get("context_id") else None
     except ValueError:
         return json_error("invalid", _("The page reference is not valid."), 400, field="context_id")
+    product = (
+        selectors.widget_product(artisan=artisan, product_id=context_id)
+        if artisan is not None and context_type == "product"
+        else None
+    )
     try:
-        conversation = hub.start_conversation(
-            buyer=request.user,
-            artisan=artisan,
-            subject=request.POST.get("subject", ""),
-            channel=Channel.WIDGET,
-            context_type=context_type if context_id is not None else "",
-            context_id=context_id,
-        )
+        if product is not None:
+            # The pair's thread, with a card saying which piece the widget was on.
+            conversation = ask_about_product(
+                buyer=request.user, product=product, channel=Channel.WIDGET
+            )
+        else:
+            conversation = hub.start_conversation(
+                buyer=request.user,
+                artisan=artisan,
+                subject=request.POST.get("subject", ""),
+                channel=Channel.WIDGET,
+                context_type=context_type if context_id is not None else "",
+                context_id=context_id,
+            )
     except hub.HubError as exc:
         return json_error(exc.code, exc.message, 400)
     return JsonResponse(

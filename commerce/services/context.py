@@ -18,7 +18,7 @@ from django.db import transaction
 from commerce.errors import CommerceError
 from commerce.models import OptionKind, Product
 from commerce.services.catalog import price_selection
-from conversations.models import Conversation, Message, MessageKind
+from conversations.models import Channel, Conversation, Message, MessageKind
 from conversations.services import conversation_between, post_message
 from core.models import User
 
@@ -125,11 +125,15 @@ def _same_context(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 @transaction.atomic
 def ask_about_product(
-    *, buyer: User, product: Product, selections: dict[str, str] | None = None
+    *,
+    buyer: User,
+    product: Product,
+    selections: dict[str, str] | None = None,
+    channel: str = Channel.WEB,
 ) -> Conversation:
-    """ "Ask the artisan": the pair's thread, with a card saying which piece and options."""
+    """Ask the artisan: the pair's thread, with a card saying which piece and options."""
     conversation = conversation_between(
-        buyer=buyer, artisan=product.shop.user, subject=product.title
+        buyer=buyer, artisan=product.shop.user, subject=product.title, channel=channel
     )
     post_context_card(
         conversation=conversation,
