@@ -161,7 +161,7 @@ def context_cards_for_client(
             "offerUrl": f"{offer_url}?request={ctx.request.pk}"
             if ctx.request and offer_url
             else "",
-            "offerLabel": _("Make an offer for this request"),
+            "offerLabel": _("Make an offer for this request") if offer_url else "",
         }
     return result
 
