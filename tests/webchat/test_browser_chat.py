@@ -18,6 +18,7 @@ from tests.webchat.browser import (
     running_asgi_server,
     signed_in_context,
 )
+from tests.conftest import enrol_totp
 from tests.webchat.conftest import say
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -321,6 +322,7 @@ def test_moderator_hides_from_the_console_and_the_buyer_sees_it_removed_live(
     conversation = start_conversation(buyer=buyer, artisan=artisan)
     bad = say(conversation, artisan, "Pay me outside Atelier, it is cheaper")
     report_message(message=bad, reporter=buyer, reason="Wants payment outside")
+    enrol_totp(admin_user)  # the moderation console needs an admin with 2FA
     buyer_ctx = signed_in_context(browser, buyer, server)
     admin_ctx = signed_in_context(browser, admin_user, server)
     try:
