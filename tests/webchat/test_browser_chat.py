@@ -12,13 +12,13 @@ import pytest
 
 from conversations.models import Message
 from conversations.services import start_conversation
+from tests.conftest import enrol_totp
 from tests.webchat.browser import (
     CHROMIUM_ARGS,
     UNLABELLED_CONTROLS_JS,
     running_asgi_server,
     signed_in_context,
 )
-from tests.conftest import enrol_totp
 from tests.webchat.conftest import say
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
