@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,9 +15,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from commerce import selectors, services
 from commerce.composer import composer_start
@@ -65,10 +67,11 @@ from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
 from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
 from commerce.services import shipping
+from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from conversations.models import Conversation
-from conversations.services import HubError, start_conversation
+from conversations.services import HubError
 from core.decorators import role_required, seller_required, sensitive_action
 
 logger = logging.getLogger(__name__)
@@ -180,7 +183,8 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "ship_country_name": dict(country_choices()).get(ship_country, ""),
             "country_choices": country_choices()[1:],
             "shipping_profile": getattr(product.shop, "shipping_profile", None),
-            "buy_form": BuyForm(product=product),
+            # Choices carried back from sign-in (or a failed order) are pre-selected.
+            "buy_form": BuyForm(product=product, initial=_chosen_query(request.GET)),
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),
             "page_url": absolute_url(request.path),
             "og_image": absolute_url(first_photo.image.url) if first_photo else "",
@@ -188,28 +192,68 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     )
 
 
-@login_required
-@require_POST
+def _chosen_query(data: Any) -> dict[str, str]:
+    """The product form's choices (``option_<id>``, ``quantity``) worth carrying in a URL."""
+    return {
+        key: str(value)[:200]
+        for key, value in data.items()
+        if (key.startswith("option_") and key.removeprefix("option_").isdigit())
+        or key == "quantity"
+        if str(value).strip()
+    }
+
+
+def _product_url_with_choices(product: Product, data: Any) -> str:
+    url = reverse("commerce:product", args=[product.shop.slug, product.slug])
+    chosen = _chosen_query(data)
+    return f"{url}?{urlencode(chosen)}" if chosen else url
+
+
+def _sign_in_first(request: HttpRequest, product: Product) -> HttpResponse:
+    """Signed out: sign in, then come back to the same piece with the same options picked.
+
+    The ask/buy URLs take POST only, so ``next`` is the product page (a GET) with the
+    choices in its query string; the page pre-selects them.
+    """
+    next_url = _product_url_with_choices(product, request.POST or request.GET)
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("commerce:product", args=[product.shop.slug, product.slug])
+    messages.info(request, _("Sign in to continue; your choices are kept."))
+    return redirect(f"{reverse('core:login')}?{urlencode({'next': next_url})}")
+
+
+def _selections(data: Any) -> dict[str, str]:
+    return {
+        key.removeprefix("option_"): str(value)
+        for key, value in data.items()
+        if key.startswith("option_") and key.removeprefix("option_").isdigit()
+    }
+
+
+@require_http_methods(["GET", "POST"])
 def product_ask(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    if not request.user.is_authenticated:
+        return _sign_in_first(request, product)
+    if request.method != "POST":
+        return redirect(_product_url_with_choices(product, request.GET))
     try:
-        conversation = start_conversation(
-            buyer=request.user,
-            artisan=product.shop.user,
-            subject=product.title,
-            context_type="product",
-            context_id=product.pk,
+        conversation = ask_about_product(
+            buyer=request.user, product=product, selections=_selections(request.POST)
         )
     except HubError as error:
         _fail(request, error)
-        return redirect("commerce:product", slug=slug, product_slug=product_slug)
+        return redirect(_product_url_with_choices(product, request.POST))
     return redirect(conversation_path(conversation.pk))
 
 
-@login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def product_buy(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    if not request.user.is_authenticated:
+        return _sign_in_first(request, product)
+    if request.method != "POST":
+        return redirect(_product_url_with_choices(product, request.GET))
     form = BuyForm(request.POST, product=product)
     if form.is_valid():
         try:
@@ -219,13 +263,13 @@ def product_buy(request: HttpRequest, slug: str, product_slug: str) -> HttpRespo
                 selections=form.selections(),
                 quantity=form.cleaned_data["quantity"],
             )
-        except CommerceError as error:
+        except (CommerceError, HubError) as error:
             _fail(request, error)
         else:
             return redirect("commerce:pay", reference=order.reference)
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("commerce:product", slug=slug, product_slug=product_slug)
+    return redirect(_product_url_with_choices(product, request.POST))
 
 
 @login_required

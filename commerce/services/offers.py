@@ -50,6 +50,7 @@ from commerce.money import (
 )
 from commerce.serializers import serialize_offer
 from commerce.services.cards import post_milestone, publish_offer_card
+from commerce.services.context import ContextKind, post_context_card
 from commerce.services.orders import (
     TERMINAL,
     create_order_row,
@@ -57,7 +58,7 @@ from commerce.services.orders import (
     record_order_event,
 )
 from conversations.models import Conversation
-from conversations.services import start_conversation
+from conversations.services import conversation_between
 from core.models import User
 
 MAX_REQUEST_IMAGES = 5
@@ -126,14 +127,12 @@ def submit_custom_request(
         _check_image(upload)
     if product is not None and product.shop_id != shop.pk:
         raise InvalidInput("That piece belongs to another shop.", field="product")
-    conversation = start_conversation(
+    conversation = conversation_between(
         buyer=buyer,
         artisan=shop.user,
         subject=(f"Custom: {product.title}" if product else f"Custom request for {shop.shop_name}")[
             :200
         ],
-        context_type="product" if product else "custom_request",
-        context_id=product.pk if product else None,
     )
     request = CustomRequest.objects.create(
         buyer=buyer,
@@ -146,6 +145,13 @@ def submit_custom_request(
         deadline=deadline,
     )
     stored = [CustomRequestImage.objects.create(request=request, image=upload) for upload in images]
+    post_context_card(
+        conversation=conversation,
+        kind=ContextKind.REQUEST,
+        actor=buyer,
+        product=product,
+        request_id=request.pk,
+    )
     post_milestone(
         conversation=conversation,
         event="custom_request.sent",

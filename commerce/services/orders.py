@@ -40,7 +40,8 @@ from commerce.models import (
 )
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
-from conversations.services import start_conversation
+from commerce.services.context import ContextKind, post_context_card
+from conversations.services import conversation_between
 from core.models import User
 
 S = OrderStatus
@@ -283,12 +284,20 @@ def create_product_order(
         arrives_to=quote.arrives_to if quote else None,
         buyer_note=buyer_note.strip()[:2000],
     )
-    conversation = start_conversation(
+    conversation = conversation_between(
         buyer=buyer,
         artisan=product.shop.user,
         subject=f"Order {order.reference}: {product.title}"[:200],
-        context_type="order",
-        context_id=order.pk,
+    )
+    post_context_card(
+        conversation=conversation,
+        kind=ContextKind.BUY,
+        actor=buyer,
+        product=product,
+        selections=selections,
+        unit_price=priced.unit_price,
+        currency=product.currency,
+        order_id=order.pk,
     )
     order.conversation = conversation
     order.save(update_fields=["conversation"])

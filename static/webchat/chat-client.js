@@ -928,6 +928,9 @@ export class ConversationController {
   _renderMessage(message) {
     const mine = message.author && message.author.id === this.me;
     const kind = message.kind;
+    if (kind === "system" && !message.hidden && isContextCard(message)) {
+      return renderContextCard(message, this.config);
+    }
     if (kind === "system" && !message.hidden) {
       return el(
         "li",
@@ -1316,6 +1319,31 @@ export class ConversationController {
 }
 
 // Shows the socket state in the [data-chat-connection] banner of a page.
+// -- Context cards ("asked about / requested / ordered" a piece), stored as ids -------------
+// The page resolves them for the reader (config.contextCards, keyed by message id: title,
+// link, thumbnail, options, formatted price); a card that arrives live shows its kind label.
+function isContextCard(message) {
+  return !!(message.payload && message.payload.type === "context");
+}
+
+function renderContextCard(message, config) {
+  const kind = String(message.payload.context || "");
+  const resolved = (config.contextCards || {})[String(message.id)] || null;
+  const labels = config.contextLabels || {};
+  const label = (resolved && resolved.label) || labels[kind] || "";
+  const card = el("div", { class: "context-chip" });
+  if (resolved && resolved.thumb) card.append(el("img", { class: "context-chip-thumb", src: resolved.thumb, alt: "", width: 40, height: 40, loading: "lazy" }));
+  const body = el("div", { class: "context-chip-body" }, el("p", { class: "context-chip-kind", text: label }));
+  if (resolved && resolved.title) {
+    body.append(el("p", { class: "context-chip-title" }, resolved.url ? el("a", { href: resolved.url, text: resolved.title }) : resolved.title));
+  }
+  const facts = resolved ? [...(resolved.options || []), resolved.price].filter(Boolean) : [];
+  if (facts.length) body.append(el("p", { class: "context-chip-facts", text: facts.join(" · ") }));
+  if (resolved && resolved.offerUrl) body.append(el("a", { class: "btn btn-secondary context-chip-offer", href: resolved.offerUrl, text: resolved.offerLabel }));
+  card.append(body);
+  return el("li", { class: "msg msg-system msg-context", "data-seq": message.seq }, card);
+}
+
 export function connectionBanner(node, strings, socket) {
   return (state, detail = {}) => {
     if (!node) return;

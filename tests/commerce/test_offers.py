@@ -186,8 +186,12 @@ def test_custom_request_opens_conversation_and_links_offer(buyer, artisan, shop)
         images=[png_upload("ref.png")],
     )
     conversation = request.conversation
-    assert conversation.artisan_id == artisan.pk and conversation.context_type == "custom_request"
-    [note] = cards(conversation, MessageKind.SYSTEM)
+    assert conversation.artisan_id == artisan.pk
+    # The pair's thread carries the request as data (a context card) and as the brief
+    context_card, note = cards(conversation, MessageKind.SYSTEM)
+    assert context_card.payload["type"] == "context"
+    assert context_card.payload["context"] == "request"
+    assert context_card.payload["request_id"] == request.pk
     assert note.payload["type"] == "custom_request" and note.payload["budget"] == "160.00"
     assert len(note.payload["image_urls"]) == 1
     # The same buyer's next request continues the conversation

@@ -175,7 +175,8 @@ def test_product_order_reserves_stock_and_cancel_releases_it(buyer, artisan, sho
     order = services.create_product_order(buyer=buyer, product=product, selections={}, quantity=2)
     product.refresh_from_db()
     assert product.stock_quantity == 0
-    assert order.conversation.context_type == "order" and order.conversation.context_id == order.pk
+    card = order.conversation.messages.get(payload__type="context")
+    assert card.payload["context"] == "buy" and card.payload["order_id"] == order.pk
     with pytest.raises(InvalidInput, match="stock"):
         services.create_product_order(buyer=buyer, product=product, selections={})
     services.cancel_order(actor=buyer, order=order)

@@ -58,7 +58,8 @@ def test_ask_the_artisan_opens_conversation(client, buyer, shop, bowl):
     response = client.post(f"/shop/{shop.slug}/{bowl.slug}/ask/")
     conversation = buyer.buyer_conversations.get()
     assert response["Location"] == f"/inbox/{conversation.pk}/"
-    assert conversation.context_type == "product" and conversation.context_id == bowl.pk
+    card = conversation.messages.get(payload__type="context")
+    assert card.payload["context"] == "ask" and card.payload["product_id"] == bowl.pk
 
 
 def test_custom_order_details_only_for_parties(client, buyer, artisan, stranger, admin_user, order):
