@@ -617,13 +617,18 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
         "production": ProductionUpdateForm(
             request.POST if action == "production" else None,
             request.FILES if action == "production" else None,
+            auto_id="id_production_%s",
         ),
         "proof": ProofForm(
             request.POST if action == "proof" else None,
             request.FILES if action == "proof" else None,
+            auto_id="id_proof_%s",
         ),
-        "ship": ShipForm(request.POST if action == "ship" else None),
-        "change": ChangeOrderForm(request.POST if action == "change" else None),
+        # One page, four forms with a "note": ids per form so each label names its own field.
+        "ship": ShipForm(request.POST if action == "ship" else None, auto_id="id_ship_%s"),
+        "change": ChangeOrderForm(
+            request.POST if action == "change" else None, auto_id="id_change_%s"
+        ),
     }
     if request.method == "POST":
         form = forms.get(action)
