@@ -75,7 +75,8 @@ def shops(transactional_db):
     """The demo shops (commerce.demo), owned by a French buyer's two artisans.
 
     Rosa (potter, Spanish, 2FA) sells the "Cobalt breakfast bowl" (38 € + "Wood ash" glaze
-    4 €); no conversation exists yet, so every thread in a journey is one the test opened.
+    4 €) and ships to France for 12 € (4–8 days, 2 days' processing); no conversation exists
+    yet, so every thread in a journey is one the test opened.
     """
     from commerce import demo
 
@@ -94,6 +95,19 @@ def shops(transactional_db):
         ),
     }
     demo.seed({email: login.user for email, login in people.items()})
+    from commerce.services.shipping import RateInput, save_shipping_profile
+
+    for email in ("potter@atelier.test", "weaver@atelier.test"):
+        save_shipping_profile(
+            artisan=people[email].user,
+            processing_days=2,
+            currency="EUR",
+            rates=[
+                RateInput("domestic", "6.00", 2, 4),
+                RateInput("zone", "12.00", 4, 8, countries=("FR", "ES", "DE", "BE", "IT")),
+                RateInput("world", "25.00", 7, 15),
+            ],
+        )
     return people
 
 

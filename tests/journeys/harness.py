@@ -200,6 +200,19 @@ def foreign_strings(reader: str, *others: str) -> frozenset[str]:
     return frozenset(forbidden)
 
 
+def sample_image(name: str = "photo.png") -> dict:
+    """A small PNG a person picks from their files (for proofs and photos)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 240), "#efe6d8")
+    ImageDraw.Draw(image).ellipse((60, 40, 260, 200), fill="#8a7a52")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return {"name": name, "mimeType": "image/png", "buffer": buffer.getvalue()}
+
+
 # ---------------------------------------------------------------------------------------------
 # People
 
@@ -259,7 +272,11 @@ class Person:
         self.page.goto = no_deep_links  # type: ignore[method-assign]
 
     def close(self) -> None:
-        self.context.close()
+        # The last screen each person saw: what to look at first when a journey fails.
+        try:
+            self.page.screenshot(path=str(self.journey.folder / f"99-{self.who}-last.png"))
+        finally:
+            self.context.close()
 
     # -- language ------------------------------------------------------------------------
     def t(self, msgid: str, context: str | None = None) -> str:
@@ -271,16 +288,19 @@ class Person:
         return text if exact else re.compile(re.escape(text), re.IGNORECASE)
 
     # -- what a person does ----------------------------------------------------------------
-    def link(self, msgid: str, context: str | None = None, *, within=None):
+    def link(self, msgid: str, context: str | None = None, *, within=None, exact=False):
         scope = within or self.page
-        return scope.get_by_role("link", name=self.name(msgid, context)).first
+        return scope.get_by_role("link", name=self.name(msgid, context, exact=exact)).first
 
-    def button(self, msgid: str, context: str | None = None, *, within=None):
+    def button(self, msgid: str, context: str | None = None, *, within=None, exact=False):
         scope = within or self.page
-        return scope.get_by_role("button", name=self.name(msgid, context)).first
+        return scope.get_by_role("button", name=self.name(msgid, context, exact=exact)).first
 
-    def field(self, msgid: str, context: str | None = None, *, within=None):
+    def field(self, msgid: str, context: str | None = None, *, within=None, exact=True):
+        """A form control by its label (whole label by default: "Note" is not "Note to…")."""
         scope = within or self.page
+        if exact:
+            return scope.get_by_label(self.t(msgid, context), exact=True).first
         return scope.get_by_label(self.name(msgid, context)).first
 
     def click_link(self, msgid: str, context: str | None = None, **kw) -> None:
@@ -288,6 +308,13 @@ class Person:
 
     def click_button(self, msgid: str, context: str | None = None, **kw) -> None:
         self.button(msgid, context, **kw).click()
+
+    def choose(self, select, label_part: str) -> None:
+        """Select the option whose visible label contains ``label_part`` (e.g. "Wood ash")."""
+        labels = select.locator("option").all_inner_texts()
+        matches = [label for label in labels if label_part in label]
+        assert matches, f"no option containing {label_part!r} in {labels!r}"
+        select.select_option(label=matches[0])
 
     def fill(self, msgid: str, value: str, context: str | None = None, **kw) -> None:
         self.field(msgid, context, **kw).fill(value)
@@ -312,6 +339,33 @@ class Person:
 
     def sees_t(self, msgid: str, context: str | None = None, **kw):
         return self.sees(self.t(msgid, context), **kw)
+
+    def tf(self, msgid: str, context: str | None = None, **params) -> str:
+        """A catalog string with its ``%(name)s`` placeholders filled in."""
+        return self.t(msgid, context) % params
+
+    def money(self, amount, currency: str = "EUR") -> str:
+        """An amount as this person's locale writes it (Babel, like the pages)."""
+        from core.l10n import format_money
+
+        with translation.override(self.lang):
+            return format_money(amount, currency, language=self.lang)
+
+    def chat_box(self, other_name: str):
+        return self.page.get_by_label(self.tf("Message %(name)s", name=other_name), exact=True)
+
+    def say(self, other_name: str, text: str) -> None:
+        """Type a message to ``other_name`` in the open conversation and press Enter."""
+        box = self.chat_box(other_name)
+        # A person waits until the chat is live (the page's own client, connected).
+        self.page.wait_for_function(
+            "() => window.atelierChat && window.atelierChat.socket.ready", timeout=TIMEOUT
+        )
+        box.fill(text)
+        box.press("Enter")
+
+    def chat_log(self):
+        return self.page.locator("[data-chat-log]")
 
     def sign_in(self, email: str, password: str, totp=None) -> None:
         """Type into the sign-in form as a person would (and the 2FA code, from pyotp)."""
