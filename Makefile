@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # Two workers on this 2-core box; a file's tests stay on one worker (shared servers).
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench lock clean help
+.PHONY: axe run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench lock clean help
 
 help:
 	@echo "make run    - set up everything and serve http://$(HOST):$(PORT) with demo data"
@@ -50,7 +50,20 @@ serve: demo
 
 run: serve
 
-test: messages
+# axe-core for the journey tests' accessibility checks (npm, pinned in package-lock.json).
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "==> Installing axe-core for the browser journey tests (npm ci)"; \
+		npm ci --no-audit --no-fund --loglevel=error >/dev/null && touch $(AXE); \
+	else \
+		echo "==> npm not found: the journey tests' accessibility checks will be skipped (CI fails)"; \
+	fi
+
+axe: $(AXE)
+
+test: messages $(AXE)
 	@echo "==> Running the test suite"
 	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

@@ -15,6 +15,7 @@ notifier instead: one Telegram note per burst, with a link.
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,8 @@ from bots.telegram.outbox import (
     OutboundPhoto,
     OutboundText,
 )
+from commerce.card_render import render_card, render_system_line
+from commerce.serializers import order_path
 from conversations.models import (
     Channel,
     Message,
@@ -76,11 +79,20 @@ def recipient_account(message: Message) -> TelegramAccount | None:
         or account.active_conversation_id == conversation.pk
         or account.user.is_guest
         or message.kind in ALWAYS_PUSHED
+        # Order and offer milestones (paid, shipped…) reach the buyer like the cards do.
+        or (message.kind == MessageKind.SYSTEM and bool((message.payload or {}).get("event")))
     )
     return account if live else None
 
 
 # --- rendering -------------------------------------------------------------------------------------
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -190,8 +202,32 @@ def _reply_keyboard(message: Message) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def _card_text(message: Message, *, chat_id: int, language: str) -> OutboundText:
+    """An offer or order card in the recipient's language; its action links leave the site,
+    so they are absolute (``SITE_URL``). Call inside ``translation.override``."""
+    payload = message.payload or {}
+    card = render_card(message.kind, payload, for_buyer=True)
+    icon = "📝" if card.kind == "offer" else "📦"
+    text = "\n".join([f"{icon} {card.title} — {card.status_label}", *card.lines])
+    keyboard = None
+    if card.action is not None:
+        url = settings.SITE_URL + card.action.path
+        label = card.action.label[:64]
+        payable = payload.get("payable") if card.kind == "order" else None
+        if payable:
+            keyboard = _checkout_keyboard(url, label, str(payload.get("order") or ""))
+        else:
+            keyboard = checkout_link_keyboard(checkout_url=url, label=label)
+    return OutboundText(chat_id=chat_id, text=_clip(text, MAX_TEXT), reply_markup=keyboard)
+
+
 def render_message(
-    message: Message, *, chat_id: int, language: str, offer_reply: bool = False
+    message: Message,
+    *,
+    chat_id: int,
+    language: str,
+    offer_reply: bool = False,
+    time_zone: str = "UTC",
 ) -> list[BotRequest]:
     """The Telegram messages showing one hub message in the buyer's chat.
 
@@ -200,7 +236,7 @@ def render_message(
     """
     payload = message.payload or {}
     text = _shown_text(message, language)
-    with translation.override(language):
+    with translation.override(language), timezone.override(_zone(time_zone)):
         if message.kind == MessageKind.BOT:
             requests: list[BotRequest] = []
             if text:
@@ -216,38 +252,29 @@ def render_message(
                 if request is not None:
                     requests.append(request)
             return requests
-        if message.kind == MessageKind.OFFER:
-            lines = [text]
-            for line in payload.get("lines") or []:
-                lines.append(
-                    f"• {line.get('description', '')} × {line.get('quantity', 1)}: {line.get('total', '')}"
-                )
-            if payload.get("note"):
-                lines.append(str(payload["note"]))
-            url = str(payload.get("url") or "")
+        if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE) and payload.get("card"):
+            return [_card_text(message, chat_id=chat_id, language=language)]
+        if message.kind == MessageKind.SYSTEM and payload.get("event"):
+            line = render_system_line(payload)
+            if not line:
+                return []
+            reference = str(payload.get("order") or "")
             keyboard = (
-                checkout_link_keyboard(checkout_url=url, label=_("Review and pay")) if url else None
+                checkout_link_keyboard(
+                    checkout_url=settings.SITE_URL + order_path(reference),
+                    label=_("Order details"),
+                )
+                if reference
+                else None
             )
             return [
-                OutboundText(
-                    chat_id=chat_id, text=_clip("\n".join(lines), MAX_TEXT), reply_markup=keyboard
-                )
+                OutboundText(chat_id=chat_id, text=_clip(line, MAX_TEXT), reply_markup=keyboard)
             ]
-        if message.kind == MessageKind.ORDER_UPDATE:
-            url = str(payload.get("url") or "")
-            reference = str((payload.get("order") or {}).get("reference") or "")
-            if payload.get("type") == "checkout" and url:
-                label = str(payload.get("label") or _("Pay now"))[:64]
-                keyboard = _checkout_keyboard(url, label, reference)
-            elif url:
-                keyboard = checkout_link_keyboard(checkout_url=url, label=_("Order details"))
-            else:
-                keyboard = None
-            return [
-                OutboundText(
-                    chat_id=chat_id, text=_clip(f"📦 {text}", MAX_TEXT), reply_markup=keyboard
-                )
-            ]
+        if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE):
+            # Cards stored before cards became data carry their own text.
+            return (
+                [OutboundText(chat_id=chat_id, text=_clip(f"📦 {text}", MAX_TEXT))] if text else []
+            )
         if message.kind == MessageKind.IMAGE or message.attachments.exists():
             requests = []
             for index, attachment in enumerate(message.attachments.all()[:10]):
@@ -318,6 +345,7 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
         chat_id=account.chat_id,
         language=language,
         offer_reply=account.active_conversation_id != message.conversation_id,
+        time_zone=account.user.time_zone or "UTC",
     )
     if not requests:
         delivery.status = "empty"

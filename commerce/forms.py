@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from commerce.models import (
     Category,
@@ -17,10 +20,9 @@ from commerce.models import (
     ProductStatus,
     ShipmentStatus,
 )
-from commerce.money import CURRENCY_CHOICES
+from commerce.money import CURRENCY_CHOICES, format_money
 from commerce.services import OfferLineInput
-
-OFFER_LINE_ROWS = 5
+from commerce.services.shipping import AddressInput, RateInput
 
 
 class ShopFilterForm(forms.Form):
@@ -183,17 +185,22 @@ class BuyForm(forms.Form):
             name = f"option_{option.pk}"
             if option.kind == OptionKind.CHOICE:
                 choices = [("", "—")] if not option.required else []
+                deltas = {}
                 for value in option.values.all():
                     label = value.label
                     if value.price_delta:
                         sign = "+" if value.price_delta > 0 else "−"
-                        label += f" ({sign}{abs(value.price_delta)} {product.currency})"
+                        amount = format_money(abs(value.price_delta), product.currency)
+                        label += f" ({sign}{amount})"
+                        deltas[str(value.pk)] = str(value.price_delta)
                     choices.append((str(value.pk), label))
+                # product.js adds these to the displayed price as the buyer picks.
                 self.fields[name] = forms.ChoiceField(
                     label=option.label,
                     choices=choices,
                     required=option.required,
                     help_text=option.help_text,
+                    widget=forms.Select(attrs={"data-price-deltas": json.dumps(deltas)}),
                 )
             else:
                 self.fields[name] = forms.CharField(
@@ -213,13 +220,29 @@ class BuyForm(forms.Form):
 
 
 class OfferForm(forms.Form):
+    """The offer's terms; its lines come from ``OfferLineFormSet`` (prefix ``line``)."""
+
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
     lead_time_days = forms.IntegerField(label=_("Ready in (days)"), min_value=0, max_value=365)
-    valid_days = forms.IntegerField(
-        label=_("Offer valid for (days)"), min_value=1, max_value=60, initial=7
+    shipping_amount = forms.DecimalField(
+        label=_("Shipping"),
+        min_value=0,
+        decimal_places=2,
+        max_digits=12,
+        initial=0,
+        required=False,
+    )
+    transit_days_min = forms.IntegerField(
+        label=_("Transit: at least (days)"), min_value=0, max_value=120, initial=0, required=False
+    )
+    transit_days_max = forms.IntegerField(
+        label=_("Transit: at most (days)"), min_value=0, max_value=120, initial=0, required=False
     )
     deposit_percent = forms.IntegerField(
         label=_("Deposit (%)"), min_value=0, max_value=90, initial=0
+    )
+    valid_days = forms.IntegerField(
+        label=_("Offer valid for (days)"), min_value=1, max_value=60, initial=7
     )
     revision_rounds_included = forms.IntegerField(
         label=_("Revision rounds included"), min_value=0, max_value=10, initial=1
@@ -231,39 +254,38 @@ class OfferForm(forms.Form):
         label=_("Note to the buyer"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
 
-    def __init__(self, *args: Any, signed: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for i in range(OFFER_LINE_ROWS):
-            self.fields[f"line_{i}_description"] = forms.CharField(
-                label=_("Item %(n)s") % {"n": i + 1}, max_length=200, required=i == 0
-            )
-            self.fields[f"line_{i}_quantity"] = forms.IntegerField(
-                label=_("Qty"), min_value=1, max_value=1000, required=False, initial=1
-            )
-            self.fields[f"line_{i}_price"] = forms.DecimalField(
-                label=_("Unit price"), decimal_places=2, max_digits=12, required=i == 0
-            )
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("shipping_amount", "transit_days_min", "transit_days_max"):
+            if data.get(name) is None and name not in self.errors:
+                data[name] = 0
+        low, high = data.get("transit_days_min"), data.get("transit_days_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("transit_days_max", _("At most must be at least the minimum."))
+        return data
 
-    def line_rows(self) -> list[tuple[Any, Any, Any]]:
-        return [
-            (self[f"line_{i}_description"], self[f"line_{i}_quantity"], self[f"line_{i}_price"])
-            for i in range(OFFER_LINE_ROWS)
-        ]
 
-    def lines(self) -> list[OfferLineInput]:
-        rows = []
-        for i in range(OFFER_LINE_ROWS):
-            description = self.cleaned_data.get(f"line_{i}_description")
-            price = self.cleaned_data.get(f"line_{i}_price")
-            if description and price is not None:
-                rows.append(
-                    OfferLineInput(
-                        description=description,
-                        unit_price=price,
-                        quantity=self.cleaned_data.get(f"line_{i}_quantity") or 1,
-                    )
-                )
-        return rows
+class OfferLineForm(forms.Form):
+    description = forms.CharField(label=_("Item"), max_length=200)
+    quantity = forms.IntegerField(label=_("Qty"), min_value=1, max_value=1000, initial=1)
+    unit_price = forms.DecimalField(label=_("Unit price"), decimal_places=2, max_digits=12)
+
+
+OfferLineFormSet = formset_factory(
+    OfferLineForm, extra=0, min_num=1, validate_min=True, max_num=30, validate_max=True
+)
+
+
+def offer_lines(formset: Any) -> list[OfferLineInput]:
+    return [
+        OfferLineInput(
+            description=form.cleaned_data["description"],
+            unit_price=form.cleaned_data["unit_price"],
+            quantity=form.cleaned_data.get("quantity") or 1,
+        )
+        for form in formset.forms
+        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
 
 
 class ChangeOrderForm(forms.Form):
@@ -319,3 +341,129 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Countries by name in the reader's language (django-countries sorts them)."""
+    return [("", "—"), *((code, name) for code, name in countries)]
+
+
+class AddressForm(forms.Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=120)
+    line1 = forms.CharField(label=_("Address"), max_length=200)
+    line2 = forms.CharField(label=_("Address line 2"), max_length=200, required=False)
+    postal_code = forms.CharField(label=_("Postal code"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=100)
+    region = forms.CharField(label=_("State, province or region"), max_length=100, required=False)
+    country = forms.ChoiceField(label=_("Country"), choices=country_choices)
+    phone = forms.CharField(label=_("Phone (for the carrier)"), max_length=30, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        autocomplete = {
+            "full_name": "name",
+            "line1": "address-line1",
+            "line2": "address-line2",
+            "postal_code": "postal-code",
+            "city": "address-level2",
+            "region": "address-level1",
+            "country": "country",
+            "phone": "tel",
+        }
+        for name, token in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
+
+    def address_input(self) -> AddressInput:
+        data = self.cleaned_data
+        return AddressInput(
+            full_name=data["full_name"],
+            line1=data["line1"],
+            line2=data.get("line2", ""),
+            city=data["city"],
+            region=data.get("region", ""),
+            postal_code=data.get("postal_code", ""),
+            country=data["country"],
+            phone=data.get("phone", ""),
+        )
+
+
+ZONE_ROWS = ("domestic", "zone1", "zone2", "world")
+
+
+class ShippingProfileForm(forms.Form):
+    """Processing time, free-shipping threshold and up to four destination zones."""
+
+    processing_days = forms.IntegerField(
+        label=_("Processing time (days)"),
+        min_value=0,
+        max_value=120,
+        initial=2,
+        help_text=_("Days to pack and hand over a piece that is ready."),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    free_shipping_threshold = forms.DecimalField(
+        label=_("Free shipping from (order subtotal)"),
+        required=False,
+        min_value=0,
+        decimal_places=2,
+        max_digits=12,
+        help_text=_("Leave empty for no free shipping."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for row in ZONE_ROWS:
+            if row.startswith("zone"):
+                self.fields[f"{row}_countries"] = forms.CharField(
+                    label=_("Countries (ISO codes)"),
+                    required=False,
+                    help_text=_("Comma-separated, e.g. FR, DE, ES"),
+                )
+            self.fields[f"{row}_price"] = forms.DecimalField(
+                label=_("Price"), required=False, min_value=0, decimal_places=2, max_digits=12
+            )
+            self.fields[f"{row}_min"] = forms.IntegerField(
+                label=_("Transit: at least (days)"), required=False, min_value=0, max_value=120
+            )
+            self.fields[f"{row}_max"] = forms.IntegerField(
+                label=_("Transit: at most (days)"), required=False, min_value=0, max_value=120
+            )
+
+    def zone_rows(self) -> list[dict[str, Any]]:
+        titles = {
+            "domestic": _("Domestic (your shop's country)"),
+            "zone1": _("Zone 1"),
+            "zone2": _("Zone 2"),
+            "world": _("Rest of the world"),
+        }
+        return [
+            {
+                "key": row,
+                "title": titles[row],
+                "fields": [
+                    self[name]
+                    for name in (f"{row}_countries", f"{row}_price", f"{row}_min", f"{row}_max")
+                    if name in self.fields
+                ],
+            }
+            for row in ZONE_ROWS
+        ]
+
+    def rates(self) -> list[RateInput]:
+        data, rates = self.cleaned_data, []
+        for row in ZONE_ROWS:
+            price = data.get(f"{row}_price")
+            if price is None:
+                continue  # not shipped there
+            codes = (data.get(f"{row}_countries") or "").replace(";", ",").split(",")
+            low = data.get(f"{row}_min") or 0
+            rates.append(
+                RateInput(
+                    zone="zone" if row.startswith("zone") else row,
+                    price=price,
+                    transit_days_min=low,
+                    transit_days_max=data.get(f"{row}_max") or low,
+                    countries=tuple(c for c in codes if c.strip()),
+                )
+            )
+        return rates

@@ -15,6 +15,7 @@ from commerce.models import (
     PayoutRequest,
     Product,
     ProductStatus,
+    ShippingAddress,
 )
 from core.gdpr import register_eraser, register_exporter
 from core.models import User
@@ -40,6 +41,21 @@ def export_commerce(user: User) -> dict[str, Any]:
             if profile
             else None
         ),
+        "shipping_addresses": [
+            {
+                "full_name": a.full_name,
+                "line1": a.line1,
+                "line2": a.line2,
+                "city": a.city,
+                "region": a.region,
+                "postal_code": a.postal_code,
+                "country": a.country.code,
+                "phone": a.phone,
+                "is_default": a.is_default,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in ShippingAddress.objects.filter(buyer=user).order_by("id")
+        ],
         "custom_requests": [
             {
                 "id": r.pk,
@@ -84,12 +100,16 @@ def export_commerce(user: User) -> dict[str, Any]:
                 "amount_paid": str(o.amount_paid),
                 "spec": o.spec_snapshot,
                 "shipping_name": o.shipping_name,
-                "shipping_address": o.shipping_address,
+                # The buyer's own address; an artisan's export does not carry their buyers'.
+                "shipping_address": o.shipping_address if o.buyer_id == user.pk else None,
+                "shipping_amount": str(o.shipping_amount),
                 "created_at": o.created_at.isoformat(),
                 "history": [
                     {
                         "type": e.type,
                         "status": e.new_status,
+                        "code": e.code,
+                        "data": e.data,
                         "note": e.note,
                         "at": e.created_at.isoformat(),
                     }
@@ -124,9 +144,10 @@ def _scrub_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def erase_commerce(user: User) -> None:
+    ShippingAddress.objects.filter(buyer=user).delete()
     for order in Order.objects.filter(buyer=user):
         order.shipping_name = ""
-        order.shipping_address = ""
+        order.shipping_address = {}
         order.buyer_note = ""
         order.spec_snapshot = _scrub_snapshot(order.spec_snapshot)
         order.save(

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from commerce.money import CURRENCY_CHOICES, format_money
 
@@ -316,10 +317,15 @@ class Offer(models.Model):
     status = models.CharField(
         max_length=20, choices=OfferStatus.choices, default=OfferStatus.DRAFT, db_index=True
     )
-    # For change orders this is the signed delta added to the order's total.
+    # For change orders this is the signed delta added to the order's total. For initial
+    # offers it is the lines plus ``shipping_amount``.
     total = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    shipping_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     lead_time_days = models.PositiveSmallIntegerField(default=0)
+    # Carrier transit after the piece is ready (delivery estimate = lead time + transit).
+    transit_days_min = models.PositiveSmallIntegerField(default=0)
+    transit_days_max = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     deposit_percent = models.PositiveSmallIntegerField(default=0)
     revision_rounds_included = models.PositiveSmallIntegerField(default=1)
@@ -345,6 +351,10 @@ class Offer(models.Model):
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
 
+    @property
+    def items_total(self) -> Decimal:
+        return self.total - self.shipping_amount
+
 
 class OfferLine(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="lines")
@@ -359,6 +369,72 @@ class OfferLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+# --- Shipping ------------------------------------------------------------------------------
+
+
+class ShippingAddress(models.Model):
+    """One entry of a buyer's address book. Personal data: exported and erased (gdpr.py)."""
+
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shipping_addresses"
+    )
+    full_name = models.CharField(_("Full name"), max_length=120)
+    line1 = models.CharField(_("Address"), max_length=200)
+    line2 = models.CharField(_("Address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("City"), max_length=100)
+    region = models.CharField(_("State, province or region"), max_length=100, blank=True)
+    postal_code = models.CharField(_("Postal code"), max_length=20, blank=True)
+    country = CountryField(_("Country"))
+    phone = models.CharField(_("Phone (for the carrier)"), max_length=30, blank=True)
+    is_default = models.BooleanField(_("Default address"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["buyer"], condition=Q(is_default=True), name="one_default_address"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.city} ({self.country.code})"
+
+
+class ShippingProfile(models.Model):
+    """How an artisan ships: processing time, rates per destination zone, free threshold."""
+
+    shop = models.OneToOneField(
+        ArtisanProfile, on_delete=models.CASCADE, related_name="shipping_profile"
+    )
+    processing_days = models.PositiveSmallIntegerField(_("Processing time (days)"), default=2)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
+    free_shipping_threshold = models.DecimalField(
+        _("Free shipping from (order subtotal)"), **MONEY, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class ShippingZone(models.TextChoices):
+    DOMESTIC = "domestic", _("Domestic")
+    ZONE = "zone", _("Listed countries")
+    WORLD = "world", _("Rest of the world")
+
+
+class ShippingRate(models.Model):
+    profile = models.ForeignKey(ShippingProfile, on_delete=models.CASCADE, related_name="rates")
+    zone = models.CharField(max_length=10, choices=ShippingZone.choices)
+    # ISO codes for ``zone`` rates (e.g. ["FR", "DE", "ES"]); empty otherwise.
+    countries = models.JSONField(default=list, blank=True)
+    price = models.DecimalField(**MONEY)
+    transit_days_min = models.PositiveSmallIntegerField(default=2)
+    transit_days_max = models.PositiveSmallIntegerField(default=5)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
 
 
 # --- Orders ---------------------------------------------------------------------------------
@@ -402,8 +478,10 @@ class Order(models.Model):
     # Agreed terms frozen at acceptance/checkout; change orders append, never rewrite.
     spec_snapshot = models.JSONField(default=dict)
     title = models.CharField(max_length=200)
+    # Items + option surcharges + shipping_amount (+ accepted change orders).
     total = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    shipping_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     deposit_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
     amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"))
@@ -419,9 +497,14 @@ class Order(models.Model):
     revision_rounds_used = models.PositiveSmallIntegerField(default=0)
     lead_time_days = models.PositiveSmallIntegerField(default=0)
     due_date = models.DateField(null=True, blank=True)
+    # Delivery estimate (ready date + carrier transit), set when the destination is known.
+    arrives_from = models.DateField(null=True, blank=True)
+    arrives_to = models.DateField(null=True, blank=True)
     # Personal fields: scrubbed by GDPR erasure, the order itself is kept.
     shipping_name = models.CharField(max_length=120, blank=True)
-    shipping_address = models.TextField(blank=True)
+    # Snapshot of the chosen ShippingAddress (structured fields, see address_snapshot()):
+    # editing or deleting the address book later never changes where an order went.
+    shipping_address = models.JSONField(default=dict, blank=True)
     buyer_note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -479,6 +562,9 @@ class OrderEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What happened, as a code rendered per reader (commerce/history.py); ``data`` holds its
+    # parameters. ``note`` is only what a person typed (their own words, never translated).
+    code = models.CharField(max_length=40, blank=True)
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

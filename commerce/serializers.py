@@ -1,21 +1,38 @@
 """Wire shapes of commerce objects: chat card payloads, real-time events and the JSON API.
 
-Documented in docs/commerce.md ("Card payloads"). Amounts are strings (Decimal as text).
+Documented in docs/commerce.md ("Card payloads"). Amounts are strings (Decimal as text) next
+to an ISO currency; times are ISO 8601 UTC. These shapes hold facts only — codes, ids,
+amounts — never text in someone's language and never absolute links: readers render them
+(``commerce.card_render``, the chat client) in their own language at display time.
+``*_url`` helpers below build absolute links for places that leave the site (Telegram, email).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 
-from commerce.models import Offer, Order, Proof
-from commerce.money import format_money
+from commerce.models import Offer, OfferKind, Order, Proof
+from commerce.money import round_money
 
 
 def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
+
+
+def offer_path(offer_id: int) -> str:
+    return reverse("commerce:offer_detail", args=[offer_id])
+
+
+def pay_path(reference: str) -> str:
+    return reverse("commerce:pay", args=[reference])
+
+
+def order_path(reference: str) -> str:
+    return reverse("commerce:order_detail", args=[reference])
 
 
 def offer_url(offer: Offer) -> str:
@@ -48,8 +65,12 @@ def serialize_offer(offer: Offer) -> dict[str, Any]:
         "order_reference": offer.order.reference if offer.order_id else None,
         "lines": lines,
         "total": str(offer.total),
-        "total_display": format_money(offer.total, offer.currency),
         "currency": offer.currency,
+        "deposit_amount": str(
+            round_money(offer.total * offer.deposit_percent / Decimal(100), offer.currency)
+            if offer.deposit_percent and offer.kind == OfferKind.INITIAL
+            else Decimal("0")
+        ),
         "lead_time_days": offer.lead_time_days,
         "expires_at": offer.expires_at.isoformat(),
         "deposit_percent": offer.deposit_percent,
@@ -57,8 +78,8 @@ def serialize_offer(offer: Offer) -> dict[str, Any]:
         "personalised": offer.personalised,
         "note": offer.note,
         "status": offer.status,
-        "status_label": str(offer.get_status_display()),
-        "url": offer_url(offer),
+        "sent_at": offer.sent_at.isoformat() if offer.sent_at else None,
+        "responded_at": offer.responded_at.isoformat() if offer.responded_at else None,
     }
 
 
@@ -67,23 +88,20 @@ def serialize_order(order: Order) -> dict[str, Any]:
         "reference": order.reference,
         "title": order.title,
         "status": order.status,
-        "status_label": str(order.get_status_display()),
         "total": str(order.total),
         "currency": order.currency,
         "deposit_amount": str(order.deposit_amount),
         "amount_paid": str(order.amount_paid),
         "amount_due": str(order.amount_due),
-        "total_display": format_money(order.total, order.currency),
         "personalised": order.personalised,
         "due_date": order.due_date.isoformat() if order.due_date else None,
-        "url": order_url(order),
     }
 
 
 def serialize_proof(proof: Proof) -> dict[str, Any]:
     return {
         "proof_id": proof.pk,
-        "image_url": absolute_url(proof.image.url) if proof.image else "",
+        "image_url": proof.image.url if proof.image else "",
         "sha256": proof.sha256,
         "status": proof.status,
         "note": proof.note,

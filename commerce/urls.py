@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
-from commerce import views
+from commerce import shipping_views, views
 
 app_name = "commerce"
 
@@ -25,6 +25,19 @@ urlpatterns = [
         "webhooks/logistics/<slug:provider_slug>/",
         views.logistics_webhook,
         name="logistics_webhook",
+    ),
+    # Buyer's address book
+    path("accounts/addresses/", shipping_views.addresses, name="addresses"),
+    path("accounts/addresses/<int:address_id>/", shipping_views.address_edit, name="address_edit"),
+    path(
+        "accounts/addresses/<int:address_id>/delete/",
+        shipping_views.address_delete,
+        name="address_delete",
+    ),
+    path(
+        "accounts/addresses/<int:address_id>/default/",
+        shipping_views.address_default,
+        name="address_default",
     ),
     # Buyer orders
     path("orders/", views.order_list, name="order_list"),
@@ -51,6 +64,7 @@ urlpatterns = [
         name="product_translations",
     ),
     path("studio/profile/", views.studio_profile, name="studio_profile"),
+    path("studio/shipping/", shipping_views.studio_shipping, name="studio_shipping"),
     path("studio/balance/", views.studio_balance, name="studio_balance"),
     path("studio/balance/withdraw/", views.payout_request, name="payout_request"),
     # Logistics partners, admins

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,17 +14,22 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from commerce import selectors, services
+from commerce.composer import composer_start
 from commerce.errors import CommerceError, OfferAlreadyAccepted
 from commerce.forms import (
+    AddressForm,
     BuyForm,
     ChangeOrderForm,
     CustomRequestForm,
     OfferForm,
+    OfferLineFormSet,
     PayoutForm,
     ProductForm,
     ProductionUpdateForm,
@@ -31,9 +38,12 @@ from commerce.forms import (
     ShipForm,
     ShipmentUpdateForm,
     ShopFilterForm,
+    country_choices,
+    offer_lines,
     options_as_text,
     parse_options_text,
 )
+from commerce.history import order_steps
 from commerce.models import (
     ArtisanProfile,
     ClaimStatus,
@@ -49,15 +59,19 @@ from commerce.models import (
     Product,
     ProductStatus,
     Proof,
+    ShippingAddress,
 )
 from commerce.money import format_money
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
+from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
+from commerce.services import shipping
+from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from conversations.models import Conversation
-from conversations.services import HubError, start_conversation
+from conversations.services import HubError
 from core.decorators import role_required, seller_required, sensitive_action
 
 logger = logging.getLogger(__name__)
@@ -144,13 +158,33 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
         slug=product_slug,
     )
     first_photo = product.photos.first()
+    home = shipping.default_address(request.user)
+    picked = (request.GET.get("ship_to") or "").upper()
+    ship_country = (
+        picked
+        if picked in dict(country_choices())
+        else (home.country.code if home else shipping.origin_country(product.shop.user))
+    )
+    quote = shipping.quote_shipping(
+        artisan=product.shop.user,
+        country=ship_country,
+        subtotal=product.price,
+        currency=product.currency,
+        lead_time_days=product.lead_time_days,
+    )
     return render(
         request,
         "commerce/product_detail.html",
         {
             "product": product,
             "shop": product.shop,
-            "buy_form": BuyForm(product=product),
+            "quote": quote,
+            "ship_country": ship_country,
+            "ship_country_name": dict(country_choices()).get(ship_country, ""),
+            "country_choices": country_choices()[1:],
+            "shipping_profile": getattr(product.shop, "shipping_profile", None),
+            # Choices carried back from sign-in (or a failed order) are pre-selected.
+            "buy_form": BuyForm(product=product, initial=_chosen_query(request.GET)),
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),
             "page_url": absolute_url(request.path),
             "og_image": absolute_url(first_photo.image.url) if first_photo else "",
@@ -158,28 +192,68 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     )
 
 
-@login_required
-@require_POST
+def _chosen_query(data: Any) -> dict[str, str]:
+    """The product form's choices (``option_<id>``, ``quantity``) worth carrying in a URL."""
+    return {
+        key: str(value)[:200]
+        for key, value in data.items()
+        if (key.startswith("option_") and key.removeprefix("option_").isdigit())
+        or key == "quantity"
+        if str(value).strip()
+    }
+
+
+def _product_url_with_choices(product: Product, data: Any) -> str:
+    url = reverse("commerce:product", args=[product.shop.slug, product.slug])
+    chosen = _chosen_query(data)
+    return f"{url}?{urlencode(chosen)}" if chosen else url
+
+
+def _sign_in_first(request: HttpRequest, product: Product) -> HttpResponse:
+    """Signed out: sign in, then come back to the same piece with the same options picked.
+
+    The ask/buy URLs take POST only, so ``next`` is the product page (a GET) with the
+    choices in its query string; the page pre-selects them.
+    """
+    next_url = _product_url_with_choices(product, request.POST or request.GET)
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("commerce:product", args=[product.shop.slug, product.slug])
+    messages.info(request, _("Sign in to continue; your choices are kept."))
+    return redirect(f"{reverse('core:login')}?{urlencode({'next': next_url})}")
+
+
+def _selections(data: Any) -> dict[str, str]:
+    return {
+        key.removeprefix("option_"): str(value)
+        for key, value in data.items()
+        if key.startswith("option_") and key.removeprefix("option_").isdigit()
+    }
+
+
+@require_http_methods(["GET", "POST"])
 def product_ask(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    if not request.user.is_authenticated:
+        return _sign_in_first(request, product)
+    if request.method != "POST":
+        return redirect(_product_url_with_choices(product, request.GET))
     try:
-        conversation = start_conversation(
-            buyer=request.user,
-            artisan=product.shop.user,
-            subject=product.title,
-            context_type="product",
-            context_id=product.pk,
+        conversation = ask_about_product(
+            buyer=request.user, product=product, selections=_selections(request.POST)
         )
     except HubError as error:
         _fail(request, error)
-        return redirect("commerce:product", slug=slug, product_slug=product_slug)
+        return redirect(_product_url_with_choices(product, request.POST))
     return redirect(conversation_path(conversation.pk))
 
 
-@login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def product_buy(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    if not request.user.is_authenticated:
+        return _sign_in_first(request, product)
+    if request.method != "POST":
+        return redirect(_product_url_with_choices(product, request.GET))
     form = BuyForm(request.POST, product=product)
     if form.is_valid():
         try:
@@ -189,13 +263,13 @@ def product_buy(request: HttpRequest, slug: str, product_slug: str) -> HttpRespo
                 selections=form.selections(),
                 quantity=form.cleaned_data["quantity"],
             )
-        except CommerceError as error:
+        except (CommerceError, HubError) as error:
             _fail(request, error)
         else:
             return redirect("commerce:pay", reference=order.reference)
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("commerce:product", slug=slug, product_slug=product_slug)
+    return redirect(_product_url_with_choices(product, request.POST))
 
 
 @login_required
@@ -284,31 +358,70 @@ def offer_respond(request: HttpRequest, offer_id: int, action: str) -> HttpRespo
 # --- Paying --------------------------------------------------------------------------------
 
 
+def _needs_address(order: Any) -> bool:
+    """An unpaid order has no destination yet: the buyer picks one before paying."""
+    return order.status == OrderStatus.PENDING_PAYMENT and not order.shipping_address
+
+
 @login_required
 def pay(request: HttpRequest, reference: str) -> HttpResponse:
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     if order.buyer_id != request.user.pk:
         raise Http404("No such order.")
+    can_change_address = order.status == OrderStatus.PENDING_PAYMENT and not order.amount_paid
+    choosing = _needs_address(order) or (can_change_address and "address" in request.GET)
+    saved = list(ShippingAddress.objects.filter(buyer=request.user))
+    address_form = AddressForm(request.POST if request.POST.get("address") == "new" else None)
+    if request.method == "POST" and can_change_address:
+        choice = request.POST.get("address", "")
+        try:
+            if choice == "new":
+                if not address_form.is_valid():
+                    raise CommerceError(_("Please correct the address below."))
+                destination = address_form.address_input()
+            else:
+                destination = next((a for a in saved if str(a.pk) == choice), None)
+                if destination is None:
+                    raise CommerceError(_("Choose where to send the piece."))
+            shipping.set_order_shipping_address(
+                buyer=request.user, order=order, address=destination
+            )
+        except CommerceError as error:
+            if choice == "new" and address_form.is_bound and error.field in address_form.fields:
+                address_form.add_error(error.field, error.message)
+            elif not address_form.errors:
+                _fail(request, error)
+            choosing = True
+        else:
+            return redirect("commerce:pay", reference=order.reference)
     payable = payable_now(order)
     payment = None
     error = ""
-    if payable is not None:
+    if payable is not None and not choosing:
         try:
             payment = services.start_checkout(buyer=request.user, order=order)
         except (CommerceError, GatewayNotConfigured) as exc:
             error = getattr(exc, "message", str(exc))
     gateway = payment.provider if payment else ""
+    default = next((a for a in saved if a.is_default), None)
     return render(
         request,
         "commerce/pay.html",
         {
             "order": order,
             "snapshot": order.spec_snapshot,
+            "receipt": order_receipt(order),
             "payable": payable,
             "due_display": format_money(payable.amount, order.currency) if payable else "",
             "payment": payment,
             "gateway": gateway,
             "error": error,
+            "choosing_address": choosing,
+            "can_change_address": can_change_address,
+            "saved_addresses": saved,
+            "selected_address": request.POST.get("address")
+            or (str(default.pk) if default else ("new" if not saved else "")),
+            "address_form": address_form,
             "stripe_js_url": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "return_url": absolute_url(reverse("commerce:pay_return", args=[order.reference])),
@@ -447,6 +560,7 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "shipments": order.shipments.prefetch_related("events"),
             "payable": payable_now(order) if is_buyer else None,
             "is_buyer": is_buyer,
+            "steps": order_steps(order, viewer_is_buyer=is_buyer),
             "open_change_orders": order.change_orders.filter(status=OfferStatus.SENT),
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
@@ -503,13 +617,18 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
         "production": ProductionUpdateForm(
             request.POST if action == "production" else None,
             request.FILES if action == "production" else None,
+            auto_id="id_production_%s",
         ),
         "proof": ProofForm(
             request.POST if action == "proof" else None,
             request.FILES if action == "proof" else None,
+            auto_id="id_proof_%s",
         ),
-        "ship": ShipForm(request.POST if action == "ship" else None),
-        "change": ChangeOrderForm(request.POST if action == "change" else None),
+        # One page, four forms with a "note": ids per form so each label names its own field.
+        "ship": ShipForm(request.POST if action == "ship" else None, auto_id="id_ship_%s"),
+        "change": ChangeOrderForm(
+            request.POST if action == "change" else None, auto_id="id_change_%s"
+        ),
     }
     if request.method == "POST":
         form = forms.get(action)
@@ -582,6 +701,7 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
             "shipments": order.shipments.all(),
             "forms": forms,
             "allowed": ALLOWED_TRANSITIONS[order.status],
+            "steps": order_steps(order, viewer_is_buyer=False),
             "carriers": LogisticsProvider.objects.all(),
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
@@ -593,30 +713,28 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
 @seller_required
 def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = get_object_or_404(Conversation, pk=conversation_id, artisan=request.user)
-    shop = ArtisanProfile.objects.filter(user=request.user).first()
-    request_obj = conversation.custom_requests.order_by("-created_at").first()
+    start = composer_start(conversation=conversation, artisan=request.user)
+    quote = start.quote if start.quote and start.quote.currency == start.currency else None
     initial = {
-        "currency": request_obj.budget_currency
-        if request_obj and request_obj.budget_currency
-        else "EUR"
+        "currency": start.currency,
+        "lead_time_days": start.lead_time_days,
+        "shipping_amount": quote.amount if quote else Decimal("0"),
+        "transit_days_min": (quote.processing_days + quote.transit_days_min) if quote else 0,
+        "transit_days_max": (quote.processing_days + quote.transit_days_max) if quote else 0,
     }
-    if shop:
-        product = request_obj.product if request_obj and request_obj.product else None
-        if product:
-            initial.update(
-                currency=product.currency,
-                lead_time_days=product.lead_time_days,
-                line_0_description=product.title,
-                line_0_price=product.price,
-            )
     form = OfferForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    lines = OfferLineFormSet(
+        request.POST or None,
+        prefix="line",
+        initial=start.lines or [{"quantity": 1}],
+    )
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
         data = form.cleaned_data
         try:
             services.send_offer(
                 artisan=request.user,
                 conversation=conversation,
-                lines=form.lines(),
+                lines=offer_lines(lines),
                 currency=data["currency"],
                 lead_time_days=data["lead_time_days"],
                 valid_days=data["valid_days"],
@@ -624,6 +742,9 @@ def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 revision_rounds_included=data["revision_rounds_included"],
                 personalised=data["personalised"],
                 note=data["note"],
+                shipping_amount=data["shipping_amount"],
+                transit_days_min=data["transit_days_min"],
+                transit_days_max=data["transit_days_max"],
             )
         except CommerceError as error:
             _fail(request, error)
@@ -636,7 +757,12 @@ def offer_composer(request: HttpRequest, conversation_id: int) -> HttpResponse:
         {
             "conversation": conversation,
             "form": form,
-            "custom_request": request_obj,
+            "lines": lines,
+            "start": start,
+            "custom_request": start.custom_request,
+            "product": start.product,
+            "destination_name": dict(country_choices()).get(start.destination, ""),
+            "today": timezone.localdate().isoformat(),
             "previous": Offer.objects.filter(
                 conversation=conversation, kind=OfferKind.INITIAL
             ).order_by("-version")[:5],

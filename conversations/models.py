@@ -52,6 +52,9 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the first message from a person or a card: until then the thread is not
+    # listed in the artisan's inbox (opening "Ask the artisan" alone is not a message).
+    surfaced_at = models.DateTimeField(null=True, blank=True)
     content_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -60,6 +63,14 @@ class Conversation(models.Model):
             models.Index(fields=["artisan", "status", "-last_message_at"]),
             models.Index(fields=["buyer", "status", "-last_message_at"]),
             models.Index(fields=["context_type", "context_id"]),
+        ]
+        constraints = [
+            # One open thread per buyer–artisan pair (conversation_between relies on it).
+            models.UniqueConstraint(
+                fields=["buyer", "artisan"],
+                condition=Q(status="open", artisan__isnull=False),
+                name="uniq_open_conversation_per_pair",
+            )
         ]
 
     def __str__(self) -> str:

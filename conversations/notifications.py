@@ -75,11 +75,17 @@ def send_due_notifications(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.NOTIFY_AFTER_MINUTES)
     sent = 0
-    candidates = Participant.objects.select_related("user", "conversation").filter(
-        muted=False,
-        user__is_active=True,
-        user__suspended_at__isnull=True,
-        conversation__last_seq__gt=F("last_read_seq"),
+    candidates = (
+        Participant.objects.select_related("user", "conversation")
+        .filter(
+            muted=False,
+            user__is_active=True,
+            user__suspended_at__isnull=True,
+            conversation__last_seq__gt=F("last_read_seq"),
+        )
+        .exclude(  # a thread the artisan cannot see yet (no message, no card) is not news
+            conversation__artisan=F("user"), conversation__surfaced_at__isnull=True
+        )
     )
     for participant in candidates:
         floor = max(participant.last_read_seq, participant.last_notified_seq)

@@ -107,6 +107,8 @@ def inbox(
     """The user's conversations, unread first, then most recent; annotated with unread."""
     qs = (
         Conversation.objects.filter(participants__user=user)
+        # The artisan sees a thread once the buyer wrote or a card arrived, not before.
+        .exclude(artisan=user, surfaced_at__isnull=True)
         .select_related("buyer", "artisan")
         .annotate(
             my_read_seq=F("participants__last_read_seq"),
@@ -136,7 +138,9 @@ def inbox(
 
 
 def unread_total(*, user: User) -> int:
-    rows = Participant.objects.filter(user=user).aggregate(
-        n=Count("pk", filter=Q(conversation__last_seq__gt=F("last_read_seq")))
+    rows = (
+        Participant.objects.filter(user=user)
+        .exclude(conversation__artisan=user, conversation__surfaced_at__isnull=True)
+        .aggregate(n=Count("pk", filter=Q(conversation__last_seq__gt=F("last_read_seq"))))
     )
     return rows["n"] or 0

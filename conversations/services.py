@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations import moderation
 from conversations.events import broadcast_on_commit, conversation_group, user_group
@@ -47,6 +48,7 @@ from core.signals import revoke_sessions_on_commit
 logger = logging.getLogger(__name__)
 
 USER_KINDS = {MessageKind.TEXT, MessageKind.IMAGE}
+SURFACING_CARD_KINDS = {MessageKind.OFFER, MessageKind.ORDER_UPDATE}
 
 
 class HubError(Exception):
@@ -127,35 +129,27 @@ def _detect_language(text: str) -> str:
 # --- Conversations ------------------------------------------------------------------------
 
 
-@transaction.atomic
-def start_conversation(
+def _check_can_start(*, buyer: User, artisan: User | None) -> None:
+    if buyer.is_suspended:
+        raise HubError(_("This account is suspended."), code="suspended")
+    if artisan is not None:
+        if not artisan.is_artisan:
+            raise HubError(_("You can only start a conversation with an artisan."), field="artisan")
+        if artisan.pk == buyer.pk:
+            raise HubError(_("You cannot message yourself."), field="artisan")
+        if Block.objects.filter(blocker=artisan, blocked=buyer).exists():
+            raise Blocked(_("This artisan is not accepting messages from you."))
+
+
+def _create_conversation(
     *,
     buyer: User,
     artisan: User | None,
-    subject: str = "",
-    channel: str = Channel.WEB,
+    subject: str,
+    channel: str,
     context_type: str = "",
     context_id: int | None = None,
 ) -> Conversation:
-    """Open (or continue) the buyer's open conversation with ``artisan`` about a context."""
-    if buyer.is_suspended:
-        raise HubError("This account is suspended.", code="suspended")
-    if artisan is not None:
-        if not artisan.is_artisan:
-            raise HubError("You can only start a conversation with an artisan.", field="artisan")
-        if artisan.pk == buyer.pk:
-            raise HubError("You cannot message yourself.", field="artisan")
-        if Block.objects.filter(blocker=artisan, blocked=buyer).exists():
-            raise Blocked("This artisan is not accepting messages from you.")
-    existing = Conversation.objects.filter(
-        buyer=buyer,
-        artisan=artisan,
-        status=ConversationStatus.OPEN,
-        context_type=context_type,
-        context_id=context_id,
-    ).first()
-    if existing:
-        return existing
     conversation = Conversation.objects.create(
         buyer=buyer,
         artisan=artisan,
@@ -173,14 +167,96 @@ def start_conversation(
     return conversation
 
 
+def conversation_between(
+    *, buyer: User, artisan: User, subject: str = "", channel: str = Channel.WEB
+) -> Conversation:
+    """The one open thread of a buyer–artisan pair, created on first contact (Etsy-style).
+
+    Asking about a piece, requesting something custom, buying and the chat widget all land
+    here, whatever the channel. An archived thread is reopened rather than duplicated; a
+    closed one stays closed and a fresh thread starts. Race-safe: a partial unique
+    constraint allows one open thread per pair, and the loser of a concurrent first contact
+    reads the winner's row. The thread shows in the artisan's inbox only once it has a
+    message from a person or a card (``Conversation.surfaced_at``).
+    """
+    _check_can_start(buyer=buyer, artisan=artisan)
+    for _attempt in range(3):
+        with transaction.atomic():
+            pair = Conversation.objects.select_for_update().filter(buyer=buyer, artisan=artisan)
+            existing = pair.filter(status=ConversationStatus.OPEN).first()
+            if existing is not None:
+                return existing
+            archived = (
+                pair.filter(status=ConversationStatus.ARCHIVED)
+                .order_by(F("last_message_at").desc(nulls_last=True), "-pk")
+                .first()
+            )
+            if archived is not None:
+                archived.status = ConversationStatus.OPEN
+                archived.save(update_fields=["status"])
+                return archived
+        try:
+            with transaction.atomic():  # a savepoint: the outer transaction survives a loss
+                return _create_conversation(
+                    buyer=buyer, artisan=artisan, subject=subject, channel=channel
+                )
+        except IntegrityError:
+            continue  # a concurrent first contact created the thread: read it back
+    raise HubError(_("Could not open the conversation. Please try again."), code="conflict")
+
+
+@transaction.atomic
+def start_conversation(
+    *,
+    buyer: User,
+    artisan: User | None,
+    subject: str = "",
+    channel: str = Channel.WEB,
+    context_type: str = "",
+    context_id: int | None = None,
+) -> Conversation:
+    """Open (or continue) a conversation.
+
+    With an artisan this is the pair's one thread (``conversation_between``; the context is
+    posted as a card by whoever knows it). Without one (the shop bot), the buyer's open
+    bot conversation about that context continues.
+    """
+    if artisan is not None:
+        return conversation_between(buyer=buyer, artisan=artisan, subject=subject, channel=channel)
+    _check_can_start(buyer=buyer, artisan=None)
+    existing = Conversation.objects.filter(
+        buyer=buyer,
+        artisan=None,
+        status=ConversationStatus.OPEN,
+        context_type=context_type,
+        context_id=context_id,
+    ).first()
+    if existing:
+        return existing
+    return _create_conversation(
+        buyer=buyer,
+        artisan=None,
+        subject=subject,
+        channel=channel,
+        context_type=context_type,
+        context_id=context_id,
+    )
+
+
 @transaction.atomic
 def assign_artisan(*, conversation: Conversation, artisan: User) -> Conversation:
     """Hand a bot conversation to a human artisan (the bot stops answering)."""
     if not artisan.is_artisan:
-        raise HubError("Only an artisan can take over a conversation.")
+        raise HubError(_("Only an artisan can take over a conversation."))
     conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
     if conversation.artisan_id not in (None, artisan.pk):
-        raise HubError("This conversation already has an artisan.")
+        raise HubError(_("This conversation already has an artisan."))
+    if conversation.artisan_id is None and conversation.status == ConversationStatus.OPEN:
+        # One open thread per pair: the handed-over conversation becomes the pair's thread
+        # and an older open one steps aside (archived, still readable, reopened never twice).
+        Conversation.objects.filter(
+            buyer_id=conversation.buyer_id, artisan=artisan, status=ConversationStatus.OPEN
+        ).exclude(pk=conversation.pk).update(status=ConversationStatus.ARCHIVED)
     conversation.artisan = artisan
     conversation.bot_active = False
     conversation.save(update_fields=["artisan", "bot_active"])
@@ -199,9 +275,25 @@ def set_bot_active(*, conversation: Conversation, active: bool, actor: User | No
 @transaction.atomic
 def set_conversation_status(*, conversation: Conversation, user: User, status: str) -> Conversation:
     if status not in ConversationStatus.values:
-        raise HubError("Unknown status.", field="status")
+        raise HubError(_("Unknown status."), field="status")
     if participant_for(conversation=conversation, user=user) is None:
-        raise NotAParticipant("You are not part of this conversation.")
+        raise NotAParticipant(_("You are not part of this conversation."))
+    if (
+        status == ConversationStatus.OPEN
+        and conversation.artisan_id is not None
+        and Conversation.objects.filter(
+            buyer_id=conversation.buyer_id,
+            artisan_id=conversation.artisan_id,
+            status=ConversationStatus.OPEN,
+        )
+        .exclude(pk=conversation.pk)
+        .exists()
+    ):
+        raise HubError(
+            _("You already have an open conversation with this person; continue there."),
+            code="conflict",
+            field="status",
+        )
     conversation.status = status
     conversation.closed_at = timezone.now() if status == ConversationStatus.CLOSED else None
     conversation.save(update_fields=["status", "closed_at"])
@@ -213,17 +305,17 @@ def set_conversation_status(*, conversation: Conversation, user: User, status: s
 
 def _validate_text(text: str, kind: str, has_attachments: bool) -> str:
     if not isinstance(text, str):
-        raise HubError("Message text must be a string.", field="text")
+        raise HubError(_("Message text must be a string."), field="text")
     text = text.replace("\x00", "").strip()
     if len(text) > settings.MESSAGE_MAX_CHARS:
         raise HubError(
-            f"Message is too long ({len(text)} characters; the limit is "
-            f"{settings.MESSAGE_MAX_CHARS}).",
+            _("Message is too long (%(length)s characters; the limit is %(limit)s).")
+            % {"length": len(text), "limit": settings.MESSAGE_MAX_CHARS},
             code="too_long",
             field="text",
         )
     if kind in USER_KINDS and not text and not has_attachments:
-        raise HubError("Message is empty.", code="empty", field="text")
+        raise HubError(_("Message is empty."), code="empty", field="text")
     return text
 
 
@@ -231,7 +323,7 @@ def _validate_client_id(client_id: str | None) -> str | None:
     if client_id is None or client_id == "":
         return None
     if not isinstance(client_id, str) or len(client_id) > 64 or not client_id.isprintable():
-        raise HubError("client_id must be a string of at most 64 characters.", field="client_id")
+        raise HubError(_("client_id must be a string of at most 64 characters."), field="client_id")
     return client_id
 
 
@@ -246,43 +338,46 @@ def post_message(
     attachment_ids: Sequence[int] = (),
     channel: str = Channel.WEB,
     language: str | None = None,
+    surfaces: bool | None = None,
 ) -> PostResult:
     """Store a message and fan it out. Idempotent per (author, client_id).
 
-    ``author`` is None for system and bot messages. Raises HubError (with ``code``) on
+    ``author`` is None for system and bot messages. ``surfaces`` says whether the message
+    lists the thread in the artisan's inbox; by default a person's message or an
+    offer/order card does, a system note does not. Raises HubError (with ``code``) on
     invalid input, NotAParticipant, Blocked.
     """
     client_id = _validate_client_id(client_id)
     if kind not in MessageKind.values:
-        raise HubError("Unknown message kind.", field="kind")
+        raise HubError(_("Unknown message kind."), field="kind")
     if author is not None and client_id:
         existing = Message.objects.filter(author=author, client_id=client_id).first()
         if existing is not None:
             if existing.conversation_id != conversation.pk:
                 raise HubError(
-                    "client_id was already used in another conversation.", field="client_id"
+                    _("client_id was already used in another conversation."), field="client_id"
                 )
             return PostResult(existing, created=False)
     text = _validate_text(text, kind, bool(attachment_ids))
     if not isinstance(attachment_ids, list | tuple) or not all(
         isinstance(a, int) for a in attachment_ids
     ):
-        raise HubError("attachments must be a list of attachment ids.", field="attachments")
+        raise HubError(_("attachments must be a list of attachment ids."), field="attachments")
     if len(attachment_ids) > 10:
-        raise HubError("At most 10 images per message.", field="attachments")
+        raise HubError(_("At most 10 images per message."), field="attachments")
     participant_ids = _participant_ids(conversation)
     if author is not None:
         if kind not in USER_KINDS:
-            raise HubError("People can only send text and image messages.", field="kind")
+            raise HubError(_("People can only send text and image messages."), field="kind")
         if author.is_suspended or not author.is_active:
-            raise HubError("This account is suspended.", code="suspended")
+            raise HubError(_("This account is suspended."), code="suspended")
         if author.pk not in participant_ids:
-            raise NotAParticipant("You are not part of this conversation.")
+            raise NotAParticipant(_("You are not part of this conversation."))
         others = [pk for pk in participant_ids if pk != author.pk]
         if others and Block.objects.filter(blocker_id__in=others, blocked=author).exists():
-            raise Blocked("You can no longer message this person.")
+            raise Blocked(_("You can no longer message this person."))
     if conversation.status == ConversationStatus.CLOSED and author is not None:
-        raise HubError("This conversation is closed.", code="closed")
+        raise HubError(_("This conversation is closed."), code="closed")
     flags = moderation.scan_text(text, _flag_phrases()) if author is not None and text else []
     detected = language if language is not None else (_detect_language(text) if text else "")
     try:
@@ -301,6 +396,9 @@ def post_message(
                 language=detected,
                 flags=flags,
                 participant_ids=participant_ids,
+                surfaces=surfaces
+                if surfaces is not None
+                else (author is not None or kind in SURFACING_CARD_KINDS),
             )
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: return its message.
@@ -325,6 +423,7 @@ def _insert_message(
     language: str,
     flags: list[moderation.Flag],
     participant_ids: list[int],
+    surfaces: bool = True,
 ) -> Message:
     now = timezone.now()
     # The UPDATE takes the conversation's row lock until commit, so concurrent writers
@@ -334,6 +433,11 @@ def _insert_message(
     )
     seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
     conversation.last_seq, conversation.last_message_at = seq, now
+    if surfaces and conversation.surfaced_at is None:
+        Conversation.objects.filter(pk=conversation.pk, surfaced_at__isnull=True).update(
+            surfaced_at=now
+        )
+        conversation.surfaced_at = now
     message = Message.objects.create(
         conversation=conversation,
         seq=seq,
@@ -359,7 +463,7 @@ def _insert_message(
         )
         if len(attachments) != len(set(attachment_ids)):
             raise HubError(
-                "An attachment is unknown, not yours, or already sent.", field="attachments"
+                _("An attachment is unknown, not yours, or already sent."), field="attachments"
             )
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).update(message=message)
     if author is not None:
@@ -400,11 +504,11 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
     """Edit a text message; every previous version is kept. Cards cannot be edited."""
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.author_id != editor.pk:
-        raise NotAParticipant("You can only edit your own messages.")
+        raise NotAParticipant(_("You can only edit your own messages."))
     if message.kind != MessageKind.TEXT:
-        raise HubError("Only text messages can be edited.", code="not_editable")
+        raise HubError(_("Only text messages can be edited."), code="not_editable")
     if message.is_hidden:
-        raise HubError("This message was removed by a moderator.", code="not_editable")
+        raise HubError(_("This message was removed by a moderator."), code="not_editable")
     text = _validate_text(text, MessageKind.TEXT, False)
     if text == message.text:
         return message
@@ -427,6 +531,31 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
     return message
 
 
+CARD_KINDS = {MessageKind.OFFER, MessageKind.ORDER_UPDATE}
+
+
+@transaction.atomic
+def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
+    """Replace a system card's stored facts in place (an offer or order changed state).
+
+    The card keeps its id and seq; every client re-renders it from ``message.updated``.
+    Only system-authored offer/order cards can be updated; their text stays as it is.
+    """
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.author_id is not None or message.kind not in CARD_KINDS:
+        raise HubError("Only offer and order cards can be updated.", code="not_editable")
+    if not isinstance(payload, dict):
+        raise HubError("A card payload is an object.", field="payload")
+    message.payload = payload
+    message.save(update_fields=["payload"])
+    broadcast_on_commit(
+        conversation_group(message.conversation_id),
+        "message.updated",
+        {"message": serialize_message(message)},
+    )
+    return message
+
+
 def _run_follow_ups_for_edit(message: Message) -> None:
     follow_up = _follow_ups.get("translation")
     if follow_up is not None:
@@ -436,7 +565,7 @@ def _run_follow_ups_for_edit(message: Message) -> None:
 def mark_read(*, conversation: Conversation, user: User, seq: int) -> int:
     """Move the reader's read marker forward (never back). Returns the new marker."""
     if not isinstance(seq, int) or seq < 0:
-        raise HubError("seq must be a non-negative integer.", field="seq")
+        raise HubError(_("seq must be a non-negative integer."), field="seq")
     seq = min(seq, conversation.last_seq if conversation.last_seq else seq)
     with transaction.atomic():
         updated = Participant.objects.filter(
@@ -445,7 +574,7 @@ def mark_read(*, conversation: Conversation, user: User, seq: int) -> int:
         if not updated:
             participant = participant_for(conversation=conversation, user=user)
             if participant is None:
-                raise NotAParticipant("You are not part of this conversation.")
+                raise NotAParticipant(_("You are not part of this conversation."))
             return participant.last_read_seq
         broadcast_on_commit(
             conversation_group(conversation.pk),
@@ -466,12 +595,12 @@ def mark_read(*, conversation: Conversation, user: User, seq: int) -> int:
 @transaction.atomic
 def report_message(*, message: Message, reporter: User, reason: str) -> Report:
     if participant_for(conversation=message.conversation, user=reporter) is None:
-        raise NotAParticipant("You can only report messages in your conversations.")
+        raise NotAParticipant(_("You can only report messages in your conversations."))
     if message.author_id == reporter.pk:
-        raise HubError("You cannot report your own message.")
+        raise HubError(_("You cannot report your own message."))
     reason = (reason or "").strip()
     if not reason:
-        raise HubError("Tell us briefly what is wrong.", field="reason")
+        raise HubError(_("Tell us briefly what is wrong."), field="reason")
     report, _created = Report.objects.get_or_create(
         message=message, reporter=reporter, defaults={"reason": reason[:500]}
     )
@@ -481,7 +610,7 @@ def report_message(*, message: Message, reporter: User, reason: str) -> Report:
 @transaction.atomic
 def block_user(*, blocker: User, blocked: User) -> Block:
     if blocker.pk == blocked.pk:
-        raise HubError("You cannot block yourself.")
+        raise HubError(_("You cannot block yourself."))
     block, _created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     return block
 
@@ -493,7 +622,7 @@ def unblock_user(*, blocker: User, blocked: User) -> None:
 
 def _require_moderator(user: User) -> None:
     if not user.is_platform_admin:
-        raise PermissionDenied("Only moderators can do this.")
+        raise PermissionDenied(_("Only moderators can do this."))
 
 
 def _moderation_record(**kwargs: Any) -> ModerationAction:
@@ -574,7 +703,7 @@ def dismiss_reports(*, message: Message, moderator: User, note: str = "") -> Non
 def suspend_user(*, user: User, moderator: User, reason: str) -> User:
     _require_moderator(moderator)
     if user.pk == moderator.pk:
-        raise HubError("You cannot suspend yourself.")
+        raise HubError(_("You cannot suspend yourself."))
     user.suspended_at = timezone.now()
     user.suspension_reason = reason[:255]
     user.save(update_fields=["suspended_at", "suspension_reason"])

@@ -5,6 +5,7 @@
   JSON requests get ``403 {"code": "reauth_required"}``.
 - ``role_required``: the person has one of the roles.
 - ``seller_required``: an artisan with 2FA enrolled (artisans must enrol before selling).
+- ``admin_required``: a platform admin with 2FA enrolled (the moderation console).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.contrib.auth.mixins import AccessMixin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from core.models import Role
 from core.security import is_recently_authenticated
@@ -111,6 +113,27 @@ def seller_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def admin_required(view: View) -> View:
+    """A platform admin with confirmed 2FA (moderation); otherwise sent to enrol, and back."""
+    by_role = role_required(Role.ADMIN)
+
+    @wraps(view)
+    def enrolled(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_totp:
+            if wants_json(request):
+                return json_error(
+                    "two_factor_required",
+                    _("Set up two-factor authentication to moderate."),
+                    403,
+                )
+            return redirect(
+                f"{reverse('core:totp_setup')}?{urlencode({'next': request.get_full_path()})}"
+            )
+        return view(request, *args, **kwargs)
+
+    return by_role(enrolled)
 
 
 class SensitiveActionMixin(AccessMixin):

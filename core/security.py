@@ -23,6 +23,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.audit import record_audit_event
 from core.models import AuditEvent, RecoveryCode, User
@@ -152,7 +153,7 @@ class TotpEnrolment:
 def begin_totp_enrolment(*, user: User) -> TotpEnrolment:
     """Create (or reuse the pending) secret and return what the enrolment page shows."""
     if user.has_totp:
-        raise SecurityError("Two-factor authentication is already enabled.")
+        raise SecurityError(_("Two-factor authentication is already enabled."))
     if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
         user.save(update_fields=["totp_secret"])
@@ -185,7 +186,7 @@ def _check_throttle(user: User) -> None:
     throttle = totp_throttle()
     if throttle.is_locked(str(user.pk)):
         raise TooManyAttempts(
-            "Too many wrong codes. Wait a few minutes and try again.",
+            _("Too many wrong codes. Wait a few minutes and try again."),
             retry_after=throttle.window_seconds,
         )
 
@@ -194,7 +195,7 @@ def verify_totp(*, user: User, code: str, request=None, now: float | None = None
     """Accept a TOTP code once. Raises InvalidCode / TooManyAttempts."""
     _check_throttle(user)
     if not user.totp_secret:
-        raise InvalidCode("Two-factor authentication is not set up for this account.")
+        raise InvalidCode(_("Two-factor authentication is not set up for this account."))
     step = _matching_step(user.totp_secret, code, now=now)
     if step is None or step <= user.totp_last_step:
         totp_throttle().record_failure(str(user.pk))
@@ -205,19 +206,21 @@ def verify_totp(*, user: User, code: str, request=None, now: float | None = None
             reason="replayed" if step is not None else "wrong",
         )
         if step is not None:
-            raise InvalidCode("This code was already used. Wait for the next code.")
-        raise InvalidCode("That code is not valid. Check your authenticator app's clock.")
+            raise InvalidCode(_("This code was already used. Wait for the next code."))
+        raise InvalidCode(_("That code is not valid. Check your authenticator app's clock."))
     # Atomic compare-and-set: two concurrent requests with the same code cannot both win.
     updated = User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step)
     if not updated:
-        raise InvalidCode("This code was already used. Wait for the next code.")
+        raise InvalidCode(_("This code was already used. Wait for the next code."))
     user.totp_last_step = step
     totp_throttle().reset(str(user.pk))
 
 
 def _new_recovery_codes(user: User) -> list[str]:
     RecoveryCode.objects.filter(user=user).delete()
-    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)]
+    codes = [
+        f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _index in range(RECOVERY_CODE_COUNT)
+    ]
     RecoveryCode.objects.bulk_create(
         RecoveryCode(user=user, code_hash=make_password(code)) for code in codes
     )
@@ -228,7 +231,7 @@ def _new_recovery_codes(user: User) -> list[str]:
 def confirm_totp_enrolment(*, user: User, code: str, request=None) -> list[str]:
     """Confirm the pending secret with a code; returns fresh recovery codes (shown once)."""
     if user.has_totp:
-        raise SecurityError("Two-factor authentication is already enabled.")
+        raise SecurityError(_("Two-factor authentication is already enabled."))
     verify_totp(user=user, code=code, request=request)
     user.totp_confirmed_at = timezone.now()
     user.save(update_fields=["totp_confirmed_at", "totp_last_step"])
@@ -240,7 +243,7 @@ def confirm_totp_enrolment(*, user: User, code: str, request=None) -> list[str]:
 @transaction.atomic
 def regenerate_recovery_codes(*, user: User, request=None) -> list[str]:
     if not user.has_totp:
-        raise SecurityError("Enable two-factor authentication first.")
+        raise SecurityError(_("Enable two-factor authentication first."))
     codes = _new_recovery_codes(user)
     record_audit_event(kind=AuditEvent.Kind.RECOVERY_CODES_REGENERATED, actor=user, request=request)
     return codes
@@ -268,7 +271,7 @@ def use_recovery_code(*, user: User, code: str, request=None) -> None:
     record_audit_event(
         kind=AuditEvent.Kind.TOTP_FAILED, actor=user, request=request, reason="recovery"
     )
-    raise InvalidCode("That recovery code is not valid or was already used.")
+    raise InvalidCode(_("That recovery code is not valid or was already used."))
 
 
 def verify_second_factor(*, user: User, code: str, request=None) -> None:
@@ -316,7 +319,7 @@ def reauthenticate(*, request, password: str, code: str = "") -> None:
     throttle = login_throttle()
     if throttle.is_locked(user.email):
         raise TooManyAttempts(
-            "Too many failed attempts. Wait a few minutes and try again.",
+            _("Too many failed attempts. Wait a few minutes and try again."),
             retry_after=throttle.window_seconds,
         )
     if not user.check_password(password):
@@ -324,10 +327,10 @@ def reauthenticate(*, request, password: str, code: str = "") -> None:
         record_audit_event(
             kind=AuditEvent.Kind.REAUTH_FAILED, actor=user, request=request, reason="password"
         )
-        raise InvalidCode("The password is not correct.")
+        raise InvalidCode(_("The password is not correct."))
     if user.has_totp:
         if not code.strip():
-            raise TwoFactorRequired("Enter the code from your authenticator app.")
+            raise TwoFactorRequired(_("Enter the code from your authenticator app."))
         verify_second_factor(user=user, code=code, request=request)
     throttle.reset(user.email)
     mark_reauthenticated(request.session)

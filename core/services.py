@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from core.audit import client_ip, record_audit_event
 from core.models import AuditEvent, Consent, Role, User
@@ -21,9 +22,14 @@ SELF_SERVICE_ROLES = (Role.BUYER, Role.ARTISAN)
 
 
 def _validate_language(code: str) -> str:
-    codes = {c for c, _ in settings.LANGUAGES}
+    codes = {c for c, _name in settings.LANGUAGES}
     if code not in codes:
-        raise ValidationError({"preferred_language": f"Choose one of: {', '.join(sorted(codes))}."})
+        raise ValidationError(
+            {
+                "preferred_language": _("Choose one of: %(codes)s.")
+                % {"codes": ", ".join(sorted(codes))}
+            }
+        )
     return code
 
 
@@ -31,7 +37,9 @@ def _validate_time_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError({"time_zone": f"Unknown time zone “{name}”."}) from exc
+        raise ValidationError(
+            {"time_zone": _("Unknown time zone “%(name)s”.") % {"name": name}}
+        ) from exc
     return name
 
 
@@ -51,9 +59,9 @@ def sign_up(
     email = email.strip().lower()
     validate_email(email)
     if role not in SELF_SERVICE_ROLES:
-        raise ValidationError({"role": "Choose buyer or artisan."})
+        raise ValidationError({"role": _("Choose buyer or artisan.")})
     if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "An account with this email already exists."})
+        raise ValidationError({"email": _("An account with this email already exists.")})
     _validate_language(preferred_language)
     _validate_time_zone(time_zone)
     candidate = User(email=email, display_name=display_name.strip())
@@ -86,7 +94,9 @@ def check_login(*, request: HttpRequest, email: str, password: str) -> User:
     if account_throttle.is_locked(email) or ip_throttle.is_locked(ip):
         record_audit_event(kind=AuditEvent.Kind.LOGIN_LOCKED, subject_email=email, request=request)
         raise TooManyAttempts(
-            "Too many failed sign-in attempts. Try again in a few minutes or reset your password.",
+            _(
+                "Too many failed sign-in attempts. Try again in a few minutes or reset your password."
+            ),
             retry_after=account_throttle.window_seconds,
         )
     user = authenticate(request, username=email, password=password)
@@ -95,8 +105,8 @@ def check_login(*, request: HttpRequest, email: str, password: str) -> User:
         ip_throttle.record_failure(ip)
         record_audit_event(kind=AuditEvent.Kind.LOGIN_FAILED, subject_email=email, request=request)
         if user is not None and user.is_suspended:
-            raise InvalidCode("This account is suspended. Contact support.")
-        raise InvalidCode("Email or password is not correct.")
+            raise InvalidCode(_("This account is suspended. Contact support."))
+        raise InvalidCode(_("Email or password is not correct."))
     account_throttle.reset(email)
     return user
 
@@ -118,7 +128,7 @@ def change_email(*, user: User, new_email: str, request: HttpRequest | None = No
     new_email = new_email.strip().lower()
     validate_email(new_email)
     if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-        raise ValidationError({"email": "An account with this email already exists."})
+        raise ValidationError({"email": _("An account with this email already exists.")})
     old = user.email
     user.email = new_email
     user.save(update_fields=["email"])
@@ -142,7 +152,7 @@ def change_password(*, user: User, new_password: str, request: HttpRequest | Non
 
 def record_consent(*, user: User, purpose: str, granted: bool, source: str = "web") -> Consent:
     if purpose not in Consent.Purpose.values:
-        raise ValidationError({"purpose": "Unknown consent purpose."})
+        raise ValidationError({"purpose": _("Unknown consent purpose.")})
     return Consent.objects.create(user=user, purpose=purpose, granted=granted, source=source)
 
 

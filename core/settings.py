@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "django_celery_beat",
+    "django_countries",
     "core",
     "conversations",
     "commerce",

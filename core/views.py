@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -42,6 +43,17 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
+
+
+def _landing_for(user: User) -> str:
+    """Where someone lands after signing in when no page asked for it: artisans on their
+    inbox, admins on the moderation console, buyers on the home page. (URL names, not
+    imports: core stays below the apps.)"""
+    if user.is_artisan:
+        return reverse("webchat:inbox")
+    if user.is_platform_admin:
+        return reverse("webchat:moderation_queue")
+    return reverse("core:home")
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -112,7 +124,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = 400
         else:
-            next_url = _safe_next(request, reverse("core:home"))
+            next_url = _safe_next(request, _landing_for(user))
             if user.has_totp:
                 request.session[PENDING_2FA_KEY] = user.pk
                 request.session[PENDING_NEXT_KEY] = next_url
@@ -135,7 +147,7 @@ def _complete_login(request: HttpRequest, user: User, next_url: str) -> HttpResp
     record_audit_event(kind=AuditEvent.Kind.LOGIN, actor=user, request=request)
     if user.is_artisan and not user.has_totp:
         messages.info(request, _("Set up two-factor authentication to sell on Atelier."))
-        return redirect(f"{reverse('core:totp_setup')}?next={next_url}")
+        return redirect(f"{reverse('core:totp_setup')}?{urlencode({'next': next_url})}")
     return redirect(next_url)
 
 
@@ -159,7 +171,7 @@ def login_2fa(request: HttpRequest) -> HttpResponse:
             form.add_error("code", exc.message)
             status = 400
         else:
-            next_url = request.session.pop(PENDING_NEXT_KEY, reverse("core:home"))
+            next_url = request.session.pop(PENDING_NEXT_KEY, None) or _landing_for(user)
             request.session.pop(PENDING_2FA_KEY, None)
             return _complete_login(request, user, next_url)
     return render(request, "core/login_2fa.html", {"form": form}, status=status)

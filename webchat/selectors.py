@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from commerce.models import Product
+from commerce.selectors import listed_products
 from conversations import presence
 from conversations.models import (
     Block,
@@ -50,13 +52,27 @@ def open_widget_conversation(
 
     The widget page is a GET: it must not create conversations (an empty conversation
     would appear in the artisan's inbox just because a page with the widget was viewed).
+    With an artisan this is the pair's one open thread, whatever page the widget is on.
     """
+    if artisan is not None:
+        return Conversation.objects.filter(
+            buyer=buyer, artisan=artisan, status=ConversationStatus.OPEN
+        ).first()
     return Conversation.objects.filter(
         buyer=buyer,
         artisan=artisan,
         status=ConversationStatus.OPEN,
         context_type=context_type,
         context_id=context_id,
+    ).first()
+
+
+def widget_product(*, artisan: User, product_id: int | None) -> Product | None:
+    """The listed piece of this artisan a widget sits on (None if unknown or not theirs)."""
+    if product_id is None:
+        return None
+    return (
+        listed_products().select_related("shop__user").filter(pk=product_id, shop__user=artisan)
     ).first()
 
 

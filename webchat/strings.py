@@ -7,10 +7,17 @@ Placeholders use ``{name}`` and are filled in by the client.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from commerce.card_render import card_strings, card_url_templates
 
 
-def chat_strings() -> dict[str, str]:
+def chat_strings() -> dict[str, Any]:
+    """``card`` holds the labels and ``%(name)s`` templates of offer/order cards and
+    commerce system lines (``commerce.card_render``), ``card_urls`` their relative links."""
     return {
         "sending": _("Sending…"),
         "sent": _("Sent"),
@@ -42,6 +49,9 @@ def chat_strings() -> dict[str, str]:
         "show_translation": _("Show translation"),
         "translating": _("Translating…"),
         "translation_not_configured": _("Translation is not configured on this site."),
+        "translation_not_configured_thread": _(
+            "Translation is not configured on this site: messages are shown as they were written."
+        ),
         "translation_paused": _("Translation paused (monthly budget reached)."),
         "translation_failed": _("Translation failed."),
         "translation_unsupported": _("This language pair cannot be translated."),
@@ -52,7 +62,7 @@ def chat_strings() -> dict[str, str]:
         "order_update": _("Order update"),
         "total": _("Total"),
         "status": _("Status"),
-        "open_link": _("Open"),
+        "open_link": pgettext("button", "Open"),
         "image": _("Image"),
         "open_image": _("Open full-size image"),
         "report": _("Report"),
@@ -62,4 +72,6 @@ def chat_strings() -> dict[str, str]:
         "rate_limited": _("You are sending too fast. Retrying in {seconds} s."),
         "report_sent": _("Thanks. A moderator will look at this message."),
         "message_from": _("Message from {name}"),
+        "card": card_strings(),
+        "card_urls": card_url_templates(),
     }

@@ -32,6 +32,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from commerce.services.context import ask_about_product
+from commerce.thread_context import (
+    context_cards_for_client,
+    context_kind_label,
+    thread_actions,
+    thread_context,
+)
 from conversations import selectors as hub_selectors
 from conversations import services as hub
 from conversations.models import (
@@ -41,7 +48,12 @@ from conversations.models import (
     Message,
     QuickReply,
 )
-from core.decorators import json_error, role_required, seller_required, wants_json
+from core.decorators import (
+    admin_required,
+    json_error,
+    seller_required,
+    wants_json,
+)
 from core.models import Role, User
 from webchat import selectors, services
 from webchat.forms import (
@@ -81,7 +93,7 @@ def artisan_inbox_required(view: View) -> View:
     return wrapper
 
 
-moderator_required = role_required(Role.ADMIN)
+moderator_required = admin_required  # admins with confirmed 2FA only
 
 
 def _language(user: User) -> str:
@@ -141,6 +153,8 @@ def _chat_config(
             else {}
         ),
         "other": {"id": other.pk, "name": other.name, "role": other.role} if other else None,
+        # Who the buyer is decides which card actions a reader gets (pay, review the offer).
+        "buyer": conversation.buyer_id if conversation else user.pk,
         "csrfToken": get_token(request),
         # The hub's JSON API (conversations/api.py) stores and thumbnails uploads.
         "uploadUrl": "/api/conversations/{conversation}/attachments/",
@@ -232,15 +246,26 @@ def widget_start(request: HttpRequest) -> HttpResponse:
         context_id = int(request.POST["context_id"]) if request.POST.get("context_id") else None
     except ValueError:
         return json_error("invalid", _("The page reference is not valid."), 400, field="context_id")
+    product = (
+        selectors.widget_product(artisan=artisan, product_id=context_id)
+        if artisan is not None and context_type == "product"
+        else None
+    )
     try:
-        conversation = hub.start_conversation(
-            buyer=request.user,
-            artisan=artisan,
-            subject=request.POST.get("subject", ""),
-            channel=Channel.WIDGET,
-            context_type=context_type if context_id is not None else "",
-            context_id=context_id,
-        )
+        if product is not None:
+            # The pair's thread, with a card saying which piece the widget was on.
+            conversation = ask_about_product(
+                buyer=request.user, product=product, channel=Channel.WIDGET
+            )
+        else:
+            conversation = hub.start_conversation(
+                buyer=request.user,
+                artisan=artisan,
+                subject=request.POST.get("subject", ""),
+                channel=Channel.WIDGET,
+                context_type=context_type if context_id is not None else "",
+                context_id=context_id,
+            )
     except hub.HubError as exc:
         return json_error(exc.code, exc.message, 400)
     return JsonResponse(
@@ -346,6 +371,7 @@ def _conversation_page(request: HttpRequest, conversation_id: int, *, section: s
     other = selectors.other_party(conversation=conversation, viewer=request.user)
     profile = selectors.response_profile(artisan=other if other and other.is_artisan else None)
     context = _conversation_list(request, section=section)
+    actions = thread_actions(conversation=conversation, viewer=request.user)
     context.update(
         conversation=conversation,
         other=other,
@@ -358,6 +384,8 @@ def _conversation_page(request: HttpRequest, conversation_id: int, *, section: s
             list(selectors.quick_replies_for(owner=request.user)) if request.user.is_artisan else []
         ),
         has_blocked=selectors.has_blocked(blocker=request.user, blocked=other),
+        thread_context=thread_context(conversation=conversation),
+        thread_actions=actions,
         strings=chat_strings(),
         config=_chat_config(
             request,
@@ -375,6 +403,8 @@ def _conversation_page(request: HttpRequest, conversation_id: int, *, section: s
                 else None
             ),
             reportUrl=reverse("webchat:report_message", args=[0]),
+            contextCards=context_cards_for_client(initial, offer_url=actions.offer_url),
+            contextLabels={kind: context_kind_label(kind) for kind in ("ask", "request", "buy")},
             mode=section,
         ),
     )

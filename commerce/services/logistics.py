@@ -34,8 +34,7 @@ from commerce.models import (
     ShipmentEvent,
     ShipmentStatus,
 )
-from commerce.serializers import serialize_order
-from commerce.services.cards import post_order_update
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.orders import record_order_event, transition_order
 from core.models import User
 
@@ -92,7 +91,7 @@ def ship_order(
         order=order,
         to=OrderStatus.SHIPPED,
         actor=actor,
-        note=f"{carrier} {tracking_number}",
+        code="shipped",
         data={"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url},
     )
     return shipment
@@ -140,7 +139,8 @@ def record_shipment_status(
             order=order,
             to=OrderStatus.DELIVERED,
             actor=actor,
-            note=note or str(label),
+            code="delivered",
+            note=note,
             data={"tracking_number": shipment.tracking_number},
         )
     else:
@@ -148,26 +148,22 @@ def record_shipment_status(
             order=order,
             type=OrderEventType.SHIPMENT,
             actor=actor,
-            note=str(label),
+            code="shipment_status",
+            note=note,
             data={"status": status, "tracking_number": shipment.tracking_number},
         )
-        data = serialize_order(order)
-        post_order_update(
+        post_milestone(
             conversation=order.conversation,
-            text=f"Order {order.reference}: parcel {label.lower()}"
-            + (f" — {note}" if note else ""),
-            payload={
-                "type": "shipment",
-                "status": status,
-                "status_label": str(label),
-                "carrier": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-                "tracking_url": shipment.tracking_url,
-                "order": data,
-                "url": data["url"],
-            },
+            event="shipment.status",
+            type="shipment",
+            order=order.reference,
+            status=status,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
             actor=actor,
         )
+        publish_order_card(order=order, actor=actor)
     return True
 
 

@@ -43,14 +43,14 @@ from commerce.models import (
     Product,
 )
 from commerce.money import (
-    format_money,
     normalise_currency,
     round_money,
     validate_delta,
     validate_price,
 )
-from commerce.serializers import absolute_url, serialize_offer
-from commerce.services.cards import broadcast_offer, post_offer_card, post_system_note
+from commerce.serializers import serialize_offer
+from commerce.services.cards import post_milestone, publish_offer_card
+from commerce.services.context import ContextKind, post_context_card
 from commerce.services.orders import (
     TERMINAL,
     create_order_row,
@@ -58,7 +58,7 @@ from commerce.services.orders import (
     record_order_event,
 )
 from conversations.models import Conversation
-from conversations.services import start_conversation
+from conversations.services import conversation_between
 from core.models import User
 
 MAX_REQUEST_IMAGES = 5
@@ -127,14 +127,12 @@ def submit_custom_request(
         _check_image(upload)
     if product is not None and product.shop_id != shop.pk:
         raise InvalidInput("That piece belongs to another shop.", field="product")
-    conversation = start_conversation(
+    conversation = conversation_between(
         buyer=buyer,
         artisan=shop.user,
         subject=(f"Custom: {product.title}" if product else f"Custom request for {shop.shop_name}")[
             :200
         ],
-        context_type="product" if product else "custom_request",
-        context_id=product.pk if product else None,
     )
     request = CustomRequest.objects.create(
         buyer=buyer,
@@ -147,21 +145,24 @@ def submit_custom_request(
         deadline=deadline,
     )
     stored = [CustomRequestImage.objects.create(request=request, image=upload) for upload in images]
-    budget_text = f" Budget: {format_money(budget_value, budget_currency)}." if budget_value else ""
-    deadline_text = f" Needed by {deadline:%Y-%m-%d}." if deadline else ""
-    post_system_note(
+    post_context_card(
         conversation=conversation,
-        text=f"Custom request: {description}{budget_text}{deadline_text}",
-        payload={
-            "type": "custom_request",
-            "request_id": request.pk,
-            "description": description,
-            "budget": str(budget_value) if budget_value is not None else None,
-            "currency": budget_currency or None,
-            "deadline": deadline.isoformat() if deadline else None,
-            "product_id": product.pk if product else None,
-            "image_urls": [absolute_url(img.image.url) for img in stored],
-        },
+        kind=ContextKind.REQUEST,
+        actor=buyer,
+        product=product,
+        request_id=request.pk,
+    )
+    post_milestone(
+        conversation=conversation,
+        event="custom_request.sent",
+        type="custom_request",
+        request_id=request.pk,
+        description=description,
+        budget=str(budget_value) if budget_value is not None else None,
+        currency=budget_currency or None,
+        deadline=deadline.isoformat() if deadline else None,
+        product_id=product.pk if product else None,
+        image_urls=[img.image.url for img in stored],
         actor=buyer,
     )
     return request
@@ -202,27 +203,8 @@ def _expiry(expires_at: datetime | None, valid_days: int) -> datetime:
     return expires_at
 
 
-def _offer_text(offer: Offer) -> str:
-    if offer.kind == OfferKind.CHANGE_ORDER:
-        sign = "+" if offer.total >= 0 else ""
-        return (
-            f"Change order v{offer.version} for {offer.order.reference}: "
-            f"{sign}{format_money(offer.total, offer.currency)}"
-            + (f", +{offer.lead_time_days} days" if offer.lead_time_days else "")
-        )
-    return (
-        f"Offer v{offer.version}: {format_money(offer.total, offer.currency)}, "
-        f"ready in {offer.lead_time_days} days"
-        + (f", {offer.deposit_percent}% deposit" if offer.deposit_percent else "")
-    )
-
-
 def _publish_offer(offer: Offer, *, actor: User) -> None:
-    data = serialize_offer(offer)
-    post_offer_card(
-        conversation=offer.conversation, text=_offer_text(offer), payload=data, actor=actor
-    )
-    broadcast_offer(data, conversation_id=offer.conversation_id)
+    publish_offer_card(offer=offer, actor=actor)
 
 
 def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
@@ -231,7 +213,7 @@ def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
     for old in open_offers.select_for_update(of=("self",)).order_by("version"):
         old.status = OfferStatus.SUPERSEDED
         old.save(update_fields=["status"])
-        broadcast_offer(serialize_offer(old), conversation_id=old.conversation_id)
+        publish_offer_card(offer=old)
         previous = old
     return previous
 
@@ -251,8 +233,15 @@ def send_offer(
     personalised: bool = False,
     note: str = "",
     custom_request: CustomRequest | None = None,
+    shipping_amount: Decimal | str = Decimal("0"),
+    transit_days_min: int = 0,
+    transit_days_max: int = 0,
 ) -> Offer:
-    """Send an offer card in the conversation. A new offer supersedes the open one."""
+    """Send an offer card in the conversation. A new offer supersedes the open one.
+
+    ``total`` = the lines + ``shipping_amount``; the delivery estimate is the lead time plus
+    ``transit_days_min``–``transit_days_max``.
+    """
     conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
     if conversation.artisan_id != artisan.pk or not artisan.is_artisan:
         raise NotAllowed("Only the artisan of this conversation can send offers.")
@@ -266,6 +255,12 @@ def send_offer(
         raise InvalidInput("The deposit is 0–90 % of the total.", field="deposit_percent")
     if not 0 <= int(revision_rounds_included) <= 10:
         raise InvalidInput("Revision rounds are 0–10.", field="revision_rounds_included")
+    shipping = Decimal(str(shipping_amount or "0"))
+    if shipping < 0:
+        raise InvalidInput("Shipping cannot be negative.", field="shipping_amount")
+    shipping = round_money(shipping, currency)
+    if not 0 <= int(transit_days_min) <= int(transit_days_max) <= 120:
+        raise InvalidInput("Transit days: the minimum is at most the maximum (0–120).")
     expires = _expiry(expires_at, valid_days)
     if custom_request is None:
         custom_request = (
@@ -279,7 +274,7 @@ def send_offer(
     initial = Offer.objects.filter(conversation=conversation, kind=OfferKind.INITIAL)
     previous = _supersede(initial.filter(status__in=OPEN_STATUSES))
     version = (initial.aggregate(v=Max("version"))["v"] or 0) + 1
-    total = sum((price * qty for _d, qty, price in cleaned), Decimal("0"))
+    total = sum((price * qty for _d, qty, price in cleaned), Decimal("0")) + shipping
     offer = Offer.objects.create(
         conversation=conversation,
         artisan=artisan,
@@ -291,7 +286,10 @@ def send_offer(
         status=OfferStatus.SENT,
         total=total,
         currency=currency,
+        shipping_amount=shipping,
         lead_time_days=int(lead_time_days),
+        transit_days_min=int(transit_days_min),
+        transit_days_max=int(transit_days_max),
         expires_at=expires,
         deposit_percent=int(deposit_percent),
         revision_rounds_included=int(revision_rounds_included),
@@ -408,7 +406,7 @@ def accept_offer(*, buyer: User, offer: Offer) -> Order:
     offer.status = OfferStatus.ACCEPTED
     offer.responded_at = now
     offer.save(update_fields=["status", "responded_at"])
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+    publish_offer_card(offer=offer)
     if offer.kind == OfferKind.CHANGE_ORDER:
         return _apply_change_order(offer=offer, buyer=buyer)
     return _create_order_from_offer(offer=offer, buyer=buyer)
@@ -416,8 +414,6 @@ def accept_offer(*, buyer: User, offer: Offer) -> Order:
 
 def _offer_snapshot(offer: Offer) -> dict[str, Any]:
     data = serialize_offer(offer)
-    data.pop("url", None)
-    data.pop("status_label", None)
     data["accepted_at"] = offer.responded_at.isoformat() if offer.responded_at else None
     return data
 
@@ -460,12 +456,23 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         spec_snapshot=snapshot,
         title=title[:200],
         total=offer.total,
+        shipping_amount=offer.shipping_amount,
         currency=offer.currency,
         deposit_amount=deposit,
         personalised=offer.personalised,
         revision_rounds_included=offer.revision_rounds_included,
         lead_time_days=offer.lead_time_days,
         due_date=(timezone.now() + timedelta(days=offer.lead_time_days)).date(),
+        arrives_from=(
+            timezone.localdate() + timedelta(days=offer.lead_time_days + offer.transit_days_min)
+            if offer.transit_days_max
+            else None
+        ),
+        arrives_to=(
+            timezone.localdate() + timedelta(days=offer.lead_time_days + offer.transit_days_max)
+            if offer.transit_days_max
+            else None
+        ),
     )
     if request is not None:
         CustomRequest.objects.filter(pk=request.pk).update(status=CustomRequestStatus.ACCEPTED)
@@ -474,15 +481,18 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         type=OrderEventType.STATUS,
         new_status=order.status,
         actor=buyer,
-        note=f"Offer v{offer.version} accepted.",
-        data={"offer_id": offer.pk},
+        code="offer_accepted",
+        data={"offer_id": offer.pk, "version": offer.version},
     )
-    post_checkout_link(
-        order=order,
+    post_milestone(
+        conversation=offer.conversation,
+        event="offer.accepted",
+        offer_id=offer.pk,
+        version=offer.version,
+        order=order.reference,
         actor=buyer,
-        text=f"Offer v{offer.version} accepted — order {order.reference}. "
-        f"Pay {format_money(deposit or order.total, order.currency)} to start.",
     )
+    post_checkout_link(order=order, actor=buyer)
     return order
 
 
@@ -505,13 +515,25 @@ def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
         order=order,
         type=OrderEventType.CHANGE_ORDER,
         actor=buyer,
-        note=f"Change order v{offer.version} accepted.",
+        code="change_order_accepted",
         data={
+            "version": offer.version,
             "offer_id": offer.pk,
             "old_total": str(old_total),
             "new_total": str(order.total),
             "extra_days": offer.lead_time_days,
         },
+    )
+    post_milestone(
+        conversation=offer.conversation,
+        event="change_order.accepted",
+        offer_id=offer.pk,
+        version=offer.version,
+        order=order.reference,
+        delta=str(offer.total),
+        currency=offer.currency,
+        extra_days=offer.lead_time_days,
+        actor=buyer,
     )
     post_checkout_link(order=order, actor=buyer)
     if order.amount_paid > order.total:
@@ -535,14 +557,16 @@ def decline_offer(*, buyer: User, offer: Offer, note: str = "") -> Offer:
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
     offer.save(update_fields=["status", "responded_at", "response_note"])
-    post_system_note(
+    publish_offer_card(offer=offer)
+    post_milestone(
         conversation=offer.conversation,
-        text=f"Offer v{offer.version} declined"
-        + (f": {offer.response_note}" if offer.response_note else "."),
-        payload={"type": "offer_declined", "offer_id": offer.pk, "note": offer.response_note},
+        event="offer.declined",
+        type="offer_declined",
+        offer_id=offer.pk,
+        version=offer.version,
+        note=offer.response_note,
         actor=buyer,
     )
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
     return offer
 
 
@@ -556,17 +580,16 @@ def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
     offer.save(update_fields=["status", "responded_at", "response_note"])
-    post_system_note(
+    publish_offer_card(offer=offer)
+    post_milestone(
         conversation=offer.conversation,
-        text=f"Changes requested on offer v{offer.version}: {offer.response_note}",
-        payload={
-            "type": "offer_changes_requested",
-            "offer_id": offer.pk,
-            "note": offer.response_note,
-        },
+        event="offer.changes_requested",
+        type="offer_changes_requested",
+        offer_id=offer.pk,
+        version=offer.version,
+        note=offer.response_note,
         actor=buyer,
     )
-    broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
     return offer
 
 
@@ -582,5 +605,11 @@ def expire_stale_offers(*, now: datetime | None = None) -> int:
     for offer in stale:
         offer.status = OfferStatus.EXPIRED
         offer.save(update_fields=["status"])
-        broadcast_offer(serialize_offer(offer), conversation_id=offer.conversation_id)
+        publish_offer_card(offer=offer)
+        post_milestone(
+            conversation=offer.conversation,
+            event="offer.expired",
+            offer_id=offer.pk,
+            version=offer.version,
+        )
     return len(stale)

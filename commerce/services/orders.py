@@ -38,11 +38,10 @@ from commerce.models import (
     Proof,
     ProofStatus,
 )
-from commerce.money import format_money
-from commerce.serializers import absolute_url, pay_url, serialize_order, serialize_proof
-from commerce.services.cards import broadcast_order, post_order_update
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
-from conversations.services import start_conversation
+from commerce.services.context import ContextKind, post_context_card
+from conversations.services import conversation_between
 from core.models import User
 
 S = OrderStatus
@@ -101,8 +100,12 @@ def transition_order(
     actor: User | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
+    code: str = "",
 ) -> Order:
     """Move ``order`` to status ``to`` or raise ``IllegalTransition``.
+
+    ``code`` (+ ``data``) says why, rendered per reader by commerce/history.py; ``note`` is
+    only for words a person typed.
 
     Locks the order row, checks the allowed-transitions map and money guards, writes an
     OrderEvent, posts an order-update card and broadcasts ``order.status`` on commit.
@@ -131,26 +134,24 @@ def transition_order(
         old_status=current,
         new_status=to,
         actor=actor,
+        code=code,
         note=note[:2000],
         data=data or {},
     )
-    order_data = serialize_order(locked)
-    label = locked.get_status_display()
-    post_order_update(
+    facts = {k: v for k, v in (data or {}).items() if isinstance(v, str | int | None)}
+    if to == S.CANCELLED and note and actor is not None:
+        facts["note"] = note[:2000]  # the person's own reason, shown as they wrote it
+    post_milestone(
         conversation=locked.conversation,
-        text=f"Order {locked.reference}: {label}" + (f" — {note}" if note else ""),
-        payload={
-            "type": "status",
-            "order": order_data,
-            "old_status": current,
-            "new_status": to,
-            "note": note,
-            "url": order_data["url"],
-            **(data or {}),
-        },
+        event="order.status",
+        type="status",
+        order=locked.reference,
+        old_status=current,
+        new_status=to,
         actor=actor,
+        **facts,
     )
-    broadcast_order(order_data, conversation_id=locked.conversation_id)
+    publish_order_card(order=locked, actor=actor)
     # Keep the caller's instance current.
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked
@@ -163,9 +164,11 @@ def record_order_event(
     actor: User | None = None,
     note: str = "",
     data: dict[str, Any] | None = None,
+    code: str = "",
 ) -> OrderEvent:
+    """A history row: ``code`` + ``data`` (rendered per reader), ``note`` typed by a person."""
     return OrderEvent.objects.create(
-        order=order, type=type, actor=actor, note=note[:2000], data=data or {}
+        order=order, type=type, actor=actor, code=code, note=note[:2000], data=data or {}
     )
 
 
@@ -193,32 +196,13 @@ def payable_now(order: Order) -> Payable | None:
     return None
 
 
-def post_checkout_link(*, order: Order, actor: User | None = None, text: str = "") -> None:
-    """Post a card with the absolute link to the pay page for what is due now."""
-    payable = payable_now(order)
-    if payable is None:
-        return
-    amount = format_money(payable.amount, order.currency)
-    labels = {
-        PaymentPurpose.DEPOSIT: f"Pay the deposit of {amount}",
-        PaymentPurpose.FULL: f"Pay {amount}",
-        PaymentPurpose.BALANCE: f"Pay the balance of {amount}",
-        PaymentPurpose.ADJUSTMENT: f"Pay the supplement of {amount}",
-    }
-    post_order_update(
-        conversation=order.conversation,
-        text=text or f"Order {order.reference}: {labels[payable.purpose]}",
-        payload={
-            "type": "checkout",
-            "order": serialize_order(order),
-            "purpose": payable.purpose,
-            "amount": str(payable.amount),
-            "currency": order.currency,
-            "label": labels[payable.purpose],
-            "url": pay_url(order),
-        },
-        actor=actor,
-    )
+def post_checkout_link(*, order: Order, actor: User | None = None) -> None:
+    """Bring the order's card up to date with what is due now (its "Pay" action).
+
+    The order has one card in its conversation; it is posted the first time and updated in
+    place afterwards. Readers render the amount and the pay link themselves.
+    """
+    publish_order_card(order=order, actor=actor)
 
 
 # --- Listed products ----------------------------------------------------------------------------
@@ -231,11 +215,15 @@ def create_product_order(
     product: Product,
     selections: dict[str, str],
     quantity: int = 1,
-    shipping_name: str = "",
-    shipping_address: str = "",
     buyer_note: str = "",
 ) -> Order:
-    """Order a listed piece with the buyer's options; reserves stock; posts a checkout link."""
+    """Order a listed piece with the buyer's options; reserves stock; posts a checkout link.
+
+    Shipping is quoted for the buyer's default address (the artisan's own country if there
+    is none yet) and re-quoted when the buyer picks the address on the pay page.
+    """
+    from commerce.services.shipping import default_address, origin_country, quote_shipping
+
     product = (
         Product.objects.select_for_update(of=("self",))
         .select_related("shop__user")
@@ -253,13 +241,26 @@ def create_product_order(
         product.stock_quantity = (product.stock_quantity or 0) - quantity
         product.save(update_fields=["stock_quantity"])
     priced = price_selection(product=product, selections=selections)
-    total = priced.unit_price * quantity
+    items_total = priced.unit_price * quantity
+    home = default_address(buyer)
+    destination = home.country.code if home else origin_country(product.shop.user)
+    quote = quote_shipping(
+        artisan=product.shop.user,
+        country=destination,
+        subtotal=items_total,
+        currency=product.currency,
+        lead_time_days=product.lead_time_days,
+    )
+    shipping = quote.amount if quote and quote.currency == product.currency else Decimal("0")
+    total = items_total + shipping
     snapshot = {
         "source": "product",
         "product": {"id": product.pk, "title": product.title, "base_price": str(product.price)},
         "options": priced.lines,
         "unit_price": str(priced.unit_price),
         "quantity": quantity,
+        "items_total": str(items_total),
+        "shipping": {"amount": str(shipping), "zone": quote.zone if quote else ""},
         "total": str(total),
         "currency": product.currency,
         "lead_time_days": product.lead_time_days,
@@ -274,20 +275,29 @@ def create_product_order(
         title=product.title if quantity == 1 else f"{quantity} × {product.title}",
         spec_snapshot=snapshot,
         total=total,
+        shipping_amount=shipping,
         currency=product.currency,
         personalised=priced.personalised,
         lead_time_days=product.lead_time_days,
         due_date=(timezone.now() + timedelta(days=product.lead_time_days)).date(),
-        shipping_name=shipping_name.strip()[:120],
-        shipping_address=shipping_address.strip()[:1000],
+        arrives_from=quote.arrives_from if quote else None,
+        arrives_to=quote.arrives_to if quote else None,
         buyer_note=buyer_note.strip()[:2000],
     )
-    conversation = start_conversation(
+    conversation = conversation_between(
         buyer=buyer,
         artisan=product.shop.user,
         subject=f"Order {order.reference}: {product.title}"[:200],
-        context_type="order",
-        context_id=order.pk,
+    )
+    post_context_card(
+        conversation=conversation,
+        kind=ContextKind.BUY,
+        actor=buyer,
+        product=product,
+        selections=selections,
+        unit_price=priced.unit_price,
+        currency=product.currency,
+        order_id=order.pk,
     )
     order.conversation = conversation
     order.save(update_fields=["conversation"])
@@ -296,7 +306,7 @@ def create_product_order(
         type=OrderEventType.STATUS,
         new_status=order.status,
         actor=buyer,
-        note="Order placed from the shop.",
+        code="order_placed",
     )
     post_checkout_link(order=order, actor=buyer)
     return order
@@ -353,22 +363,19 @@ def post_production_update(
         order=order,
         type=OrderEventType.PRODUCTION,
         actor=artisan,
+        code="production_update",
         note=note,
         data={"stage": stage, "stage_id": entry.pk},
     )
-    post_order_update(
+    post_milestone(
         conversation=order.conversation,
-        text=f"Order {order.reference}: {entry.get_stage_display()}"
-        + (f" — {note}" if note else ""),
-        payload={
-            "type": "production",
-            "stage": stage,
-            "stage_label": str(entry.get_stage_display()),
-            "note": entry.note,
-            "photo_url": absolute_url(entry.photo.url) if entry.photo else "",
-            "order": serialize_order(order),
-            "url": serialize_order(order)["url"],
-        },
+        event="order.production",
+        type="production",
+        order=order.reference,
+        stage=stage,
+        stage_id=entry.pk,
+        note=entry.note,
+        photo_url=entry.photo.url if entry.photo else "",
         actor=artisan,
     )
     if stage == ProductionStageKind.READY:
@@ -387,7 +394,7 @@ def mark_order_ready(*, artisan: User, order: Order, note: str = "") -> Order:
         raise InvalidInput("Only an order in production can be marked ready.")
     if order.amount_due > 0:
         order = transition_order(
-            order=order, to=S.AWAITING_BALANCE, actor=artisan, note=note or "The piece is ready."
+            order=order, to=S.AWAITING_BALANCE, actor=artisan, note=note, code="piece_ready"
         )
         post_checkout_link(order=order, actor=artisan)
     return order
@@ -422,32 +429,29 @@ def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> P
         order=order,
         type=OrderEventType.PROOF,
         actor=artisan,
-        note="Proof posted.",
+        code="proof_posted",
         data={"proof_id": proof.pk, "sha256": sha},
     )
-    _post_proof_card(
-        order=order,
-        proof=proof,
-        actor=artisan,
-        text=f"Proof for {order.reference}: please approve or request changes.",
-    )
+    _post_proof_card(order=order, proof=proof, actor=artisan, event="proof.posted")
     return proof
 
 
-def _post_proof_card(*, order: Order, proof: Proof, actor: User, text: str) -> None:
-    post_order_update(
+def _post_proof_card(*, order: Order, proof: Proof, actor: User, event: str) -> None:
+    """A proof moment: a system line with the image, and the order card's proof step."""
+    post_milestone(
         conversation=order.conversation,
-        text=text,
-        payload={
-            "type": "proof",
-            **serialize_proof(proof),
-            "rounds_included": order.revision_rounds_included,
-            "rounds_used": order.revision_rounds_used,
-            "order": serialize_order(order),
-            "url": serialize_order(order)["url"],
-        },
+        event=event,
+        type="proof",
+        order=order.reference,
+        proof_id=proof.pk,
+        status=proof.status,
+        image_url=proof.image.url if proof.image else "",
+        note=proof.buyer_note if event == "proof.changes_requested" else proof.note,
+        rounds_included=order.revision_rounds_included,
+        rounds_used=order.revision_rounds_used,
         actor=actor,
     )
+    publish_order_card(order=order, actor=actor)
 
 
 def _locked_pending_proof(*, buyer: User, proof: Proof) -> tuple[Proof, Order]:
@@ -474,12 +478,10 @@ def approve_proof(*, buyer: User, proof: Proof) -> Proof:
         order=order,
         type=OrderEventType.PROOF,
         actor=buyer,
-        note="Proof approved.",
+        code="proof_approved",
         data={"proof_id": proof.pk, "sha256": sha, "approved_at": proof.decided_at.isoformat()},
     )
-    _post_proof_card(
-        order=order, proof=proof, actor=buyer, text=f"Proof approved for {order.reference}."
-    )
+    _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.approved")
     return proof
 
 
@@ -504,14 +506,9 @@ def request_proof_changes(*, buyer: User, proof: Proof, note: str) -> Proof:
         order=order,
         type=OrderEventType.PROOF,
         actor=buyer,
-        note=f"Changes requested: {note}",
+        code="proof_changes_requested",
+        note=note,
         data={"proof_id": proof.pk, "round": order.revision_rounds_used},
     )
-    _post_proof_card(
-        order=order,
-        proof=proof,
-        actor=buyer,
-        text=f"Changes requested on the proof for {order.reference} "
-        f"(round {order.revision_rounds_used} of {order.revision_rounds_included}): {note}",
-    )
+    _post_proof_card(order=order, proof=proof, actor=buyer, event="proof.changes_requested")
     return proof

@@ -34,8 +34,8 @@ from commerce.models import (
 from commerce.money import format_money
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import PaymentError, PaymentRequest, WebhookEvent
-from commerce.serializers import absolute_url, serialize_order
-from commerce.services.cards import post_order_update
+from commerce.serializers import absolute_url
+from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.ledger import credit_sale, debit_refund
 from commerce.services.orders import payable_now, record_order_event, transition_order
 from core.models import User
@@ -227,8 +227,12 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
-            note=f"Payment of {event.amount} {event.currency} does not match; to refund.",
-            data={"payment_id": payment.pk},
+            code="payment_mismatch",
+            data={
+                "payment_id": payment.pk,
+                "amount": str(event.amount),
+                "currency": event.currency,
+            },
         )
         return WebhookOutcome("amount_mismatch", order.reference, payment.pk)
     if payment.amount_refunded >= payment.amount:
@@ -250,9 +254,13 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
-            note=f"Extra payment of {format_money(payment.amount, payment.currency)} received; "
-            "it will be refunded.",
-            data={"payment_id": payment.pk, "needs_refund": True},
+            code="payment_extra",
+            data={
+                "payment_id": payment.pk,
+                "needs_refund": True,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+            },
         )
         return WebhookOutcome("needs_refund", order.reference, payment.pk)
     payment.applied_to_order = True
@@ -268,26 +276,33 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     record_order_event(
         order=order,
         type=OrderEventType.PAYMENT,
-        note=f"{payment.get_purpose_display()} of {format_money(payment.amount, payment.currency)} received.",
-        data={"payment_id": payment.pk, "provider": payment.provider},
+        code="payment_received",
+        data={
+            "payment_id": payment.pk,
+            "provider": payment.provider,
+            "purpose": payment.purpose,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+        },
     )
-    note = f"{payment.get_purpose_display()} received"
+    paid = {"purpose": payment.purpose}
     if payment.purpose == PaymentPurpose.DEPOSIT:
-        transition_order(order=order, to=OrderStatus.DEPOSIT_PAID, note=note)
-    elif payment.purpose in (PaymentPurpose.FULL, PaymentPurpose.BALANCE):
-        transition_order(order=order, to=OrderStatus.PAID, note=note)
-    else:
-        post_order_update(
-            conversation=order.conversation,
-            text=f"Order {order.reference}: supplement of "
-            f"{format_money(payment.amount, payment.currency)} received.",
-            payload={
-                "type": "payment",
-                "order": serialize_order(order),
-                "url": serialize_order(order)["url"],
-            },
-            actor=None,
+        transition_order(
+            order=order, to=OrderStatus.DEPOSIT_PAID, code="payment_received", data=paid
         )
+    elif payment.purpose in (PaymentPurpose.FULL, PaymentPurpose.BALANCE):
+        transition_order(order=order, to=OrderStatus.PAID, code="payment_received", data=paid)
+    else:
+        post_milestone(
+            conversation=order.conversation,
+            event="order.payment",
+            type="payment",
+            order=order.reference,
+            purpose=payment.purpose,
+            amount=str(payment.amount),
+            currency=payment.currency,
+        )
+        publish_order_card(order=order)
     return WebhookOutcome("paid", order.reference, payment.pk)
 
 
@@ -327,23 +342,21 @@ def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     record_order_event(
         order=order,
         type=OrderEventType.REFUND,
-        note=f"Refund of {format_money(delta, payment.currency)}.",
-        data={"payment_id": payment.pk},
+        code="refund",
+        data={"payment_id": payment.pk, "amount": str(delta), "currency": payment.currency},
     )
     if order.amount_refunded >= order.amount_paid and order.status != OrderStatus.REFUNDED:
-        transition_order(order=order, to=OrderStatus.REFUNDED, note="Fully refunded.")
+        transition_order(order=order, to=OrderStatus.REFUNDED, code="fully_refunded")
     else:
-        post_order_update(
+        post_milestone(
             conversation=order.conversation,
-            text=f"Order {order.reference}: {format_money(delta, payment.currency)} refunded.",
-            payload={
-                "type": "refund",
-                "amount": str(delta),
-                "order": serialize_order(order),
-                "url": serialize_order(order)["url"],
-            },
-            actor=None,
+            event="order.refund",
+            type="refund",
+            order=order.reference,
+            amount=str(delta),
+            currency=payment.currency,
         )
+        publish_order_card(order=order)
     return WebhookOutcome("refunded", order.reference, payment.pk)
 
 

@@ -20,6 +20,54 @@ export function format(template, params = {}) {
   return String(template).replace(/\{(\w+)\}/g, (m, key) => (key in params ? params[key] : m));
 }
 
+// Gettext catalogues keep Python's "%(name)s" placeholders (card strings are shared with the
+// Telegram bot, see commerce/card_render.py); missing values render as nothing.
+export function pyformat(template, params = {}) {
+  return String(template || "").replace(/%\((\w+)\)s/g, (m, key) =>
+    params[key] === undefined || params[key] === null ? "" : String(params[key]),
+  );
+}
+
+// Card facts → text in the reader's locale (the page's <html lang>) and time zone (the browser's).
+export function cardFormatters(locale) {
+  const lang = locale || undefined;
+  const number = (value) => (value === null || value === undefined || value === "" ? NaN : Number(value));
+  return {
+    money(amount, currency, signed = false) {
+      const value = number(amount);
+      if (!Number.isFinite(value) || !currency) return "";
+      let text;
+      try {
+        text = new Intl.NumberFormat(lang, { style: "currency", currency }).format(value);
+      } catch {
+        text = `${amount} ${currency}`;
+      }
+      return signed && value > 0 ? `+${text}` : text;
+    },
+    percent(value) {
+      const n = number(value);
+      return Number.isFinite(n) ? new Intl.NumberFormat(lang, { style: "percent" }).format(n / 100) : "";
+    },
+    days(value) {
+      const n = number(value);
+      if (!Number.isFinite(n)) return "";
+      try {
+        return new Intl.NumberFormat(lang, { style: "unit", unit: "day", unitDisplay: "long" }).format(n);
+      } catch {
+        return String(n);
+      }
+    },
+    date(value) {
+      if (!value) return "";
+      const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(String(value));
+      const moment = new Date(dateOnly ? `${value}T00:00:00Z` : value);
+      if (Number.isNaN(moment.getTime())) return "";
+      // A calendar date (due date) is the same day everywhere; instants use the reader's zone.
+      return new Intl.DateTimeFormat(lang, dateOnly ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium" }).format(moment);
+    },
+  };
+}
+
 export function newClientId() {
   if (window.crypto && typeof window.crypto.randomUUID === "function") {
     return window.crypto.randomUUID();
@@ -280,6 +328,7 @@ export class ConversationController {
     this.online = new Set(this.profile && this.profile.online && this.other ? [this.other.id] : []);
     this.typingTimers = new Map();
     this.showOriginal = new Set(); // message ids shown untranslated
+    this.cardText = cardFormatters(document.documentElement.lang);
     this.subscribed = false;
 
     this.log = root.querySelector("[data-chat-log]");
@@ -291,6 +340,7 @@ export class ConversationController {
     this.form = root.querySelector("[data-chat-composer]");
     this.input = root.querySelector("[data-chat-input]");
     this.presenceEl = presenceEl || document.querySelector("[data-chat-presence]");
+    this.translationStateEl = root.querySelector("[data-chat-translation-state]");
 
     this.timeFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
       hour: "2-digit",
@@ -878,11 +928,14 @@ export class ConversationController {
   _renderMessage(message) {
     const mine = message.author && message.author.id === this.me;
     const kind = message.kind;
+    if (kind === "system" && !message.hidden && isContextCard(message)) {
+      return renderContextCard(message, this.config);
+    }
     if (kind === "system" && !message.hidden) {
       return el(
         "li",
         { class: "msg msg-system", "data-seq": message.seq },
-        el("p", { class: "msg-system-text", text: this._displayText(message).text }),
+        el("p", { class: "msg-system-text", text: this._systemText(message) }),
       );
     }
     const cls = ["msg", mine ? "msg-out" : "msg-in", `msg-kind-${kind}`];
@@ -983,7 +1036,9 @@ export class ConversationController {
         note.append(this.t.translating);
         return note;
       case "not_configured":
-        note.append(this.t.translation_not_configured);
+        // A site-wide state, said once at the top of the thread rather than under every message.
+        this._showTranslationState(this.t.translation_not_configured_thread || this.t.translation_not_configured);
+        return null;
         return note;
       case "paused":
         note.append(this.t.translation_paused);
@@ -1061,7 +1116,137 @@ export class ConversationController {
     return row;
   }
 
+  _showTranslationState(text) {
+    if (!this.translationStateEl || !text) return;
+    this.translationStateEl.textContent = text;
+    this.translationStateEl.hidden = false;
+  }
+
+  _cardUrl(name, values) {
+    const template = (this.t.card_urls || {})[name];
+    return template ? safeUrl(format(template, values)) : null;
+  }
+
+  _isBuyer() {
+    return this.config.buyer === undefined || this.config.buyer === null || this.config.buyer === this.me;
+  }
+
+  // Commerce milestones ({"event": ...}) in the reader's language; other system lines as stored.
+  _systemText(message) {
+    const p = message.payload || {};
+    const c = this.t.card || {};
+    const template = p.event && c.events ? c.events[p.event] : null;
+    if (!template) return this._displayText(message).text;
+    const labels = c.status || {};
+    const facts = { ...p };
+    if (p.event === "order.status") facts.status = (labels.order || {})[p.new_status] || "";
+    if (p.event === "order.production") facts.stage = (labels.stage || {})[p.stage] || "";
+    if (p.event === "shipment.status") facts.status = (labels.shipment || {})[p.status] || "";
+    if (p.amount !== undefined) facts.amount = this.cardText.money(p.amount, p.currency);
+    const parts = [];
+    if (p.event === "custom_request.sent") {
+      parts.push(pyformat(c.label_value, { label: template, value: p.description || "" }));
+      if (p.budget) parts.push(pyformat(c.budget, { amount: this.cardText.money(p.budget, p.currency) }));
+      if (p.deadline) parts.push(pyformat(c.needed_by, { date: this.cardText.date(p.deadline) }));
+    } else {
+      parts.push(pyformat(template, facts));
+      if (p.tracking_number) parts.push(pyformat(c.tracking, { carrier: p.carrier || "", number: p.tracking_number }));
+      if (p.note) parts.push(`“${p.note}”`);
+    }
+    return parts.filter(Boolean).join(" · ");
+  }
+
   _renderCard(message) {
+    const p = message.payload || {};
+    if (p.card === "offer") return this._renderOfferCard(message, p);
+    if (p.card === "order") return this._renderOrderCard(message, p);
+    return this._renderLegacyCard(message);
+  }
+
+  _cardShell(message, kind, title, status, statusLabel) {
+    const card = el("article", { class: `chat-card chat-card-${kind}`, "data-card": kind, "data-status": status || null });
+    card.append(el("h3", { class: "chat-card-title", text: title }));
+    card.append(el("p", { class: "chat-card-status" }, el("span", { class: `badge badge-${status || "none"}`, text: statusLabel || status || "" })));
+    return card;
+  }
+
+  _renderOfferCard(message, p) {
+    const c = this.t.card || {};
+    const change = p.kind === "change_order";
+    const status = String(p.status || "");
+    const statusLabel = ((c.status || {}).offer || {})[status] || status;
+    const title = pyformat(change ? c.change_order_title : c.offer_title, { version: p.version });
+    const card = this._cardShell(message, "offer", title, status, statusLabel);
+    const shown = this._displayText(message);
+    if (p.note) card.append(el("p", { class: "chat-card-note", lang: shown.lang || null, text: shown.text || p.note }));
+    if (Array.isArray(p.lines) && p.lines.length) {
+      const list = el("ul", { class: "chat-card-lines", role: "list" });
+      for (const line of p.lines.slice(0, 30)) {
+        if (!line || typeof line !== "object") continue;
+        const qty = line.quantity && line.quantity !== 1 ? ` × ${line.quantity}` : "";
+        list.append(
+          el("li", {}, el("span", { text: `${line.description || ""}${qty}` }), el("span", { class: "chat-card-amount", text: this.cardText.money(line.total, p.currency, change) })),
+        );
+      }
+      card.append(list);
+    }
+    card.append(
+      el("p", { class: "chat-card-total" }, el("span", { text: change ? c.price_change : c.total }), el("strong", { text: this.cardText.money(p.total, p.currency, change) })),
+    );
+    const facts = [];
+    if (!change && Number(p.deposit_percent) > 0) {
+      facts.push(pyformat(c.deposit, { amount: this.cardText.money(p.deposit_amount, p.currency), percent: this.cardText.percent(p.deposit_percent) }));
+    }
+    if (Number(p.lead_time_days) > 0) facts.push(pyformat(change ? c.extra_time : c.lead_time, { duration: this.cardText.days(p.lead_time_days) }));
+    if (status === "sent" && p.expires_at) facts.push(pyformat(c.valid_until, { date: this.cardText.date(p.expires_at) }));
+    if (facts.length) card.append(el("p", { class: "chat-card-facts", text: facts.join(" · ") }));
+    // Only the offer still waiting for the buyer's answer has an action; decided ones keep their badge.
+    const url = status === "sent" && this._isBuyer() ? this._cardUrl("offer", { id: p.offer_id }) : null;
+    if (url) card.append(el("a", { class: "btn chat-card-link", href: url, target: "_top", text: c.review_offer }));
+    const translation = this._translation(message);
+    const note = translation && translation.status === "done" ? this._translationNote(message, shown) : null;
+    if (note) card.append(note);
+    return card;
+  }
+
+  _renderOrderCard(message, p) {
+    const c = this.t.card || {};
+    const status = String(p.status || "");
+    const statusLabel = ((c.status || {}).order || {})[status] || status;
+    const reference = String(p.order || p.reference || "");
+    const card = this._cardShell(message, "order", pyformat(c.order_title, { reference }), status, statusLabel);
+    card.append(el("p", { class: "chat-card-total" }, el("span", { text: c.total }), el("strong", { text: this.cardText.money(p.total, p.currency) })));
+    const facts = [];
+    if (Number(p.amount_paid) > 0) facts.push(pyformat(c.amount_paid, { amount: this.cardText.money(p.amount_paid, p.currency) }));
+    if (p.due_date && !["shipped", "delivered", "cancelled", "refunded"].includes(status)) facts.push(pyformat(c.due, { date: this.cardText.date(p.due_date) }));
+    if (facts.length) card.append(el("p", { class: "chat-card-facts", text: facts.join(" · ") }));
+    const shipment = p.shipment && typeof p.shipment === "object" ? p.shipment : null;
+    if (shipment && shipment.tracking_number) {
+      const tracking = pyformat(c.tracking, { carrier: shipment.carrier || "", number: shipment.tracking_number });
+      const trackingUrl = safeUrl(shipment.tracking_url);
+      card.append(
+        el("p", { class: "chat-card-facts" }, trackingUrl ? el("a", { href: trackingUrl, target: "_blank", rel: "noopener", text: tracking }) : tracking),
+      );
+    }
+    const payable = p.payable && typeof p.payable === "object" ? p.payable : null;
+    const proof = p.proof && typeof p.proof === "object" ? p.proof : null;
+    let action = null;
+    if (payable && this._isBuyer()) {
+      const template = (c.pay || {})[payable.purpose] || (c.pay || {}).full;
+      action = { primary: true, url: this._cardUrl("pay", { reference }), text: pyformat(template, { amount: this.cardText.money(payable.amount, p.currency) }) };
+    } else if (proof && proof.status === "pending" && this._isBuyer()) {
+      action = { primary: true, url: this._cardUrl("order", { reference }), text: c.review_proof };
+    } else {
+      action = { primary: false, url: this._cardUrl("order", { reference }), text: c.view_order };
+    }
+    if (action && action.url) {
+      card.append(el("a", { class: action.primary ? "btn chat-card-link" : "btn btn-secondary chat-card-link", href: action.url, target: "_top", text: action.text }));
+    }
+    return card;
+  }
+
+  // Cards stored before cards became data (they carry their own text).
+  _renderLegacyCard(message) {
     const p = message.payload || {};
     const card = el("article", { class: `chat-card chat-card-${message.kind}` });
     card.append(el("p", { class: "chat-card-kind", text: message.kind === "offer" ? this.t.offer : this.t.order_update }));
@@ -1134,6 +1319,31 @@ export class ConversationController {
 }
 
 // Shows the socket state in the [data-chat-connection] banner of a page.
+// -- Context cards ("asked about / requested / ordered" a piece), stored as ids -------------
+// The page resolves them for the reader (config.contextCards, keyed by message id: title,
+// link, thumbnail, options, formatted price); a card that arrives live shows its kind label.
+function isContextCard(message) {
+  return !!(message.payload && message.payload.type === "context");
+}
+
+function renderContextCard(message, config) {
+  const kind = String(message.payload.context || "");
+  const resolved = (config.contextCards || {})[String(message.id)] || null;
+  const labels = config.contextLabels || {};
+  const label = (resolved && resolved.label) || labels[kind] || "";
+  const card = el("div", { class: "context-chip" });
+  if (resolved && resolved.thumb) card.append(el("img", { class: "context-chip-thumb", src: resolved.thumb, alt: "", width: 40, height: 40, loading: "lazy" }));
+  const body = el("div", { class: "context-chip-body" }, el("p", { class: "context-chip-kind", text: label }));
+  if (resolved && resolved.title) {
+    body.append(el("p", { class: "context-chip-title" }, resolved.url ? el("a", { href: resolved.url, text: resolved.title }) : resolved.title));
+  }
+  const facts = resolved ? [...(resolved.options || []), resolved.price].filter(Boolean) : [];
+  if (facts.length) body.append(el("p", { class: "context-chip-facts", text: facts.join(" · ") }));
+  if (resolved && resolved.offerUrl) body.append(el("a", { class: "btn btn-secondary context-chip-offer", href: resolved.offerUrl, text: resolved.offerLabel }));
+  card.append(body);
+  return el("li", { class: "msg msg-system msg-context", "data-seq": message.seq }, card);
+}
+
 export function connectionBanner(node, strings, socket) {
   return (state, detail = {}) => {
     if (!node) return;

@@ -94,6 +94,21 @@ def cards(conversation: Conversation, kind: str = MessageKind.ORDER_UPDATE) -> l
     return list(Message.objects.filter(conversation=conversation, kind=kind).order_by("seq"))
 
 
+LYON = {
+    "full_name": "Léa Martin",
+    "line1": "12 rue de la République",
+    "city": "Lyon",
+    "postal_code": "69001",
+    "country": "FR",
+}
+
+
+def save_address(buyer, **overrides):
+    from commerce.services.shipping import AddressInput, save_shipping_address
+
+    return save_shipping_address(buyer=buyer, data=AddressInput(**{**LYON, **overrides}))
+
+
 def pay_through_dev_gateway(buyer, order: Order) -> services.WebhookOutcome:
     payment = services.start_checkout(buyer=buyer, order=order)
     return services.confirm_dev_payment(buyer=buyer, payment=payment)

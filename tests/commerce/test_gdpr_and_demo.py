@@ -32,12 +32,14 @@ def test_erasure_scrubs_personal_fields_but_keeps_money_records(buyer, artisan, 
         lead_time_days=5,
     )
     order = services.accept_offer(buyer=buyer, offer=offer)
-    Order.objects.filter(pk=order.pk).update(shipping_name="Léa Martin", shipping_address="1 Rue X")
+    Order.objects.filter(pk=order.pk).update(
+        shipping_name="Léa Martin", shipping_address={"full_name": "Léa Martin", "line1": "1 Rue X"}
+    )
     pay_through_dev_gateway(buyer, order)
     erase_personal_data(user=buyer)
     order.refresh_from_db()
     request.refresh_from_db()
-    assert order.shipping_name == "" and order.shipping_address == ""
+    assert order.shipping_name == "" and order.shipping_address == {}
     assert "Léa" not in str(order.spec_snapshot) and request.description == "[erased]"
     assert Payment.objects.filter(order=order).count() == 1
     assert LedgerEntry.objects.filter(order=order).count() == 2

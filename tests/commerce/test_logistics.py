@@ -9,6 +9,7 @@ import pytest
 
 from commerce import services
 from commerce.models import LogisticsProvider, OrderStatus, ShipmentStatus
+from conversations.models import MessageKind
 from tests.commerce.conftest import cards, pay_through_dev_gateway
 
 pytestmark = pytest.mark.django_db
@@ -68,8 +69,11 @@ def test_signed_updates_move_shipment_and_order(client, shipment):
     shipment.order.refresh_from_db()
     assert shipment.status == ShipmentStatus.DELIVERED
     assert shipment.order.status == OrderStatus.DELIVERED
-    kinds = [c.payload.get("type") for c in cards(shipment.order.conversation)][-3:]
-    assert kinds == ["shipment", "shipment", "status"]
+    conversation = shipment.order.conversation
+    events = [c.payload.get("event") for c in cards(conversation, MessageKind.SYSTEM)][-3:]
+    assert events == ["shipment.status", "shipment.status", "order.status"]
+    [order_card] = cards(conversation)
+    assert order_card.payload["shipment"]["status"] == ShipmentStatus.DELIVERED
 
 
 def test_replayed_event_is_applied_once(client, shipment):

@@ -38,7 +38,9 @@ def test_offer_posts_a_structured_card(artisan, conversation):
     assert payload["lines"][0]["description"] == "Large bowl"
     assert payload["deposit_percent"] == 30 and payload["personalised"] is True
     assert payload["status"] == OfferStatus.SENT
-    assert payload["url"] == f"https://atelier.example/offers/{offer.pk}/"
+    assert payload["card"] == "offer" and payload["deposit_amount"] == "36.00"
+    assert card.text == ""  # facts only: readers render it in their own language
+    assert "url" not in payload and "status_label" not in payload
     assert payload["actor"]["id"] == artisan.pk
     for key in ("lead_time_days", "expires_at", "revision_rounds"):
         assert key in payload
@@ -110,10 +112,11 @@ def test_accept_freezes_terms_and_posts_checkout_link(buyer, artisan, conversati
     assert order.status == OrderStatus.PENDING_PAYMENT
     assert order.personalised and order.revision_rounds_included == 2
     assert order.spec_snapshot["offer"]["lines"][1]["quantity"] == 2
-    checkout = cards(conversation)[-1]
-    assert checkout.payload["type"] == "checkout"
-    assert checkout.payload["url"] == f"https://atelier.example/pay/{order.reference}/"
-    assert checkout.payload["purpose"] == "deposit" and checkout.payload["amount"] == "37.50"
+    [order_card] = cards(conversation)
+    assert order_card.payload["card"] == "order"
+    assert order_card.payload["order"] == order.reference
+    assert order_card.payload["payable"] == {"purpose": "deposit", "amount": "37.50"}
+    assert order_card.payload["currency"] == "EUR" and "url" not in order_card.payload
 
 
 def test_editing_chat_text_never_changes_terms(buyer, artisan, conversation, offer):
@@ -183,8 +186,12 @@ def test_custom_request_opens_conversation_and_links_offer(buyer, artisan, shop)
         images=[png_upload("ref.png")],
     )
     conversation = request.conversation
-    assert conversation.artisan_id == artisan.pk and conversation.context_type == "custom_request"
-    [note] = cards(conversation, MessageKind.SYSTEM)
+    assert conversation.artisan_id == artisan.pk
+    # The pair's thread carries the request as data (a context card) and as the brief
+    context_card, note = cards(conversation, MessageKind.SYSTEM)
+    assert context_card.payload["type"] == "context"
+    assert context_card.payload["context"] == "request"
+    assert context_card.payload["request_id"] == request.pk
     assert note.payload["type"] == "custom_request" and note.payload["budget"] == "160.00"
     assert len(note.payload["image_urls"]) == 1
     # The same buyer's next request continues the conversation

@@ -37,7 +37,7 @@ def test_paid_requires_the_money(order):
 
 def test_every_transition_writes_history_and_posts_a_card(buyer, artisan, order):
     conversation = order.conversation
-    cards_before = len(cards(conversation))
+    lines_before = len(cards(conversation, MessageKind.SYSTEM))
     # Paid (via the dev gateway webhook), in production, shipped, delivered
     pay_through_dev_gateway(buyer, order)
     services.post_production_update(
@@ -60,12 +60,19 @@ def test_every_transition_writes_history_and_posts_a_card(buyer, artisan, order)
         ("in_production", "shipped"),
         ("shipped", "delivered"),
     ]
-    status_cards = [
-        m.payload for m in cards(conversation)[cards_before:] if m.payload.get("type") == "status"
+    # Each move is a short system line of facts; the order keeps one card, now "delivered"
+    status_lines = [
+        m.payload
+        for m in cards(conversation, MessageKind.SYSTEM)[lines_before:]
+        if m.payload.get("event") == "order.status"
     ]
-    assert [(c["old_status"], c["new_status"]) for c in status_cards] == history
-    assert all(m.kind == MessageKind.ORDER_UPDATE and m.author is None for m in cards(conversation))
-    assert status_cards[2]["tracking_number"] == "EST123"
+    assert [(c["old_status"], c["new_status"]) for c in status_lines] == history
+    assert status_lines[2]["tracking_number"] == "EST123"
+    assert status_lines[2]["order"] == order.reference
+    [order_card] = cards(conversation)
+    assert order_card.author is None and order_card.text == ""
+    assert order_card.payload["status"] == "delivered"
+    assert order_card.payload["shipment"]["tracking_number"] == "EST123"
 
 
 def test_transition_broadcasts_order_status(order, monkeypatch, django_capture_on_commit_callbacks):
@@ -102,9 +109,9 @@ def test_deposit_flow_sends_balance_link_when_ready(buyer, artisan, conversation
     services.post_production_update(artisan=artisan, order=order, stage="ready")
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_BALANCE
-    checkout = cards(conversation)[-1].payload
-    assert checkout["type"] == "checkout" and checkout["purpose"] == "balance"
-    assert checkout["amount"] == "72.00"
+    [order_card] = cards(conversation)
+    assert order_card.payload["status"] == OrderStatus.AWAITING_BALANCE
+    assert order_card.payload["payable"] == {"purpose": "balance", "amount": "72.00"}
     # When the balance is paid the order is paid in full and can ship
     assert pay_through_dev_gateway(buyer, order).outcome == "paid"
     order.refresh_from_db()
@@ -121,9 +128,9 @@ def test_production_update_with_photo_reaches_the_chat(buyer, artisan, order):
         note="Glazing",
         photo=png_upload("glaze.png"),
     )
-    card = cards(order.conversation)[-1].payload
-    assert card["type"] == "production" and card["stage"] == "finishing"
-    assert card["photo_url"].startswith("https://atelier.example/media/commerce/stages/")
+    line = cards(order.conversation, MessageKind.SYSTEM)[-1].payload
+    assert line["event"] == "order.production" and line["stage"] == "finishing"
+    assert line["photo_url"].startswith("/media/commerce/stages/")  # relative to the site
 
 
 def test_proof_approval_keeps_time_and_hash(buyer, artisan, conversation):
@@ -143,8 +150,20 @@ def test_proof_approval_keeps_time_and_hash(buyer, artisan, conversation):
     assert approved.status == ProofStatus.APPROVED
     assert approved.decided_at is not None
     assert approved.approved_sha256 == second.sha256 and len(second.sha256) == 64
-    proof_cards = [m.payload for m in cards(conversation) if m.payload.get("type") == "proof"]
-    assert proof_cards[-1]["status"] == "approved" and proof_cards[-1]["sha256"] == second.sha256
+    proof_lines = [
+        m.payload
+        for m in cards(conversation, MessageKind.SYSTEM)
+        if m.payload.get("type") == "proof"
+    ]
+    assert [p["event"] for p in proof_lines] == [
+        "proof.posted",
+        "proof.changes_requested",
+        "proof.posted",
+        "proof.approved",
+    ]
+    assert proof_lines[-1]["status"] == "approved" and proof_lines[-1]["proof_id"] == second.pk
+    [order_card] = cards(conversation)
+    assert order_card.payload["proof"]["status"] == "approved"
     with pytest.raises(InvalidInput, match="already answered"):
         services.approve_proof(buyer=buyer, proof=second)
 
@@ -156,7 +175,8 @@ def test_product_order_reserves_stock_and_cancel_releases_it(buyer, artisan, sho
     order = services.create_product_order(buyer=buyer, product=product, selections={}, quantity=2)
     product.refresh_from_db()
     assert product.stock_quantity == 0
-    assert order.conversation.context_type == "order" and order.conversation.context_id == order.pk
+    card = order.conversation.messages.get(payload__type="context")
+    assert card.payload["context"] == "buy" and card.payload["order_id"] == order.pk
     with pytest.raises(InvalidInput, match="stock"):
         services.create_product_order(buyer=buyer, product=product, selections={})
     services.cancel_order(actor=buyer, order=order)

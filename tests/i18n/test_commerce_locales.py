@@ -70,7 +70,14 @@ def buyer(db) -> User:
 
 @pytest.fixture
 def order(buyer, bowl) -> Order:
-    return services.create_product_order(buyer=buyer, product=bowl, selections={}, quantity=1)
+    from commerce.services.shipping import AddressInput, set_order_shipping_address
+
+    order = services.create_product_order(buyer=buyer, product=bowl, selections={}, quantity=1)
+    # The pay page asks where to ship before it starts a payment.
+    home = AddressInput(
+        full_name="Bea", line1="1 Main St", city="Lyon", postal_code="69001", country="FR"
+    )
+    return set_order_shipping_address(buyer=buyer, order=order, address=home)
 
 
 def in_language(msgid: str, language: str, **values: object) -> str:

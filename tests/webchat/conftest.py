@@ -50,4 +50,5 @@ def buyer_client(buyer) -> Client:
 
 @pytest.fixture
 def admin_client_signed_in(admin_user) -> Client:
+    enrol_totp(admin_user)  # the moderation console needs an admin with 2FA
     return signed_in(admin_user)

@@ -12,6 +12,7 @@ import pytest
 
 from conversations.models import Message
 from conversations.services import start_conversation
+from tests.conftest import enrol_totp
 from tests.webchat.browser import (
     CHROMIUM_ARGS,
     UNLABELLED_CONTROLS_JS,
@@ -321,6 +322,7 @@ def test_moderator_hides_from_the_console_and_the_buyer_sees_it_removed_live(
     conversation = start_conversation(buyer=buyer, artisan=artisan)
     bad = say(conversation, artisan, "Pay me outside Atelier, it is cheaper")
     report_message(message=bad, reporter=buyer, reason="Wants payment outside")
+    enrol_totp(admin_user)  # the moderation console needs an admin with 2FA
     buyer_ctx = signed_in_context(browser, buyer, server)
     admin_ctx = signed_in_context(browser, admin_user, server)
     try:

@@ -68,7 +68,8 @@ def test_first_message_starts_the_conversation_and_the_widget_continues_it(
         artisan,
         "widget",
     )
-    assert (conversation.context_type, conversation.context_id) == ("product", 7)
+    # The pair's one thread: the page's context travels as a card, not as the thread's key
+    assert (conversation.context_type, conversation.context_id) == ("", None)
     say(conversation, artisan, "Hello from the workshop")
 
     config = chat_config(buyer_client.get(f"/widget/?artisan={artisan.pk}&product=7"))
@@ -79,6 +80,9 @@ def test_first_message_starts_the_conversation_and_the_widget_continues_it(
         "/widget/start/", {"artisan": artisan.pk, "context_type": "product", "context_id": "7"}
     )
     assert again.json()["conversation"] == conversation.pk
+    # ... and so does the widget on any other page of the same artisan
+    elsewhere = buyer_client.post("/widget/start/", {"artisan": artisan.pk})
+    assert elsewhere.json()["conversation"] == conversation.pk
 
 
 def test_no_artisan_means_the_shop_bot(buyer_client, buyer):

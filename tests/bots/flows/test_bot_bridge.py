@@ -6,13 +6,15 @@ from decimal import Decimal
 
 import pytest
 from aiogram import Bot
+from django.utils import translation
 
 from bots.models import TelegramAccount, TelegramDelivery
 from commerce.models import Order, OrderStatus
 from commerce.serializers import offer_url, pay_url
-from commerce.services.offers import OfferLineInput, send_offer
+from commerce.services.offers import OfferLineInput, accept_offer, send_offer
 from conversations.models import Channel, Conversation, Message, MessageKind
 from conversations.services import post_message
+from core.l10n import format_date
 from tests.bots.support import (
     db_call,
     feed,
@@ -99,9 +101,67 @@ async def test_offer_card_reaches_telegram_with_a_pay_button(
         lead_time_days=10,
     )
 
+    # Then the buyer reads the card in their language (English here), money with its currency
     card = telegram_standin.sent_messages(BUYER)[-1]
-    assert card["text"] == "Offer v1: €60.00, ready in 10 days\n• Scarf, 2 m × 1: 60.00"
-    assert keyboard(card) == [[{"text": "Review and pay", "url": await db_call(offer_url)(offer)}]]
+    valid_until = format_date(offer.expires_at, language="en")
+    assert card["text"] == (
+        "📝 Offer v1 — Awaiting answer\n"
+        "• Scarf, 2 m: €60.00\n"
+        "Total: €60.00\n"
+        "Ready in 10 days\n"
+        f"Valid until {valid_until}"
+    )
+    assert keyboard(card) == [
+        [{"text": "Review the offer", "url": await db_call(offer_url)(offer)}]
+    ]
+
+
+async def test_french_recipient_reads_the_offer_card_and_milestones_in_french(
+    dispatcher, telegram_bot: Bot, telegram_standin: TelegramBotApiStandIn, artisan, product
+) -> None:
+    # Given a buyer whose Telegram account speaks French
+    conversation = await _ask_artisan(dispatcher, telegram_bot, product)
+    account = await db_call(TelegramAccount.objects.select_related("user").get)(
+        telegram_user_id=BUYER
+    )
+    account.user.preferred_language = "fr"
+    await db_call(account.user.save)(update_fields=["preferred_language"])
+
+    # When the artisan (whose own language does not matter) sends an offer with a deposit
+    with translation.override("es"):
+        offer = await db_call(send_offer)(
+            artisan=artisan,
+            conversation=conversation,
+            lines=[OfferLineInput(description="Écharpe, 2 m", unit_price=Decimal("54.00"))],
+            currency="EUR",
+            lead_time_days=10,
+            deposit_percent=50,
+        )
+
+    # Then the card is entirely French, amounts formatted the French way
+    card = telegram_standin.sent_messages(BUYER)[-1]
+    valid_until = format_date(offer.expires_at, language="fr")
+    assert card["text"] == (
+        "📝 Offre v1 — En attente de réponse\n"
+        "• Écharpe, 2 m\xa0: 54,00\xa0€\n"
+        "Total\xa0: 54,00\xa0€\n"
+        "Acompte\xa0: 27,00\xa0€ (50\xa0%)\n"
+        "Prêt dans 10\xa0jours\n"
+        f"Valable jusqu’au {valid_until}"
+    )
+    assert keyboard(card)[0][0]["text"] == "Voir l’offre"
+    for spanish in ("Oferta", "Esperando", "Total:", "días"):
+        assert spanish not in card["text"]
+
+    # When the buyer accepts, the acceptance is a short French line and the order card follows
+    order = await db_call(accept_offer)(buyer=account.user, offer=offer)
+    accepted, order_card = texts(telegram_standin, BUYER)[-2:]
+    assert accepted == f"Offre v1 acceptée — commande {order.reference}"
+    assert order_card.startswith(f"📦 Commande {order.reference} — En attente de paiement")
+    assert "Total\xa0: 54,00\xa0€" in order_card
+    assert keyboard(telegram_standin.sent_messages(BUYER)[-1])[0][0]["text"] == (
+        "Payer l’acompte de 27,00\xa0€"
+    )
 
 
 async def test_buy_button_orders_sends_checkout_link_then_order_status_push(
@@ -125,7 +185,9 @@ async def test_buy_button_orders_sends_checkout_link_then_order_status_push(
     [ack] = telegram_standin.calls_to("answerCallbackQuery")
     assert ack.params == {"callback_query_id": "q-buy", "text": f"Order {order.reference} created."}
     checkout = telegram_standin.sent_messages(BUYER)[-1]
-    assert checkout["text"] == f"📦 Order {order.reference}: Pay €35.00"
+    assert checkout["text"].startswith(
+        f"📦 Order {order.reference} — Waiting for payment\nTotal: €35.00"
+    )
     assert keyboard(checkout) == [
         [{"text": "Pay €35.00", "url": await db_call(pay_url)(order)}],
         [{"text": "Pay in Telegram", "callback_data": f"pay:{order.reference}"}],
@@ -172,7 +234,7 @@ async def test_buy_button_orders_sends_checkout_link_then_order_status_push(
     await db_call(order.refresh_from_db)()
     assert order.status == OrderStatus.PAID
     assert texts(telegram_standin, BUYER)[-2:] == [
-        f"📦 Order {order.reference}: Paid — Full payment received",
+        f"Order {order.reference}: Paid",
         "Payment received, thank you! You'll get updates about your order here.",
     ]
     push = telegram_standin.sent_messages(BUYER)[-2]
