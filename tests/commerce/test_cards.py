@@ -160,3 +160,23 @@ def _es_status(code: str) -> str:
 
     with translation.override("es"):
         return str(OrderStatus(code).label)
+
+
+def test_service_errors_are_in_the_readers_language(stranger, buyer, artisan, conversation):
+    from commerce.errors import IllegalTransition, InvalidInput, NotAllowed
+
+    offer = _offer(artisan, conversation)
+    # A French reader is told in French that the offer is not theirs
+    with translation.override("fr"), pytest.raises(NotAllowed, match="ne vous est pas destinée"):
+        services.accept_offer(buyer=stranger, offer=offer)
+    # and a Spanish reader gets the line number filled into their sentence
+    with translation.override("es"), pytest.raises(InvalidInput) as error:
+        send(artisan, conversation, lines=[line("", "10.00")])
+    assert error.value.message == "La línea 1 necesita una descripción."
+    # Status names inside an error are the reader's words too
+    order = services.accept_offer(buyer=buyer, offer=offer)
+    with translation.override("de"), pytest.raises(IllegalTransition) as refused:
+        services.transition_order(order=order, to="delivered")
+    assert refused.value.message == (
+        "Eine Bestellung im Status „Wartet auf Zahlung“ kann nicht zu „Zugestellt“ wechseln."
+    )
