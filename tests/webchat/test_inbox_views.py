@@ -80,6 +80,20 @@ def test_search_finds_by_message_text_and_name(artisan_client, artisan, buyer, o
     assert "No conversations match these filters." in empty.content.decode()
 
 
+def test_search_finds_an_order_thread_by_its_reference(artisan_client, artisan, buyer):
+    # Cards store facts, not text; the reference on the order card still finds the thread
+    from conversations.services import post_message
+
+    vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    post_message(
+        conversation=vase,
+        author=None,
+        kind="order_update",
+        payload={"card": "order", "order": "AT-7GSY99", "status": "shipped"},
+    )
+    assert listed_ids(artisan_client.get("/inbox/?q=at-7gsy99")) == [vase.pk]
+
+
 def test_filter_by_status_and_label(artisan_client, artisan, buyer, other_buyer):
     vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
     bowl = start_conversation(buyer=other_buyer, artisan=artisan, subject="Bowl")
