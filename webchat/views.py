@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from commerce.card_render import render_system_line
 from conversations import selectors as hub_selectors
 from conversations import services as hub
 from conversations.models import (
@@ -39,6 +40,7 @@ from conversations.models import (
     Conversation,
     FlagWord,
     Message,
+    MessageKind,
     QuickReply,
 )
 from core.decorators import json_error, role_required, seller_required, wants_json
@@ -279,6 +281,8 @@ def _preview_text(message: Message | None) -> str:
         return _("Removed by a moderator")
     if message.text:
         return message.text[:120]
+    if message.kind == MessageKind.SYSTEM and (message.payload or {}).get("event"):
+        return render_system_line(message.payload)[:120]  # a milestone, in the reader's words
     return {
         "image": _("Photo"),
         "offer": _("Offer"),
