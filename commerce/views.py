@@ -159,7 +159,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     picked = (request.GET.get("ship_to") or "").upper()
     ship_country = (
         picked
-        if picked in dict(country_choices())
+        if picked and picked in dict(country_choices())
         else (home.country.code if home else shipping.origin_country(product.shop.user))
     )
     quote = shipping.quote_shipping(
