@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -280,8 +281,20 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
             and not offer.is_expired,
             "order": getattr(offer, "resulting_order", None),
             "conversation_url": conversation_path(offer.conversation_id),
+            **_offer_arrival(offer),
         },
     )
+
+
+def _offer_arrival(offer: Offer) -> dict[str, Any]:
+    """The delivery window as it would be if the offer were accepted today."""
+    if offer.kind != OfferKind.INITIAL or not offer.transit_days_max:
+        return {}
+    today = timezone.localdate()
+    return {
+        "arrives_from": today + timedelta(days=offer.lead_time_days + offer.transit_days_min),
+        "arrives_to": today + timedelta(days=offer.lead_time_days + offer.transit_days_max),
+    }
 
 
 @login_required

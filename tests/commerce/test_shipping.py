@@ -520,3 +520,13 @@ def test_history_rows_are_codes_rendered_per_reader(buyer, artisan, order):
     with translation.override("fr"):
         assert describe_event(event) == "Paiement intégral de 120,00\xa0€ reçu."
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_offer_page_lists_shipping_so_the_lines_add_up(client, buyer, artisan, conversation):
+    offer = send(
+        artisan, conversation, shipping_amount="15.00", transit_days_min=3, transit_days_max=6
+    )
+    client.force_login(buyer)
+    page = client.get(f"/offers/{offer.pk}/").content.decode()
+    assert "€120.00" in page and "Shipping" in page and "€15.00" in page and "€135.00" in page
+    assert "Arrives between" in page
