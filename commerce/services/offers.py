@@ -264,7 +264,7 @@ def send_offer(
         raise InvalidInput(_("Revision rounds are 0–10."), field="revision_rounds_included")
     shipping = Decimal(str(shipping_amount or "0"))
     if shipping < 0:
-        raise InvalidInput(_("Shipping cannot be negative."), field="shipping_amount")
+        raise InvalidInput(_("A shipping price cannot be negative."), field="shipping_amount")
     shipping = round_money(shipping, currency)
     if not 0 <= int(transit_days_min) <= int(transit_days_max) <= 120:
         raise InvalidInput(_("Transit days: the minimum is at most the maximum (0–120)."))
