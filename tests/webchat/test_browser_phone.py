@@ -111,3 +111,28 @@ def test_desktop_header_shows_the_nav_without_a_menu_button(browser, server, buy
         assert page.locator("link[rel=icon]").get_attribute("href").endswith("favicon.svg")
     finally:
         ctx.close()
+
+
+def test_artisan_sees_the_context_and_make_an_offer_on_desktop(
+    browser,  # noqa: F811
+    server,  # noqa: F811
+    artisan,
+    asked,
+):
+    from playwright.sync_api import expect
+
+    ctx = signed_in_context(browser, artisan, server, viewport={"width": 1366, "height": 900})
+    try:
+        page = ctx.new_page()
+        page.goto(f"/inbox/{asked.pk}/")
+        details = page.locator(".conv-context")
+        expect(details).to_contain_text("Tall vase", timeout=TIMEOUT)
+        expect(details).to_contain_text("Celadon")
+        expect(details).to_contain_text("€46.00")
+        offer = page.locator(".conv-header").get_by_role("link", name="Make an offer")
+        expect(offer).to_be_visible()
+        _shot(page, "desktop-artisan-conversation")
+        offer.click()
+        page.wait_for_url(f"**/studio/conversations/{asked.pk}/offer/", timeout=TIMEOUT)
+    finally:
+        ctx.close()
