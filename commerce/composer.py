@@ -5,7 +5,7 @@ buyer's default address. Reads only; sending goes through ``services.send_offer`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from commerce.models import ChoiceValue, CustomizationOption, CustomRequest, OptionKind, Product
@@ -31,10 +31,14 @@ class ComposerStart:
 
     @property
     def subtotal(self) -> Decimal:
-        return sum(
-            (Decimal(str(ln["unit_price"])) * int(ln["quantity"]) for ln in self.lines),
-            Decimal("0"),
-        )
+        """The lines' sum; a line still without a price (a request with no budget) counts 0."""
+        total = Decimal("0")
+        for line in self.lines:
+            try:
+                total += Decimal(str(line["unit_price"])) * int(line["quantity"])
+            except (InvalidOperation, ValueError):
+                continue
+        return total
 
 
 def _latest_context(conversation: Conversation) -> dict[str, Any]:
