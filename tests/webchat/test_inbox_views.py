@@ -100,6 +100,8 @@ def test_a_milestone_is_previewed_in_the_readers_language(artisan_client, artisa
     artisan.preferred_language = "fr"
     artisan.save()
     vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    # (A thread shows in the inbox once a person wrote in it.)
+    post_message(conversation=vase, author=buyer, text="¿Lo tiene en azul?")
     post_message(
         conversation=vase,
         author=None,
