@@ -40,7 +40,6 @@ def _channel_layer_per_test_worker(worker_id):
     if "prefix" in config or "hosts" in config:
         config["prefix"] = f"test-{worker_id}-{os.getpid()}"
         channel_layers.backends.clear()
-    yield
 
 
 @pytest.fixture(autouse=True)
