@@ -9,6 +9,7 @@ enqueues follow-up work (translation, bot reply, notifications, Telegram deliver
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -303,10 +304,15 @@ def set_conversation_status(*, conversation: Conversation, user: User, status: s
 # --- Messages -------------------------------------------------------------------------------
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _validate_text(text: str, kind: str, has_attachments: bool) -> str:
     if not isinstance(text, str):
         raise HubError(_("Message text must be a string."), field="text")
-    text = text.replace("\x00", "").strip()
+    # NUL cannot be stored by PostgreSQL, and a lone surrogate (e.g. "\ud800" from a broken
+    # client) cannot be encoded at all: drop the first, mark the second as U+FFFD.
+    text = _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "")).strip()
     if len(text) > settings.MESSAGE_MAX_CHARS:
         raise HubError(
             _("Message is too long (%(length)s characters; the limit is %(limit)s).")

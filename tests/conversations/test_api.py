@@ -199,3 +199,16 @@ def test_a_search_with_a_nul_byte_is_an_ordinary_search(client, buyer, conversat
     response = client.get("/api/conversations/", {"q": "\x00"})
     assert response.status_code == 200
     assert [c["id"] for c in response.json()["items"]] == [conversation.pk]
+
+
+def test_a_lone_surrogate_in_message_text_is_stored_as_a_replacement_character(
+    buyer_client, conversation
+):
+    # Regression: "\ud800" in JSON text was a 500 over the API.
+    response = buyer_client.post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        data='{"text": "broken \\ud800 emoji", "client_id": "s-1"}',
+        content_type="application/json",
+    )
+    assert response.status_code in (200, 201), response.content
+    assert Message.objects.get(client_id="s-1").text == "broken \ufffd emoji"

@@ -325,3 +325,16 @@ async def test_a_handshake_without_origin_is_refused(buyer):
     connected, _ = await communicator.connect()
     assert not connected
     await communicator.disconnect()
+
+
+async def test_a_lone_surrogate_over_the_socket_is_stored_not_a_server_error(conversation, buyer):
+    async with ws_client(buyer) as ws:
+        await connect(ws)
+        await ws.send_to(
+            text_data='{"type": "message.send", "conversation": %d, "client_id": "s-2",'
+            ' "text": "x \\ud800 y"}' % conversation.pk
+        )
+        ack = await receive_type(ws, "message.ack")
+        assert ack["client_id"] == "s-2"
+    stored = await database_sync_to_async(Message.objects.get)(client_id="s-2")
+    assert stored.text == "x \ufffd y"
