@@ -73,6 +73,21 @@ def sensitive_action(view: View) -> View:
     return wrapper
 
 
+def recently_authenticated(view: View) -> View:
+    """Require a fresh re-authentication only (no 2FA precondition): enrolling a second
+    factor and exporting one's data, where a stolen session must not be enough."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _login_redirect(request)
+        if not is_recently_authenticated(request.session):
+            return reauth_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def role_required(*roles: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import security, services
 from core.audit import record_audit_event
-from core.decorators import sensitive_action
+from core.decorators import recently_authenticated, sensitive_action
 from core.forms import (
     CodeForm,
     EmailChangeForm,
@@ -308,7 +308,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@recently_authenticated
 @require_http_methods(["GET", "POST"])
 def totp_setup(request: HttpRequest) -> HttpResponse:
     user: User = request.user
@@ -377,7 +377,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "core/privacy.html", {"erase_form": EraseForm()})
 
 
-@login_required
+@recently_authenticated
 def data_export(request: HttpRequest) -> HttpResponse:
     data = export_personal_data(user=request.user, request=request)
     response = HttpResponse(

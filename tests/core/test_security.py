@@ -189,3 +189,22 @@ def test_lockout_still_applies_in_this_process_while_redis_is_down(client, buyer
         assert bad.status_code == 400
     locked = client.post(reverse("core:login"), {"email": buyer.email, "password": PASSWORD})
     assert locked.status_code == 429
+
+
+@pytest.mark.parametrize("url_name", ["core:totp_setup", "core:data_export"])
+def test_enrolment_and_export_need_a_fresh_reauthentication(client, buyer, settings, url_name):
+    # Regression: a stolen session could attach its own authenticator or take the data.
+    client.force_login(buyer)  # a session, but no recent password entry
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("core:reauth"))
+    # After re-authenticating, the page opens
+    client.post(
+        f"{reverse('core:reauth')}?next={reverse(url_name)}", {"password": PASSWORD}
+    )
+    assert client.get(reverse(url_name)).status_code == 200
+
+
+def test_signing_in_counts_as_a_fresh_authentication_for_enrolment(client, buyer):
+    client.post(reverse("core:login"), {"email": buyer.email, "password": PASSWORD})
+    assert client.get(reverse("core:totp_setup")).status_code == 200

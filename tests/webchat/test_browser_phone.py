@@ -10,6 +10,7 @@ import pytest
 from commerce import services as commerce
 from commerce.services.context import ask_about_product
 from conversations.services import post_message
+from tests.conftest import PASSWORD
 from tests.webchat.browser import signed_in_context
 from tests.webchat.test_browser_chat import TIMEOUT, browser, server  # noqa: F401 (fixtures)
 
@@ -92,6 +93,9 @@ def test_the_2fa_key_fits_a_phone(browser, server, artisan_without_2fa):  # noqa
     try:
         page = ctx.new_page()
         page.goto("/accounts/2fa/setup/")
+        # Enrolling needs a fresh password entry (a stolen session must not be enough)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
         key = page.get_by_test_id("totp-secret")
         box = key.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
