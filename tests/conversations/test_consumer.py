@@ -331,8 +331,9 @@ async def test_a_lone_surrogate_over_the_socket_is_stored_not_a_server_error(con
     async with ws_client(buyer) as ws:
         await connect(ws)
         await ws.send_to(
-            text_data='{"type": "message.send", "conversation": %d, "client_id": "s-2",'
-            ' "text": "x \\ud800 y"}' % conversation.pk
+            text_data='{"type": "message.send", "conversation": '
+            + str(conversation.pk)
+            + ', "client_id": "s-2", "text": "x \\ud800 y"}'
         )
         ack = await receive_type(ws, "message.ack")
         assert ack["client_id"] == "s-2"
