@@ -134,7 +134,6 @@ def record_shipment_status(
         occurred_at=occurred_at or timezone.now(),
     )
     order = shipment.order
-    label = ShipmentStatus(status).label
     if status == ShipmentStatus.DELIVERED and order.status == OrderStatus.SHIPPED:
         transition_order(
             order=order,

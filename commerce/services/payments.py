@@ -32,7 +32,6 @@ from commerce.models import (
     Refund,
     RefundStatus,
 )
-from commerce.money import format_money
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import PaymentError, PaymentRequest, WebhookEvent
 from commerce.serializers import absolute_url

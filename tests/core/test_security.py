@@ -199,9 +199,7 @@ def test_enrolment_and_export_need_a_fresh_reauthentication(client, buyer, setti
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("core:reauth"))
     # After re-authenticating, the page opens
-    client.post(
-        f"{reverse('core:reauth')}?next={reverse(url_name)}", {"password": PASSWORD}
-    )
+    client.post(f"{reverse('core:reauth')}?next={reverse(url_name)}", {"password": PASSWORD})
     assert client.get(reverse(url_name)).status_code == 200
 
 
