@@ -9,55 +9,34 @@ import io
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from PIL import Image, ImageOps, UnidentifiedImageError
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
 
 from conversations.models import Attachment, Conversation
 from conversations.services import HubError, NotAParticipant, participant_for
+from core import images
 from core.models import User
 
-ALLOWED_FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"),
-    "WEBP": ("image/webp", "webp"),
-}
-MAX_PIXELS = 40_000_000  # decompression-bomb guard
 THUMB_SIZE = (480, 480)
 
 
 def _sniff(data: bytes) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data))
-        image.verify()  # structural check; the object is unusable afterwards
-        image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        return images.sniff(data)
+    except images.UnreadableImage as exc:
+        if exc.reason == "too_large":
+            raise HubError(
+                _("The image is too large in pixels."), code="too_large", field="file"
+            ) from exc
         raise HubError(
-            "That file is not an image we can read (JPEG, PNG or WebP).",
+            _("That file is not an image we can read (JPEG, PNG or WebP)."),
             code="bad_image",
             field="file",
         ) from exc
-    if image.format not in ALLOWED_FORMATS:
-        raise HubError(
-            f"{image.format or 'This'} images are not supported; send JPEG, PNG or WebP.",
-            code="bad_image",
-            field="file",
-        )
-    if image.width * image.height > MAX_PIXELS:
-        raise HubError("The image is too large in pixels.", code="too_large", field="file")
-    return image
 
 
-def _reencode(image: Image.Image, fmt: str) -> bytes:
-    """Re-encode without metadata; orientation from EXIF is applied first."""
-    image = ImageOps.exif_transpose(image)
-    out = io.BytesIO()
-    if fmt == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
-    elif fmt == "PNG":
-        # Saving without pnginfo drops text chunks and EXIF.
-        (image.convert("RGBA") if image.mode == "P" else image).save(out, "PNG", optimize=True)
-    else:
-        image.save(out, "WEBP", quality=88)
-    return out.getvalue()
+_reencode = images.reencode
+ALLOWED_FORMATS = images.ALLOWED_FORMATS
 
 
 def _thumbnail(image: Image.Image) -> bytes:

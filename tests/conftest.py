@@ -43,6 +43,19 @@ def _channel_layer_per_test_worker(worker_id):
 
 
 @pytest.fixture(autouse=True)
+def _english_in_utc():
+    """Every test starts in English and UTC: a test (or a view it called in this thread)
+    that activated another language or time zone must not change what the next one reads."""
+    from django.utils import timezone, translation
+
+    translation.activate("en")
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test gets its own cache key space (throttles live there), on Redis too."""
     caches = {name: dict(conf) for name, conf in django_settings.CACHES.items()}

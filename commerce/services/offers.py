@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from commerce.errors import (
     InvalidInput,
@@ -60,6 +59,7 @@ from commerce.services.orders import (
 )
 from conversations.models import Conversation
 from conversations.services import conversation_between
+from core.images import UnreadableImage, clean_upload
 from core.models import User
 
 MAX_REQUEST_IMAGES = 5
@@ -76,16 +76,14 @@ class OfferLineInput:
 # --- Custom requests ------------------------------------------------------------------------
 
 
-def _check_image(upload: File) -> None:
+def _clean_image(upload: File, *, field: str = "images") -> File:
+    """A metadata-free copy (no EXIF/GPS) of an uploaded photo, or a clear error."""
     try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.verify()
-        upload.seek(0)
-    except (UnidentifiedImageError, OSError) as error:
-        raise InvalidInput(
-            _("Images must be JPEG, PNG, WebP or GIF files."), field="images"
-        ) from error
+        return clean_upload(upload)
+    except UnreadableImage as error:
+        if error.reason == "too_large":
+            raise InvalidInput(_("The image is too large in pixels."), field=field) from error
+        raise InvalidInput(_("Images must be JPEG, PNG or WebP files."), field=field) from error
 
 
 @transaction.atomic
@@ -126,8 +124,7 @@ def submit_custom_request(
         raise InvalidInput(
             _("At most %(count)s images.") % {"count": MAX_REQUEST_IMAGES}, field="images"
         )
-    for upload in images:
-        _check_image(upload)
+    images = [_clean_image(upload) for upload in images]
     if product is not None and product.shop_id != shop.pk:
         raise InvalidInput(_("That piece belongs to another shop."), field="product")
     conversation = conversation_between(
