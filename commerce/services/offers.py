@@ -256,6 +256,7 @@ def send_offer(
     if not 0 <= int(lead_time_days) <= 365:
         raise InvalidInput(_("Lead time is 0–365 days."), field="lead_time_days")
     if not 0 <= int(deposit_percent) <= 90:
+        # xgettext:no-python-format
         raise InvalidInput(_("The deposit is 0–90 % of the total."), field="deposit_percent")
     if not 0 <= int(revision_rounds_included) <= 10:
         raise InvalidInput(_("Revision rounds are 0–10."), field="revision_rounds_included")
