@@ -129,6 +129,8 @@ def inbox(
             | Q(buyer__email__icontains=query)
             | Q(artisan__display_name__icontains=query)
             | Q(messages__text__icontains=query)
+            # Cards hold facts, not text: an order reference finds its order's thread.
+            | Q(messages__payload__order__iexact=query.strip())
         ).distinct()
     if label:
         qs = qs.filter(labels__owner=user, labels__name=label)

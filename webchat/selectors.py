@@ -177,7 +177,7 @@ def last_previews(*, conversation_ids: list[int]) -> dict[int, Message]:
     rows = (
         Message.objects.filter(conversation_id__in=conversation_ids)
         .order_by("conversation_id", "-seq")
-        .only("conversation_id", "seq", "text", "kind", "hidden_at", "author_id")
+        .only("conversation_id", "seq", "text", "kind", "payload", "hidden_at", "author_id")
     )
     # SQLite has no DISTINCT ON; pages are small (25), so walking them is cheap enough.
     for message in rows.iterator():

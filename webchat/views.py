@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from commerce.card_render import render_system_line
 from commerce.services.context import ask_about_product
 from commerce.thread_context import (
     context_cards_for_client,
@@ -46,6 +47,7 @@ from conversations.models import (
     Conversation,
     FlagWord,
     Message,
+    MessageKind,
     QuickReply,
 )
 from core.decorators import (
@@ -302,6 +304,8 @@ def _preview_text(message: Message | None) -> str:
         return _("Removed by a moderator")
     if message.text:
         return message.text[:120]
+    if message.kind == MessageKind.SYSTEM and (message.payload or {}).get("event"):
+        return render_system_line(message.payload)[:120]  # a milestone, in the reader's words
     return {
         "image": _("Photo"),
         "offer": _("Offer"),

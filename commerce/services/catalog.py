@@ -11,6 +11,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from commerce.errors import InvalidInput, NotAllowed
 from commerce.models import (
@@ -61,7 +62,7 @@ def _unique_slug(base: str, taken: Any, *, max_length: int = 80) -> str:
 
 def _require_artisan(user: User) -> None:
     if not user.is_artisan:
-        raise NotAllowed("Only artisans have a shop.")
+        raise NotAllowed(_("Only artisans have a shop."))
 
 
 @transaction.atomic
@@ -83,18 +84,18 @@ def save_artisan_profile(
     _require_artisan(user)
     shop_name = (shop_name or "").strip()
     if not shop_name:
-        raise InvalidInput("Give your shop a name.", field="shop_name")
+        raise InvalidInput(_("Give your shop a name."), field="shop_name")
     if len(shop_name) > 80:
-        raise InvalidInput("Shop names have at most 80 characters.", field="shop_name")
+        raise InvalidInput(_("Shop names have at most 80 characters."), field="shop_name")
     if handmade_declaration not in HandmadeDeclaration.values:
-        raise InvalidInput("Choose how your pieces are made.", field="handmade_declaration")
+        raise InvalidInput(_("Choose how your pieces are made."), field="handmade_declaration")
     if handmade_declaration != HandmadeDeclaration.BY_ME and not helpers_note.strip():
         raise InvalidInput(
-            "Say who helps you or which workshop makes your designs.", field="helpers_note"
+            _("Say who helps you or which workshop makes your designs."), field="helpers_note"
         )
     country = (country or "").strip().upper()
     if country and (len(country) != 2 or not country.isalpha()):
-        raise InvalidInput("Use a two-letter country code, e.g. MX.", field="country")
+        raise InvalidInput(_("Use a two-letter country code, e.g. MX."), field="country")
     languages = [code.strip().lower()[:8] for code in languages if code and code.strip()][:10]
     profile = ArtisanProfile.objects.select_for_update(of=("self",)).filter(user=user).first()
     fields = {
@@ -133,11 +134,11 @@ def review_authenticity_claim(
 ) -> ArtisanProfile:
     """An admin verifies a handmade claim or asks for changes (with a note the artisan sees)."""
     if not admin.is_platform_admin:
-        raise NotAllowed("Only admins review authenticity claims.")
+        raise NotAllowed(_("Only admins review authenticity claims."))
     if status not in (ClaimStatus.VERIFIED, ClaimStatus.CHANGES_REQUESTED):
-        raise InvalidInput("Verify the claim or ask for changes.", field="status")
+        raise InvalidInput(_("Verify the claim or ask for changes."), field="status")
     if status == ClaimStatus.CHANGES_REQUESTED and not note.strip():
-        raise InvalidInput("Tell the artisan what to change.", field="note")
+        raise InvalidInput(_("Tell the artisan what to change."), field="note")
     profile = ArtisanProfile.objects.select_for_update(of=("self",)).get(pk=profile.pk)
     profile.claim_status = status
     profile.claim_review_note = note.strip()
@@ -152,9 +153,11 @@ def add_process_photo(
     *, artisan: User, profile: ArtisanProfile, image: File, caption: str = ""
 ) -> ProcessPhoto:
     if profile.user_id != artisan.pk:
-        raise NotAllowed("This is not your shop.")
+        raise NotAllowed(_("This is not your shop."))
     if profile.photos.count() >= MAX_PHOTOS:
-        raise InvalidInput(f"At most {MAX_PHOTOS} process photos.", field="image")
+        raise InvalidInput(
+            _("At most %(count)s process photos.") % {"count": MAX_PHOTOS}, field="image"
+        )
     return ProcessPhoto.objects.create(
         profile=profile, image=image, caption=caption.strip()[:200], position=profile.photos.count()
     )
@@ -171,19 +174,19 @@ def _clean_product_fields(
 ) -> dict[str, Any]:
     title = (title or "").strip()
     if not title:
-        raise InvalidInput("Give the piece a title.", field="title")
+        raise InvalidInput(_("Give the piece a title."), field="title")
     currency = normalise_currency(currency)
     price = validate_price(price, currency)
     if stock_quantity is not None and stock_quantity < 0:
-        raise InvalidInput("Stock cannot be negative.", field="stock_quantity")
+        raise InvalidInput(_("Stock cannot be negative."), field="stock_quantity")
     if not made_to_order and stock_quantity is None:
         raise InvalidInput(
-            "Give a stock quantity or mark the piece made to order.", field="stock_quantity"
+            _("Give a stock quantity or mark the piece made to order."), field="stock_quantity"
         )
     if not 0 <= int(lead_time_days) <= 365:
-        raise InvalidInput("Lead time is between 0 and 365 days.", field="lead_time_days")
+        raise InvalidInput(_("Lead time is between 0 and 365 days."), field="lead_time_days")
     if made_to_order and int(lead_time_days) == 0:
-        raise InvalidInput("Made-to-order pieces need a lead time.", field="lead_time_days")
+        raise InvalidInput(_("Made-to-order pieces need a lead time."), field="lead_time_days")
     return {
         "title": title[:120],
         "price": price,
@@ -213,9 +216,9 @@ def create_product(
     """List a piece in the artisan's shop. Price must be positive in a supported currency."""
     shop = ArtisanProfile.objects.filter(user=artisan).first()
     if shop is None:
-        raise InvalidInput("Create your shop profile before listing pieces.")
+        raise InvalidInput(_("Create your shop profile before listing pieces."))
     if status not in ProductStatus.values:
-        raise InvalidInput("Unknown listing status.", field="status")
+        raise InvalidInput(_("Unknown listing status."), field="status")
     cleaned = _clean_product_fields(
         title=title,
         price=price,
@@ -261,9 +264,9 @@ def update_product(
         Product.objects.select_for_update(of=("self",)).select_related("shop").get(pk=product.pk)
     )
     if product.shop.user_id != artisan.pk:
-        raise NotAllowed("This is not your piece.")
+        raise NotAllowed(_("This is not your piece."))
     if status not in ProductStatus.values:
-        raise InvalidInput("Unknown listing status.", field="status")
+        raise InvalidInput(_("Unknown listing status."), field="status")
     cleaned = _clean_product_fields(
         title=title,
         price=price,
@@ -289,7 +292,9 @@ def _check_option_prices(product: Product) -> None:
         cheapest = min((v.price_delta for v in option.values.all()), default=Decimal("0"))
         if product.price + cheapest <= 0:
             raise InvalidInput(
-                f"With option {option.label!r} the price would be zero or less.", field="options"
+                _("With option “%(option)s” the price would be zero or less.")
+                % {"option": option.label},
+                field="options",
             )
 
 
@@ -299,43 +304,58 @@ def set_product_options(
 ) -> list[CustomizationOption]:
     """Replace a product's customization options (orders keep their own snapshot)."""
     if product.shop.user_id != artisan.pk:
-        raise NotAllowed("This is not your piece.")
+        raise NotAllowed(_("This is not your piece."))
     labels: set[str] = set()
     for option in options:
         label = option.label.strip()
         if not label:
-            raise InvalidInput("Every option needs a label.", field="options")
+            raise InvalidInput(_("Every option needs a label."), field="options")
         if label.lower() in labels:
-            raise InvalidInput(f"Option {label!r} appears twice.", field="options")
+            raise InvalidInput(
+                _("Option “%(option)s” appears twice.") % {"option": label}, field="options"
+            )
         labels.add(label.lower())
         if option.kind == OptionKind.CHOICE:
             if not option.choices:
-                raise InvalidInput(f"Option {label!r} needs at least one choice.", field="options")
+                raise InvalidInput(
+                    _("Option “%(option)s” needs at least one choice.") % {"option": label},
+                    field="options",
+                )
             if option.max_length is not None:
-                raise InvalidInput("Only free-text options have a maximum length.", field="options")
+                raise InvalidInput(
+                    _("Only free-text options have a maximum length."), field="options"
+                )
             seen: set[str] = set()
             for choice in option.choices:
                 if not choice.label.strip():
-                    raise InvalidInput(f"A choice of {label!r} has no label.", field="options")
+                    raise InvalidInput(
+                        _("A choice of “%(option)s” has no label.") % {"option": label},
+                        field="options",
+                    )
                 if choice.label.strip().lower() in seen:
-                    raise InvalidInput(f"Choice {choice.label!r} appears twice.", field="options")
+                    raise InvalidInput(
+                        _("Choice “%(choice)s” appears twice.") % {"choice": choice.label},
+                        field="options",
+                    )
                 seen.add(choice.label.strip().lower())
                 delta = validate_delta(choice.price_delta, product.currency)
                 if product.price + delta <= 0:
                     raise InvalidInput(
-                        f"Choice {choice.label!r} would make the price zero or less.",
+                        _("Choice “%(choice)s” would make the price zero or less.")
+                        % {"choice": choice.label},
                         field="options",
                     )
         elif option.kind == OptionKind.TEXT:
             if option.choices:
-                raise InvalidInput("Free-text options have no choices.", field="options")
+                raise InvalidInput(_("Free-text options have no choices."), field="options")
             if not option.max_length or not 1 <= option.max_length <= MAX_TEXT_OPTION_LENGTH:
                 raise InvalidInput(
-                    f"Free-text option {label!r} needs a maximum length of 1–{MAX_TEXT_OPTION_LENGTH}.",
+                    _("Free-text option “%(option)s” needs a maximum length of 1–%(limit)s.")
+                    % {"option": label, "limit": MAX_TEXT_OPTION_LENGTH},
                     field="options",
                 )
         else:
-            raise InvalidInput("Options are a choice or free text.", field="options")
+            raise InvalidInput(_("Options are a choice or free text."), field="options")
     product.options.all().delete()
     created = []
     for position, option in enumerate(options):
@@ -364,10 +384,12 @@ def add_product_photo(
     *, artisan: User, product: Product, image: File, alt_text: str = ""
 ) -> ProductPhoto:
     if product.shop.user_id != artisan.pk:
-        raise NotAllowed("This is not your piece.")
+        raise NotAllowed(_("This is not your piece."))
     count = product.photos.count()
     if count >= MAX_PHOTOS:
-        raise InvalidInput(f"At most {MAX_PHOTOS} photos per piece.", field="image")
+        raise InvalidInput(
+            _("At most %(count)s photos per piece.") % {"count": MAX_PHOTOS}, field="image"
+        )
     return ProductPhoto.objects.create(
         product=product, image=image, alt_text=alt_text.strip()[:200], position=count
     )
@@ -395,13 +417,16 @@ def price_selection(*, product: Product, selections: dict[str, str]) -> PricedSe
         raw = (selections.get(str(option.pk)) or "").strip()
         if not raw:
             if option.required:
-                raise InvalidInput(f"Choose {option.label}.", field=f"option_{option.pk}")
+                raise InvalidInput(
+                    _("Choose %(option)s.") % {"option": option.label}, field=f"option_{option.pk}"
+                )
             continue
         if option.kind == OptionKind.CHOICE:
             value = next((v for v in option.values.all() if str(v.pk) == raw), None)
             if value is None:
                 raise InvalidInput(
-                    f"Unknown choice for {option.label}.", field=f"option_{option.pk}"
+                    _("Unknown choice for %(option)s.") % {"option": option.label},
+                    field=f"option_{option.pk}",
                 )
             unit_price += value.price_delta
             lines.append(
@@ -414,11 +439,12 @@ def price_selection(*, product: Product, selections: dict[str, str]) -> PricedSe
         else:
             if option.max_length and len(raw) > option.max_length:
                 raise InvalidInput(
-                    f"{option.label}: at most {option.max_length} characters.",
+                    _("%(option)s: at most %(count)s characters.")
+                    % {"option": option.label, "count": option.max_length},
                     field=f"option_{option.pk}",
                 )
             personalised = True
             lines.append({"option": option.label, "value": raw, "price_delta": "0"})
     if unit_price <= 0:
-        raise InvalidInput("This combination has no valid price.")
+        raise InvalidInput(_("This combination has no valid price."))
     return PricedSelection(unit_price=unit_price, lines=lines, personalised=personalised)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce.errors import (
     InvalidInput,
@@ -66,19 +67,19 @@ def ship_order(
 ) -> Shipment:
     """Attach a parcel to an order and mark it shipped (the order must be fully paid)."""
     if actor.pk != order.artisan_id and not actor.is_platform_admin:
-        raise NotAllowed("Only the artisan ships this order.")
+        raise NotAllowed(_("Only the artisan ships this order."))
     carrier = (carrier or (provider.name if provider else "")).strip()
     tracking_number = (tracking_number or "").strip()
     if not carrier:
-        raise InvalidInput("Name the carrier.", field="carrier")
+        raise InvalidInput(_("Name the carrier."), field="carrier")
     if not tracking_number or len(tracking_number) > 80:
-        raise InvalidInput("Give the tracking number.", field="tracking_number")
+        raise InvalidInput(_("Give the tracking number."), field="tracking_number")
     if not tracking_url and provider and provider.tracking_url_template:
         tracking_url = provider.tracking_url_template.format(tracking_number=tracking_number)
     if tracking_url and not tracking_url.startswith(("https://", "http://")):
-        raise InvalidInput("The tracking link must start with https://", field="tracking_url")
+        raise InvalidInput(_("The tracking link must start with https://"), field="tracking_url")
     if Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).exists():
-        raise InvalidInput("This tracking number is already used.", field="tracking_number")
+        raise InvalidInput(_("This tracking number is already used."), field="tracking_number")
     shipment = Shipment.objects.create(
         order=order,
         provider=provider,
@@ -113,7 +114,7 @@ def record_shipment_status(
     Returns True when the shipment moved. Delivered moves the order to delivered.
     """
     if status not in SHIPMENT_RANK or status == ShipmentStatus.CREATED:
-        raise InvalidInput("Unknown shipment status.", field="status")
+        raise InvalidInput(_("Unknown shipment status."), field="status")
     shipment = (
         Shipment.objects.select_for_update(of=("self",)).select_related("order").get(pk=shipment.pk)
     )

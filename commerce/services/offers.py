@@ -17,6 +17,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from commerce.errors import (
@@ -83,7 +84,7 @@ def _check_image(upload: File) -> None:
         upload.seek(0)
     except (UnidentifiedImageError, OSError) as error:
         raise InvalidInput(
-            "Images must be JPEG, PNG, WebP or GIF files.", field="images"
+            _("Images must be JPEG, PNG, WebP or GIF files."), field="images"
         ) from error
 
 
@@ -107,12 +108,12 @@ def submit_custom_request(
     description = (description or "").strip()
     if len(description) < 10:
         raise InvalidInput(
-            "Describe what you would like (at least a sentence).", field="description"
+            _("Describe what you would like (at least a sentence)."), field="description"
         )
     if len(description) > 4000:
-        raise InvalidInput("Keep the description under 4000 characters.", field="description")
+        raise InvalidInput(_("Keep the description under 4000 characters."), field="description")
     if buyer.pk == shop.user_id:
-        raise InvalidInput("You cannot send a request to your own shop.")
+        raise InvalidInput(_("You cannot send a request to your own shop."))
     budget_value: Decimal | None = None
     if budget not in (None, ""):
         budget_currency = normalise_currency(budget_currency or "EUR")
@@ -120,13 +121,15 @@ def submit_custom_request(
     else:
         budget_currency = ""
     if deadline is not None and deadline < timezone.now().date():
-        raise InvalidInput("The deadline is in the past.", field="deadline")
+        raise InvalidInput(_("The deadline is in the past."), field="deadline")
     if len(images) > MAX_REQUEST_IMAGES:
-        raise InvalidInput(f"At most {MAX_REQUEST_IMAGES} images.", field="images")
+        raise InvalidInput(
+            _("At most %(count)s images.") % {"count": MAX_REQUEST_IMAGES}, field="images"
+        )
     for upload in images:
         _check_image(upload)
     if product is not None and product.shop_id != shop.pk:
-        raise InvalidInput("That piece belongs to another shop.", field="product")
+        raise InvalidInput(_("That piece belongs to another shop."), field="product")
     conversation = conversation_between(
         buyer=buyer,
         artisan=shop.user,
@@ -175,16 +178,20 @@ def _validated_lines(
     lines: Sequence[OfferLineInput], currency: str, *, signed: bool
 ) -> list[tuple[str, int, Decimal]]:
     if not lines:
-        raise InvalidInput("Add at least one line.", field="lines")
+        raise InvalidInput(_("Add at least one line."), field="lines")
     if len(lines) > 30:
-        raise InvalidInput("At most 30 lines.", field="lines")
+        raise InvalidInput(_("At most 30 lines."), field="lines")
     cleaned = []
     for index, line in enumerate(lines):
         description = (line.description or "").strip()
         if not description:
-            raise InvalidInput(f"Line {index + 1} needs a description.", field="lines")
+            raise InvalidInput(
+                _("Line %(number)s needs a description.") % {"number": index + 1}, field="lines"
+            )
         if not isinstance(line.quantity, int) or not 1 <= line.quantity <= 1000:
-            raise InvalidInput(f"Line {index + 1}: quantity is 1–1000.", field="lines")
+            raise InvalidInput(
+                _("Line %(number)s: quantity is 1–1000.") % {"number": index + 1}, field="lines"
+            )
         if signed:
             price = validate_delta(line.unit_price, currency, field="lines")
         else:
@@ -196,10 +203,10 @@ def _validated_lines(
 def _expiry(expires_at: datetime | None, valid_days: int) -> datetime:
     if expires_at is None:
         if not 1 <= valid_days <= 60:
-            raise InvalidInput("An offer is valid for 1–60 days.", field="valid_days")
+            raise InvalidInput(_("An offer is valid for 1–60 days."), field="valid_days")
         return timezone.now() + timedelta(days=valid_days)
     if expires_at <= timezone.now():
-        raise InvalidInput("The expiry is in the past.", field="expires_at")
+        raise InvalidInput(_("The expiry is in the past."), field="expires_at")
     return expires_at
 
 
@@ -244,23 +251,23 @@ def send_offer(
     """
     conversation = Conversation.objects.select_for_update(of=("self",)).get(pk=conversation.pk)
     if conversation.artisan_id != artisan.pk or not artisan.is_artisan:
-        raise NotAllowed("Only the artisan of this conversation can send offers.")
+        raise NotAllowed(_("Only the artisan of this conversation can send offers."))
     if not artisan.can_sell:
-        raise NotAllowed("Set up two-factor authentication before selling.")
+        raise NotAllowed(_("Set up two-factor authentication before selling."))
     currency = normalise_currency(currency)
     cleaned = _validated_lines(lines, currency, signed=False)
     if not 0 <= int(lead_time_days) <= 365:
-        raise InvalidInput("Lead time is 0–365 days.", field="lead_time_days")
+        raise InvalidInput(_("Lead time is 0–365 days."), field="lead_time_days")
     if not 0 <= int(deposit_percent) <= 90:
-        raise InvalidInput("The deposit is 0–90 % of the total.", field="deposit_percent")
+        raise InvalidInput(_("The deposit is 0–90 % of the total."), field="deposit_percent")
     if not 0 <= int(revision_rounds_included) <= 10:
-        raise InvalidInput("Revision rounds are 0–10.", field="revision_rounds_included")
+        raise InvalidInput(_("Revision rounds are 0–10."), field="revision_rounds_included")
     shipping = Decimal(str(shipping_amount or "0"))
     if shipping < 0:
-        raise InvalidInput("Shipping cannot be negative.", field="shipping_amount")
+        raise InvalidInput(_("Shipping cannot be negative."), field="shipping_amount")
     shipping = round_money(shipping, currency)
     if not 0 <= int(transit_days_min) <= int(transit_days_max) <= 120:
-        raise InvalidInput("Transit days: the minimum is at most the maximum (0–120).")
+        raise InvalidInput(_("Transit days: the minimum is at most the maximum (0–120)."))
     expires = _expiry(expires_at, valid_days)
     if custom_request is None:
         custom_request = (
@@ -270,7 +277,9 @@ def send_offer(
             .first()
         )
     elif custom_request.conversation_id != conversation.pk:
-        raise InvalidInput("That request belongs to another conversation.", field="custom_request")
+        raise InvalidInput(
+            _("That request belongs to another conversation."), field="custom_request"
+        )
     initial = Offer.objects.filter(conversation=conversation, kind=OfferKind.INITIAL)
     previous = _supersede(initial.filter(status__in=OPEN_STATUSES))
     version = (initial.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -325,19 +334,19 @@ def send_change_order(
     """
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.artisan_id != artisan.pk:
-        raise NotAllowed("This is not your order.")
+        raise NotAllowed(_("This is not your order."))
     if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        raise InvalidInput("This order can no longer be changed.")
+        raise InvalidInput(_("This order can no longer be changed."))
     if order.conversation is None:
-        raise InvalidInput("This order has no conversation to send a change order in.")
+        raise InvalidInput(_("This order has no conversation to send a change order in."))
     cleaned = _validated_lines(lines, order.currency, signed=True)
     delta = sum((price * qty for _d, qty, price in cleaned), Decimal("0"))
     if not 0 <= int(extra_lead_time_days) <= 365:
-        raise InvalidInput("Extra days are 0–365.", field="extra_lead_time_days")
+        raise InvalidInput(_("Extra days are 0–365."), field="extra_lead_time_days")
     if delta == 0 and int(extra_lead_time_days) == 0:
-        raise InvalidInput("A change order changes the price or the date.", field="lines")
+        raise InvalidInput(_("A change order changes the price or the date."), field="lines")
     if order.total + delta <= 0:
-        raise InvalidInput("The new total must stay above zero.", field="lines")
+        raise InvalidInput(_("The new total must stay above zero."), field="lines")
     existing = Offer.objects.filter(order=order, kind=OfferKind.CHANGE_ORDER)
     previous = _supersede(existing.filter(status__in=OPEN_STATUSES))
     version = (existing.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -373,7 +382,7 @@ def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
         .get(pk=offer.pk)
     )
     if offer.buyer_id != buyer.pk:
-        raise NotAllowed("This offer was not made to you.")
+        raise NotAllowed(_("This offer was not made to you."))
     if offer.status == OfferStatus.ACCEPTED:
         reference = None
         if offer.kind == OfferKind.INITIAL:
@@ -381,15 +390,20 @@ def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
                 Order.objects.filter(offer=offer).values_list("reference", flat=True).first()
             )
         raise OfferAlreadyAccepted(
-            "You already accepted this offer.",
+            _("You already accepted this offer."),
             order_reference=reference or (offer.order.reference if offer.order_id else None),
         )
     if offer.status == OfferStatus.SUPERSEDED:
-        raise OfferSuperseded("A newer version of this offer replaced it; answer the latest one.")
+        raise OfferSuperseded(
+            _("A newer version of this offer replaced it; answer the latest one.")
+        )
     if offer.status == OfferStatus.EXPIRED or offer.is_expired:
-        raise OfferExpired("This offer has expired. Ask the artisan for a new one.")
+        raise OfferExpired(_("This offer has expired. Ask the artisan for a new one."))
     if offer.status != OfferStatus.SENT:
-        raise OfferNotOpen(f"This offer is {offer.get_status_display().lower()}.")
+        raise OfferNotOpen(
+            _("This offer can no longer be answered (%(status)s).")
+            % {"status": offer.get_status_display()}
+        )
     return offer
 
 
@@ -499,9 +513,9 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
 def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
     order = Order.objects.select_for_update(of=("self",)).get(pk=offer.order_id)
     if order.status in TERMINAL or order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        raise OfferNotOpen("The order can no longer be changed.")
+        raise OfferNotOpen(_("The order can no longer be changed."))
     if order.total + offer.total <= 0:
-        raise OfferNotOpen("This change would bring the total to zero or less.")
+        raise OfferNotOpen(_("This change would bring the total to zero or less."))
     old_total = order.total
     order.total = order.total + offer.total
     order.lead_time_days += offer.lead_time_days
@@ -574,7 +588,7 @@ def decline_offer(*, buyer: User, offer: Offer, note: str = "") -> Offer:
 def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
     """Ask for a different version (counter-offer); the artisan answers with a new version."""
     if not (note or "").strip():
-        raise InvalidInput("Say what you would like changed.", field="note")
+        raise InvalidInput(_("Say what you would like changed."), field="note")
     offer = _locked_open_offer(buyer=buyer, offer=offer)
     offer.status = OfferStatus.CHANGES_REQUESTED
     offer.responded_at = timezone.now()

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce.errors import (
     CommerceError,
@@ -74,21 +75,21 @@ def create_order_row(**fields: Any) -> Order:
                 return Order.objects.create(reference=new_order_reference(), **fields)
         except IntegrityError:
             continue
-    raise CommerceError("Could not allocate an order reference; try again.")
+    raise CommerceError(_("Could not allocate an order reference; try again."))
 
 
 def _status_guard(order: Order, to: str) -> str | None:
     """Money preconditions a move needs beyond the map; returns the reason it is refused."""
     if to == S.SHIPPED and not order.is_fully_paid:
-        return "The order cannot ship before it is fully paid."
+        return _("The order cannot ship before it is fully paid.")
     if to == S.PAID and not order.is_fully_paid:
-        return "The order is not fully paid yet."
+        return _("The order is not fully paid yet.")
     if to == S.DEPOSIT_PAID and (
         order.deposit_amount <= 0 or order.amount_paid < order.deposit_amount
     ):
-        return "The deposit has not been paid."
+        return _("The deposit has not been paid.")
     if to == S.AWAITING_BALANCE and order.is_fully_paid:
-        return "Nothing is left to pay."
+        return _("Nothing is left to pay.")
     return None
 
 
@@ -113,11 +114,13 @@ def transition_order(
     locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     current = locked.status
     if to not in S.values:
-        raise IllegalTransition(f"Unknown order status {to!r}.", current=current, requested=to)
+        raise IllegalTransition(
+            _("Unknown order status “%(status)s”.") % {"status": to}, current=current, requested=to
+        )
     if to not in ALLOWED_TRANSITIONS[current]:
         raise IllegalTransition(
-            f"An order that is {locked.get_status_display().lower()} cannot become "
-            f"{S(to).label.lower()}.",
+            _("An order in status “%(current)s” cannot move to “%(requested)s”.")
+            % {"current": locked.get_status_display(), "requested": S(to).label},
             current=current,
             requested=to,
         )
@@ -230,14 +233,14 @@ def create_product_order(
         .get(pk=product.pk)
     )
     if product.status != ProductStatus.ACTIVE or not product.shop.is_public:
-        raise InvalidInput("This piece is not for sale right now.")
+        raise InvalidInput(_("This piece is not for sale right now."))
     if product.shop.user_id == buyer.pk:
-        raise InvalidInput("You cannot buy your own piece.")
+        raise InvalidInput(_("You cannot buy your own piece."))
     if not 1 <= quantity <= 20:
-        raise InvalidInput("Quantity is between 1 and 20.", field="quantity")
+        raise InvalidInput(_("Quantity is between 1 and 20."), field="quantity")
     if not product.made_to_order:
         if (product.stock_quantity or 0) < quantity:
-            raise InvalidInput("Not enough pieces in stock.", field="quantity")
+            raise InvalidInput(_("Not enough pieces in stock."), field="quantity")
         product.stock_quantity = (product.stock_quantity or 0) - quantity
         product.save(update_fields=["stock_quantity"])
     priced = price_selection(product=product, selections=selections)
@@ -316,7 +319,7 @@ def create_product_order(
 def cancel_order(*, actor: User, order: Order, note: str = "") -> Order:
     """Cancel an unpaid order (paid orders are refunded instead) and release stock."""
     if actor.pk not in (order.buyer_id, order.artisan_id) and not actor.is_platform_admin:
-        raise NotAllowed("You cannot cancel this order.")
+        raise NotAllowed(_("You cannot cancel this order."))
     order = transition_order(order=order, to=S.CANCELLED, actor=actor, note=note)
     if order.product_id and order.product and not order.product.made_to_order:
         quantity = int(order.spec_snapshot.get("quantity", 1))
@@ -331,7 +334,7 @@ def cancel_order(*, actor: User, order: Order, note: str = "") -> Order:
 
 def _require_artisan_of(order: Order, artisan: User) -> None:
     if order.artisan_id != artisan.pk:
-        raise NotAllowed("This is not your order.")
+        raise NotAllowed(_("This is not your order."))
 
 
 @transaction.atomic
@@ -350,10 +353,10 @@ def post_production_update(
     """
     _require_artisan_of(order, artisan)
     if stage not in ProductionStageKind.values:
-        raise InvalidInput("Unknown production stage.", field="stage")
+        raise InvalidInput(_("Unknown production stage."), field="stage")
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status not in WORKING:
-        raise InvalidInput("Production updates are for paid orders that are not shipped yet.")
+        raise InvalidInput(_("Production updates are for paid orders that are not shipped yet."))
     if order.status in (S.DEPOSIT_PAID, S.PAID):
         order = transition_order(order=order, to=S.IN_PRODUCTION, actor=artisan)
     entry = ProductionStage.objects.create(
@@ -391,7 +394,7 @@ def mark_order_ready(*, artisan: User, order: Order, note: str = "") -> Order:
     if order.status in (S.DEPOSIT_PAID, S.PAID):
         order = transition_order(order=order, to=S.IN_PRODUCTION, actor=artisan)
     if order.status != S.IN_PRODUCTION:
-        raise InvalidInput("Only an order in production can be marked ready.")
+        raise InvalidInput(_("Only an order in production can be marked ready."))
     if order.amount_due > 0:
         order = transition_order(
             order=order, to=S.AWAITING_BALANCE, actor=artisan, note=note, code="piece_ready"
@@ -418,7 +421,7 @@ def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> P
     _require_artisan_of(order, artisan)
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status in TERMINAL or order.status in (S.SHIPPED, S.DELIVERED):
-        raise InvalidInput("Proofs are for orders still being made.")
+        raise InvalidInput(_("Proofs are for orders still being made."))
     sha = file_sha256(image)
     # An unanswered earlier proof is replaced by this one (it no longer needs an answer).
     order.proofs.filter(status=ProofStatus.PENDING).update(
@@ -457,9 +460,9 @@ def _post_proof_card(*, order: Order, proof: Proof, actor: User, event: str) -> 
 def _locked_pending_proof(*, buyer: User, proof: Proof) -> tuple[Proof, Order]:
     proof = Proof.objects.select_for_update(of=("self",)).select_related("order").get(pk=proof.pk)
     if proof.order.buyer_id != buyer.pk:
-        raise NotAllowed("This is not your order.")
+        raise NotAllowed(_("This is not your order."))
     if proof.status != ProofStatus.PENDING:
-        raise InvalidInput("This proof was already answered.")
+        raise InvalidInput(_("This proof was already answered."))
     order = Order.objects.select_for_update(of=("self",)).get(pk=proof.order_id)
     return proof, order
 
@@ -490,11 +493,14 @@ def request_proof_changes(*, buyer: User, proof: Proof, note: str) -> Proof:
     """Ask for a revision; each request uses one of the revision rounds the offer included."""
     proof, order = _locked_pending_proof(buyer=buyer, proof=proof)
     if not note.strip():
-        raise InvalidInput("Say what should change.", field="note")
+        raise InvalidInput(_("Say what should change."), field="note")
     if order.revision_rounds_used >= order.revision_rounds_included:
         raise RevisionRoundsExhausted(
-            f"All {order.revision_rounds_included} included revision rounds are used. "
-            "Ask the artisan for a change order to go further."
+            _(
+                "All %(count)s included revision rounds are used. "
+                "Ask the artisan for a change order to go further."
+            )
+            % {"count": order.revision_rounds_included}
         )
     order.revision_rounds_used += 1
     order.save(update_fields=["revision_rounds_used", "updated_at"])

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce.errors import CommerceError, InvalidInput, NotAllowed, NothingToPay
 from commerce.models import (
@@ -59,7 +60,7 @@ def start_checkout(*, buyer: User, order: Order) -> Payment:
     it carries an idempotency key per attempt so a retried call cannot charge twice.
     """
     if order.buyer_id != buyer.pk:
-        raise NotAllowed("This is not your order.")
+        raise NotAllowed(_("This is not your order."))
     gateway = get_gateway()
     payment = _reserve_payment(order=order, provider=gateway.provider)
     if payment.provider_payment_id:
@@ -81,7 +82,7 @@ def start_checkout(*, buyer: User, order: Order) -> Payment:
     except PaymentError as error:
         logger.warning("Payment creation failed for %s: %s", order.reference, error)
         raise PaymentUnavailable(
-            "The payment provider could not be reached. Please try again in a moment."
+            _("The payment provider could not be reached. Please try again in a moment.")
         ) from error
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk, provider_payment_id="").update(
@@ -98,7 +99,7 @@ def _reserve_payment(*, order: Order, provider: str) -> Payment:
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     payable = payable_now(order)
     if payable is None:
-        raise NothingToPay("Nothing is due on this order right now.")
+        raise NothingToPay(_("Nothing is due on this order right now."))
     existing = (
         Payment.objects.filter(
             order=order,
@@ -366,9 +367,9 @@ def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
 def confirm_dev_payment(*, buyer: User, payment: Payment, succeed: bool = True) -> WebhookOutcome:
     """The dev confirm page's button: sign a webhook and feed the real webhook path."""
     if payment.order.buyer_id != buyer.pk:
-        raise NotAllowed("This is not your payment.")
+        raise NotAllowed(_("This is not your payment."))
     if payment.provider != "dev":
-        raise InvalidInput("Only dev-gateway payments are confirmed here.")
+        raise InvalidInput(_("Only dev-gateway payments are confirmed here."))
     gateway = get_gateway("dev")
     signed = gateway.confirm_payment(
         provider_payment_id=payment.provider_payment_id,
@@ -394,7 +395,7 @@ def refund_payment(
     remaining = payment.amount - payment.amount_refunded
     amount = remaining if amount is None else amount
     if payment.status not in (PaymentStatus.SUCCEEDED,) or amount <= 0 or amount > remaining:
-        raise InvalidInput("Nothing refundable on this payment.")
+        raise InvalidInput(_("Nothing refundable on this payment."))
     with transaction.atomic():
         count = Refund.objects.filter(payment=payment).count() + 1
         refund = Refund.objects.create(
@@ -414,7 +415,7 @@ def refund_payment(
         )
     except PaymentError as error:
         Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED)
-        raise PaymentUnavailable(f"The refund failed: {error}") from error
+        raise PaymentUnavailable(_("The refund failed: %(reason)s") % {"reason": error}) from error
     Refund.objects.filter(pk=refund.pk).update(provider_refund_id=result.refund_id)
     if payment.provider == "dev":
         signed = gateway.build_webhook(
@@ -439,7 +440,7 @@ def refund_order(
 ) -> list[Refund]:
     """Refund an order (fully, or ``amount``) across its applied payments, newest first."""
     if not system and actor.pk != order.artisan_id and not actor.is_platform_admin:
-        raise NotAllowed("Only the artisan or an admin can refund an order.")
+        raise NotAllowed(_("Only the artisan or an admin can refund an order."))
     payments = list(
         order.payments.filter(applied_to_order=True, status=PaymentStatus.SUCCEEDED).order_by(
             "-created_at"
@@ -448,7 +449,7 @@ def refund_order(
     refundable = sum((p.amount - p.amount_refunded for p in payments), Decimal("0"))
     wanted = refundable if amount is None else amount
     if wanted <= 0 or wanted > refundable:
-        raise InvalidInput("Nothing (or less than that) is refundable on this order.")
+        raise InvalidInput(_("Nothing (or less than that) is refundable on this order."))
     refunds = []
     for payment in payments:
         if wanted <= 0:

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce.errors import IllegalTransition, InsufficientBalance, NotAllowed
 from commerce.models import LedgerEntry, LedgerEntryKind, PayoutRequest, PayoutStatus
@@ -37,14 +38,15 @@ def request_payout(*, artisan: User, amount: Any, currency: str) -> PayoutReques
     """Ask for a withdrawal. The per-artisan ledger lock makes two requests queue, so
     together they can never exceed the balance."""
     if not artisan.can_sell:
-        raise NotAllowed("Only artisans with two-factor authentication can withdraw.")
+        raise NotAllowed(_("Only artisans with two-factor authentication can withdraw."))
     currency = normalise_currency(currency)
     value = validate_price(amount, currency, field="amount")
     lock_ledger_account(artisan)
     available = available_balance(artisan=artisan, currency=currency)
     if value > available:
         raise InsufficientBalance(
-            f"You can withdraw at most {format_money(max(available, Decimal('0')), currency)}.",
+            _("You can withdraw at most %(amount)s.")
+            % {"amount": format_money(max(available, Decimal("0")), currency)},
             field="amount",
         )
     payout = PayoutRequest.objects.create(artisan=artisan, amount=value, currency=currency)
@@ -62,7 +64,8 @@ def request_payout(*, artisan: User, amount: Any, currency: str) -> PayoutReques
 def _transition_payout(payout: PayoutRequest, to: str) -> PayoutRequest:
     if to not in PAYOUT_TRANSITIONS[payout.status]:
         raise IllegalTransition(
-            f"A {payout.get_status_display().lower()} payout cannot become {to}.",
+            _("A payout in status “%(current)s” cannot become “%(requested)s”.")
+            % {"current": payout.get_status_display(), "requested": PayoutStatus(to).label},
             current=payout.status,
             requested=to,
         )
@@ -74,7 +77,7 @@ def _transition_payout(payout: PayoutRequest, to: str) -> PayoutRequest:
 def approve_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> PayoutRequest:
     """Approve and debit the ledger (the money leaves the artisan's balance now)."""
     if not admin.is_platform_admin:
-        raise NotAllowed("Only admins approve payouts.")
+        raise NotAllowed(_("Only admins approve payouts."))
     lock_ledger_account(payout.artisan)
     payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.APPROVED)
@@ -94,7 +97,7 @@ def approve_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> Pay
 @transaction.atomic
 def reject_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> PayoutRequest:
     if not admin.is_platform_admin:
-        raise NotAllowed("Only admins decide payouts.")
+        raise NotAllowed(_("Only admins decide payouts."))
     payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.REJECTED)
     payout.admin, payout.admin_note, payout.decided_at = admin, note[:300], timezone.now()
@@ -105,7 +108,7 @@ def reject_payout(*, admin: User, payout: PayoutRequest, note: str = "") -> Payo
 @transaction.atomic
 def mark_payout_paid(*, admin: User, payout: PayoutRequest) -> PayoutRequest:
     if not admin.is_platform_admin:
-        raise NotAllowed("Only admins decide payouts.")
+        raise NotAllowed(_("Only admins decide payouts."))
     payout = PayoutRequest.objects.select_for_update(of=("self",)).get(pk=payout.pk)
     _transition_payout(payout, PayoutStatus.PAID)
     payout.paid_at = timezone.now()

@@ -381,13 +381,19 @@ def test_translation_events_show_the_translation_with_a_toggle(browser, server, 
         with translation.override("fr"):
             translated_from = translation.gettext("Translated from {language}").split("{")[0]
             show_original = translation.gettext("Show original")
-            not_configured = translation.gettext("Translation is not configured on this site.")
+            not_configured = translation.gettext(
+                "Translation is not configured on this site: messages are shown as they were written."
+            )
         first = page.locator(f'[data-seq="{message.seq}"]')
         expect(first.locator(".msg-text")).to_have_text("Voulez-vous le vase en bleu ?")
         expect(first.locator(".msg-translation")).to_contain_text(translated_from.strip())
         first.get_by_role("button", name=show_original).click()
         expect(first.locator(".msg-text")).to_have_text("¿Quieres el jarrón en azul?")
+        # "Not configured" is a state of the site: said once for the thread, not per message
         second = page.locator(f'[data-seq="{other.seq}"]')
-        expect(second.locator(".msg-translation")).to_have_text(not_configured)
+        expect(second.locator(".msg-text")).to_have_text("Tengo dos tamaños.")
+        expect(second.locator(".msg-translation")).to_have_count(0)
+        expect(page.locator("[data-chat-translation-state]")).to_have_text(not_configured)
+        expect(page.get_by_text(not_configured)).to_have_count(1)
     finally:
         ctx.close()

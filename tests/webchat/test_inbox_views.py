@@ -80,6 +80,36 @@ def test_search_finds_by_message_text_and_name(artisan_client, artisan, buyer, o
     assert "No conversations match these filters." in empty.content.decode()
 
 
+def test_search_finds_an_order_thread_by_its_reference(artisan_client, artisan, buyer):
+    # Cards store facts, not text; the reference on the order card still finds the thread
+    from conversations.services import post_message
+
+    vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    post_message(
+        conversation=vase,
+        author=None,
+        kind="order_update",
+        payload={"card": "order", "order": "AT-7GSY99", "status": "shipped"},
+    )
+    assert listed_ids(artisan_client.get("/inbox/?q=at-7gsy99")) == [vase.pk]
+
+
+def test_a_milestone_is_previewed_in_the_readers_language(artisan_client, artisan, buyer):
+    from conversations.services import post_message
+
+    artisan.preferred_language = "fr"
+    artisan.save()
+    vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    post_message(
+        conversation=vase,
+        author=None,
+        kind="system",
+        payload={"event": "offer.accepted", "offer_id": 1, "version": 2, "order": "AT-7GSY99"},
+    )
+    page = artisan_client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Offre v2 acceptée — commande AT-7GSY99" in page
+
+
 def test_filter_by_status_and_label(artisan_client, artisan, buyer, other_buyer):
     vase = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
     bowl = start_conversation(buyer=other_buyer, artisan=artisan, subject="Bowl")
