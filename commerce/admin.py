@@ -330,3 +330,22 @@ class ShipmentAdmin(ReadOnlyAdmin):
     list_filter = ["status", "provider"]
     search_fields = ["tracking_number", "order__reference"]
     inlines = [ShipmentEventInline]
+
+
+class ShippingRateInline(admin.TabularInline):
+    model = models.ShippingRate
+    extra = 0
+
+
+@admin.register(models.ShippingProfile)
+class ShippingProfileAdmin(admin.ModelAdmin):
+    list_display = ("shop", "processing_days", "currency", "free_shipping_threshold")
+    inlines = [ShippingRateInline]
+
+
+@admin.register(models.ShippingAddress)
+class ShippingAddressAdmin(admin.ModelAdmin):
+    # Personal data: support looks one up by buyer, nobody browses the list.
+    list_display = ("buyer", "city", "country", "is_default")
+    search_fields = ("buyer__email",)
+    raw_id_fields = ("buyer",)

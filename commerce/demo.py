@@ -189,6 +189,28 @@ SHOPS = {
 }
 
 
+EU = ("AT", "BE", "DE", "DK", "ES", "FI", "FR", "IE", "IT", "LU", "NL", "PL", "PT", "SE")
+
+
+def _seed_shipping(artisan: User) -> None:
+    """Every demo shop ships: at home, to the EU zone and to the rest of the world."""
+    from commerce.services.shipping import RateInput, save_shipping_profile
+
+    save_shipping_profile(
+        artisan=artisan,
+        processing_days=2,
+        currency="EUR",
+        free_shipping_threshold="150.00",
+        rates=[
+            RateInput(zone="domestic", price="6.00", transit_days_min=2, transit_days_max=4),
+            RateInput(
+                zone="zone", price="14.00", transit_days_min=5, transit_days_max=9, countries=EU
+            ),
+            RateInput(zone="world", price="25.00", transit_days_min=8, transit_days_max=15),
+        ],
+    )
+
+
 def seed(people: dict[str, User]) -> None:
     categories = {
         name: Category.objects.get_or_create(name=name, defaults={"slug": name.lower()})[0]
@@ -206,6 +228,7 @@ def seed(people: dict[str, User]) -> None:
                 caption=caption,
                 image=_picture(background, painter, "process.jpg"),
             )
+        _seed_shipping(artisan)
         for item in spec["products"]:
             item = dict(item)
             background, painter = item.pop("picture")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -162,7 +163,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     picked = (request.GET.get("ship_to") or "").upper()
     ship_country = (
         picked
-        if picked in dict(country_choices())
+        if picked and picked in dict(country_choices())
         else (home.country.code if home else shipping.origin_country(product.shop.user))
     )
     quote = shipping.quote_shipping(
@@ -324,8 +325,20 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
             and not offer.is_expired,
             "order": getattr(offer, "resulting_order", None),
             "conversation_url": conversation_path(offer.conversation_id),
+            **_offer_arrival(offer),
         },
     )
+
+
+def _offer_arrival(offer: Offer) -> dict[str, Any]:
+    """The delivery window as it would be if the offer were accepted today."""
+    if offer.kind != OfferKind.INITIAL or not offer.transit_days_max:
+        return {}
+    today = timezone.localdate()
+    return {
+        "arrives_from": today + timedelta(days=offer.lead_time_days + offer.transit_days_min),
+        "arrives_to": today + timedelta(days=offer.lead_time_days + offer.transit_days_max),
+    }
 
 
 @login_required

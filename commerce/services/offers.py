@@ -17,6 +17,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
@@ -264,10 +265,10 @@ def send_offer(
         raise InvalidInput(_("Revision rounds are 0–10."), field="revision_rounds_included")
     shipping = Decimal(str(shipping_amount or "0"))
     if shipping < 0:
-        raise InvalidInput(_("Shipping cannot be negative."), field="shipping_amount")
+        raise InvalidInput(gettext("A shipping price cannot be negative."), field="shipping_amount")
     shipping = round_money(shipping, currency)
     if not 0 <= int(transit_days_min) <= int(transit_days_max) <= 120:
-        raise InvalidInput(_("Transit days: the minimum is at most the maximum (0–120)."))
+        raise InvalidInput(gettext("Transit days: the minimum is at most the maximum (0–120)."))
     expires = _expiry(expires_at, valid_days)
     if custom_request is None:
         custom_request = (

@@ -87,11 +87,10 @@ def clean_address(data: AddressInput) -> dict[str, str]:
         raise InvalidInput(_("Enter the city."), field="city")
     postal_code = fields["postal_code"]
     try:
-        known_format = True
-        valid = bool(postal_code) and verify_postal_code_format(postal_code, country)
+        valid = verify_postal_code_format(postal_code, country)
     except KeyError:  # a country without a known postal format: accept what was typed
-        known_format, valid = False, True
-    if known_format and not valid:
+        valid = True
+    if not valid:
         raise InvalidInput(
             _("“%(code)s” is not a valid postal code for %(country)s.")
             % {"code": postal_code, "country": countries.name(country)}
@@ -382,7 +381,7 @@ def set_order_shipping_address(
 
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.buyer_id != buyer.pk:
-        raise NotAllowed(_("This is not your order."))
+        raise NotAllowed(_("This order belongs to someone else."))
     if order.status != OrderStatus.PENDING_PAYMENT or order.amount_paid > 0:
         raise InvalidInput(_("The address can no longer be changed on this order."))
     if isinstance(address, AddressInput):

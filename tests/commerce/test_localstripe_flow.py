@@ -31,7 +31,7 @@ from commerce.models import (
 from commerce.payments.registry import clear_gateway_cache
 from commerce.services import payments as payment_services
 from commerce.services.ledger import ledger_balance
-from tests.commerce.conftest import send
+from tests.commerce.conftest import LYON, send
 from tests.standins.localstripe_server import LocalStripe, run_localstripe
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -98,6 +98,9 @@ def test_custom_order_paid_and_refunded_through_localstripe(
     response = client.post(f"/offers/{offer.pk}/accept/")
     order = Order.objects.get()
     assert response["Location"] == f"/pay/{order.reference}/"
+    # and the buyer says where to ship it (the pay page asks before any payment starts)
+    assert "Where should the piece go?" in client.get(response["Location"]).content.decode()
+    client.post(response["Location"], {"address": "new", **LYON})
     # When the buyer opens the pay page, a PaymentIntent is created for Stripe.js
     page = client.get(f"/pay/{order.reference}/").content.decode()
     payment = Payment.objects.get(order=order)
