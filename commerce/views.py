@@ -41,8 +41,6 @@ from commerce.forms import (
     ShopFilterForm,
     country_choices,
     offer_lines,
-    options_as_text,
-    parse_options_text,
 )
 from commerce.history import order_steps
 from commerce.models import (
@@ -63,6 +61,7 @@ from commerce.models import (
     ShippingAddress,
 )
 from commerce.money import format_money
+from commerce.option_rows import rows_from_post, rows_from_product, validate_rows, with_spare_row
 from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
 from commerce.receipt import order_receipt
@@ -818,10 +817,15 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
             "category": product.category,
             "tags": product.tags,
             "status": product.status,
-            "options_text": options_as_text(product),
         }
     form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    option_rows = (
+        rows_from_post(request.POST) if request.method == "POST" else rows_from_product(product)
+    )
+    options, options_ok = validate_rows(option_rows) if request.method == "POST" else ([], True)
+    if request.method == "POST" and not options_ok:
+        messages.error(request, _("Some options need fixing; see the highlighted rows."))
+    if request.method == "POST" and form.is_valid() and options_ok:
         data = form.cleaned_data
         fields = {
             "title": data["title"],
@@ -836,7 +840,6 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
             "status": data["status"],
         }
         try:
-            options = parse_options_text(data["options_text"])
             if product is None:
                 product = services.create_product(artisan=request.user, options=options, **fields)
             else:
@@ -851,12 +854,14 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
                 )
         except CommerceError as error:
             _fail(request, error)
-        except ValueError:
-            messages.error(request, _("Could not read the options; check the format shown below."))
         else:
             messages.success(request, _("Saved."))
             return redirect("commerce:studio_products")
-    return render(request, "commerce/product_form.html", {"form": form, "product": product})
+    return render(
+        request,
+        "commerce/product_form.html",
+        {"form": form, "product": product, "option_rows": with_spare_row(option_rows)},
+    )
 
 
 @seller_required

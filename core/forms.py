@@ -34,6 +34,22 @@ class SignUpForm(forms.Form):
     marketing_consent = forms.BooleanField(
         label=_("Send me news and offers from artisans I follow"), required=False
     )
+    # Filled by static/js/browser-time-zone.js from the browser's own setting; the person
+    # can change it later in their account settings.
+    time_zone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput(attrs={"data-browser-time-zone": True}),
+    )
+
+    def clean_time_zone(self) -> str:
+        """A known IANA zone, else UTC (a hidden field must never block signing up)."""
+        name = (self.cleaned_data.get("time_zone") or "").strip()
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return "UTC"
+        return name if name in zoneinfo.available_timezones() else "UTC"
 
 
 class LoginForm(forms.Form):

@@ -295,3 +295,15 @@ def test_chat_config_carries_the_resolved_context_card(client, buyer, artisan, s
     assert resolved["title"] == "Tall vase" and resolved["price"] == "€46.00"
     assert resolved["options"] == ["Glaze: Celadon", "Engraving: For Mia"]
     assert config["contextLabels"]["ask"] == "Asked about"
+
+
+def test_a_bot_handover_becomes_the_pairs_thread(buyer, artisan):
+    # Given a pair thread and a separate shop-bot conversation of the same buyer
+    older = hub.conversation_between(buyer=buyer, artisan=artisan)
+    bot = hub.start_conversation(buyer=buyer, artisan=None)
+    # When the bot hands over to the artisan
+    hub.assign_artisan(conversation=bot, artisan=artisan)
+    # Then the handed-over conversation is the one open thread; the older one is archived
+    older.refresh_from_db()
+    assert older.status == ConversationStatus.ARCHIVED
+    assert hub.conversation_between(buyer=buyer, artisan=artisan).pk == bot.pk

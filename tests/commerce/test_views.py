@@ -255,7 +255,16 @@ def test_product_form_creates_listing_with_options(client, artisan, shop):
             "stock_quantity": "2",
             "lead_time_days": "0",
             "status": "active",
-            "options_text": "Glaze*: Sand=0; Cobalt=+5.00\nEngraving [text 15]",
+            "opt-0-label": "Glaze",
+            "opt-0-kind": "choice",
+            "opt-0-required": "on",
+            "opt-0-value-0-label": "Sand",
+            "opt-0-value-0-delta": "0",
+            "opt-0-value-1-label": "Cobalt",
+            "opt-0-value-1-delta": "+5.00",
+            "opt-1-label": "Engraving",
+            "opt-1-kind": "text",
+            "opt-1-max_length": "15",
         },
     )
     assert response.status_code == 302

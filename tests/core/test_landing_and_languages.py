@@ -100,3 +100,39 @@ def test_hub_errors_are_translated(buyer):
     with translation.override("fr"), pytest.raises(hub.HubError) as error:
         hub.start_conversation(buyer=buyer, artisan=buyer)
     assert error.value.message == "Vous ne pouvez démarrer une conversation qu’avec un artisan."
+
+
+def _sign_up(client, **extra):
+    return client.post(
+        reverse("core:signup"),
+        {
+            "email": "new@example.com",
+            "password": "a-long-enough-password-42",
+            "role": "buyer",
+            "preferred_language": "en",
+            **extra,
+        },
+    )
+
+
+def test_sign_up_takes_the_browsers_time_zone(client):
+    from core.models import User
+
+    page = client.get(reverse("core:signup")).content.decode()
+    assert "data-browser-time-zone" in page and "browser-time-zone.js" in page
+    response = _sign_up(client, time_zone="Asia/Tokyo")
+    assert response.status_code == 302
+    assert User.objects.get(email="new@example.com").time_zone == "Asia/Tokyo"
+
+
+def test_sign_up_with_an_unknown_time_zone_falls_back_to_utc(client):
+    from core.models import User
+
+    assert _sign_up(client, time_zone="Mars/Olympus_Mons").status_code == 302
+    assert User.objects.get(email="new@example.com").time_zone == "UTC"
+
+
+def test_sign_up_returns_where_the_buyer_came_from(client):
+    page = client.get(reverse("core:signup"), {"next": "/shop/"}).content.decode()
+    assert 'name="next" value="/shop/"' in page
+    assert _sign_up(client, next="/shop/").url == "/shop/"
