@@ -104,8 +104,15 @@ def assert_accessible(page, name: str) -> None:
 # Language: strings of another locale must not show up
 
 
-# Text a reader may legitimately see in another language: what people wrote themselves.
-USER_TEXT = ".msg-text, .msg-original, .chat-card-note, [data-user-text], [translate=no]"
+# Text a reader may legitimately see in another language: what people wrote themselves
+# (messages, notes, product titles and option labels, item descriptions on a card)…
+USER_TEXT = (
+    ".msg-text, .msg-original, .chat-card-note, [data-user-text], [translate=no],"
+    " .chat-card-lines li > span:first-child, .context-title, .context-options,"
+    " .context-request, .context-product,"
+    # …and the language picker, where each language is named in itself on purpose
+    " #lang-picker"
+)
 
 VISIBLE_TEXT_JS = """
 ([selector, userText]) => {
@@ -173,6 +180,32 @@ def _catalog(lang: str) -> dict[tuple[str | None, str], str]:
                 msgstr = strs[min(i, len(strs) - 1)] if strs else ""
                 entries[(message.context, msgid)] = msgstr or msgid
     return entries
+
+
+def _leaves(value) -> list[str]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [str(value)]
+
+
+def strings_in(lang: str, build) -> list[str]:
+    """Every string ``build()`` returns (a dict/list tree of labels) with ``lang`` active."""
+    with translation.override(lang):
+        return _leaves(build())
+
+
+def foreign_card_strings(reader: str, others: tuple[str, ...], build) -> frozenset[str]:
+    """Fixed fragments of ``build()``'s strings in ``others`` that differ from the reader's."""
+    own = {f.casefold() for s in strings_in(reader, build) for f in _fragments(s) if f}
+    forbidden = set()
+    for other in others:
+        for string in strings_in(other, build):
+            for fragment in _fragments(string):
+                if len(fragment) >= 4 and fragment.casefold() not in own:
+                    forbidden.add(fragment)
+    return frozenset(forbidden)
 
 
 def _distinctive(fragment: str) -> bool:
