@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from commerce import services
 from conversations import services as hub
@@ -126,20 +127,22 @@ def test_a_request_shows_in_the_inbox_at_once(client, buyer, artisan, shop):
 
 
 def test_a_lost_race_to_open_the_thread_reads_the_winners_row(buyer, artisan, shop, monkeypatch):
-    # Given a concurrent first contact that creates the pair's thread just before us
-    real_create = hub._create_conversation
-    winner: list[Conversation] = []
+    # Given a concurrent first contact whose thread committed after our existence check read
+    # nothing (READ COMMITTED): we simulate it by committing the rival's thread first and
+    # letting our first look miss it
+    rival = hub.conversation_between(buyer=buyer, artisan=artisan)
+    real_first = QuerySet.first
+    looks: list[int] = []
 
-    def create_after_a_rival(**kwargs):
-        if not winner:
-            winner.append(real_create(**kwargs))  # the other request commits first
-        return real_create(**kwargs)  # ours now violates the one-open-thread constraint
+    def first_misses_once(queryset):
+        looks.append(1)
+        return None if len(looks) == 1 else real_first(queryset)
 
-    monkeypatch.setattr(hub, "_create_conversation", create_after_a_rival)
-    # When we open the thread
+    monkeypatch.setattr(QuerySet, "first", first_misses_once)
+    # When we open the thread: our insert hits the one-open-thread constraint
     conversation = hub.conversation_between(buyer=buyer, artisan=artisan)
-    # Then we get the winner's thread, and there is only one
-    assert conversation.pk == winner[0].pk
+    # Then we read the winner's thread back, and there is only one
+    assert conversation.pk == rival.pk
     assert Conversation.objects.filter(buyer=buyer, artisan=artisan).count() == 1
 
 

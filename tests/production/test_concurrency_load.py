@@ -158,8 +158,10 @@ async def _load_pages(base: str, path: str) -> list[int]:
 async def _send_one(base: str, conversation_id: int, session: str) -> dict:
     url = base.replace("http://", "ws://") + "/ws/chat/"
     headers = {"Cookie": f"sessionid={session}", "X-Forwarded-Proto": "https"}
+    # As behind the TLS proxy: the page is https, the proxy says so in X-Forwarded-Proto.
+    origin = base.replace("http://", "https://")
     async with websockets.connect(
-        url, additional_headers=headers, origin=base, open_timeout=120, close_timeout=5
+        url, additional_headers=headers, origin=origin, open_timeout=120, close_timeout=5
     ) as socket:
         client_id = str(uuid.uuid4())
         frames = []
