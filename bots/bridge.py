@@ -114,6 +114,11 @@ def _shown_text(message: Message, language: str) -> str:
     return message.text
 
 
+def _leaving_the_site(url: str) -> str:
+    """Cards and bot replies carry site-relative links; in Telegram they must be absolute."""
+    return settings.SITE_URL + url if url.startswith("/") else url
+
+
 def _buttons_keyboard(buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup | None:
     builder = InlineKeyboardBuilder()
     count = 0
@@ -121,7 +126,7 @@ def _buttons_keyboard(buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup | N
         title = str(button.get("title") or "")[:64]
         if not title:
             continue
-        url = str(button.get("url") or "")
+        url = _leaving_the_site(str(button.get("url") or ""))
         payload = str(button.get("payload") or "")
         if url.startswith(("http://", "https://")):
             builder.button(text=title, url=url)
@@ -146,7 +151,10 @@ def _product_requests(chat_id: int, card: dict[str, Any]) -> BotRequest:
     caption = _clip(product_caption(card), MAX_CAPTION)
     if card.get("image_url"):
         return OutboundPhoto(
-            chat_id=chat_id, photo_url=card["image_url"], caption=caption, reply_markup=keyboard
+            chat_id=chat_id,
+            photo_url=_leaving_the_site(card["image_url"]),
+            caption=caption,
+            reply_markup=keyboard,
         )
     return OutboundText(chat_id=chat_id, text=caption, reply_markup=keyboard)
 
@@ -164,7 +172,7 @@ def _card_requests(chat_id: int, card: dict[str, Any]) -> BotRequest | None:
         if card.get("image_url"):
             return OutboundPhoto(
                 chat_id=chat_id,
-                photo_url=card["image_url"],
+                photo_url=_leaving_the_site(card["image_url"]),
                 caption=_clip(text, MAX_CAPTION),
                 reply_markup=keyboard,
             )

@@ -405,7 +405,7 @@ def buy_product(*, account: TelegramAccount, product_id: int) -> PurchaseOutcome
     if product.options.filter(required=True).exists():
         return PurchaseOutcome(
             None,
-            product_url=product_url(product),
+            product_url=settings.SITE_URL + product_url(product),
             message=_("Choose your options for “%(title)s” on its page.")
             % {"title": product.title},
         )

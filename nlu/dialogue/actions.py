@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from commerce import selectors as commerce_selectors
 from commerce.models import ArtisanProfile, Offer, OfferStatus, Order, Product
 from commerce.money import format_money
-from commerce.serializers import offer_url, pay_url
+from commerce.serializers import offer_path, pay_path
 from commerce.services.orders import payable_now
 from conversations.models import Channel, Conversation
 from conversations.services import HubError, assign_artisan, set_bot_active
@@ -502,7 +502,7 @@ def action_checkout_link(ctx: DialogueContext) -> list[BotReply]:
                     "reference": payable_order.reference,
                     "amount": format_money(payable.amount, payable_order.currency),
                 },
-                buttons=[{"title": _("Pay now"), "url": pay_url(payable_order)}],
+                buttons=[{"title": _("Pay now"), "url": pay_path(payable_order.reference)}],
                 cards=[order_card(payable_order)],
             )
         ]
@@ -512,7 +512,7 @@ def action_checkout_link(ctx: DialogueContext) -> list[BotReply]:
             reply(
                 _("Your offer of %(total)s is waiting: accept it to pay.")
                 % {"total": offer.total_display},
-                buttons=[{"title": _("Review the offer"), "url": offer_url(offer)}],
+                buttons=[{"title": _("Review the offer"), "url": offer_path(offer.pk)}],
             )
         ]
     state = BotConversationState.objects.filter(conversation=ctx.conversation).first()

@@ -3,7 +3,7 @@
 A bot message in the hub is ``kind=bot`` with ``text`` and a payload::
 
     {"buttons": [{"title": "Track an order", "payload": "/order_status"},
-                 {"title": "Open the shop", "url": "https://…"}],
+                 {"title": "Open the shop", "url": "/shop/…/"}],
      "cards": [{"type": "product", "product_id": 7, "title": …, "price_display": "€35.00",
                 "image_url": …, "url": …, "artisan": {"id": 3, "name": …, "shop": …},
                 "buttons": [...]}]}
@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from commerce.models import ArtisanProfile, Order, Product
-from commerce.serializers import absolute_url, order_url, pay_url
+from commerce.serializers import order_path, pay_path
 from nlu.interface import BotReply, Button
 
 MAX_CARDS = 5
@@ -36,19 +36,21 @@ def intent_payload(intent: str, **entities: Any) -> str:
     return f"/{intent}{json.dumps(entities, separators=(',', ':'), sort_keys=True)}"
 
 
-def _reverse_absolute(name: str, *args: Any) -> str:
+def _reverse_path(name: str, *args: Any) -> str:
+    # Site-relative: the widget and the inbox stay on whatever host serves them; the
+    # Telegram bridge makes links absolute (SITE_URL) when they leave the site.
     try:
-        return absolute_url(reverse(name, args=args))
+        return reverse(name, args=args)
     except NoReverseMatch:  # commerce pages not mounted (e.g. a trimmed URLconf)
         return ""
 
 
 def product_url(product: Product) -> str:
-    return _reverse_absolute("commerce:product", product.shop.slug, product.slug)
+    return _reverse_path("commerce:product", product.shop.slug, product.slug)
 
 
 def shop_url(shop: ArtisanProfile) -> str:
-    return _reverse_absolute("commerce:shop_profile", shop.slug)
+    return _reverse_path("commerce:shop_profile", shop.slug)
 
 
 def _photo_url(photo: Any) -> str:
@@ -56,7 +58,7 @@ def _photo_url(photo: Any) -> str:
     if not image:
         return ""
     try:
-        return absolute_url(image.url)
+        return image.url
     except ValueError:
         return ""
 
@@ -145,8 +147,8 @@ def order_card(order: Order) -> dict[str, Any]:
         "status_label": str(order.get_status_display()),
         "total_display": order.total_display,
         "amount_due": str(order.amount_due),
-        "url": order_url(order),
-        "pay_url": pay_url(order),
+        "url": order_path(order.reference),
+        "pay_url": pay_path(order.reference),
     }
 
 

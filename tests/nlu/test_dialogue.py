@@ -3,6 +3,8 @@ shop-bot conversation → bot reply messages (with cards) in the same conversati
 
 from __future__ import annotations
 
+import json
+
 from datetime import timedelta
 
 import pytest
@@ -65,7 +67,10 @@ def test_widget_search_posts_a_bot_reply_with_product_cards(
     assert card["title"] == "Red wool scarf"
     assert card["price_display"] == "€35.00"
     assert card["artisan"] == {"id": artisan.pk, "name": "Ana Artisan", "shop": "Ana's Looms"}
-    assert card["image_url"].startswith("http") and card["image_url"].endswith(".png")
+    # Links are site-relative: the widget never sends the buyer to another host
+    assert card["image_url"].startswith("/media/") and card["image_url"].endswith(".png")
+    assert card["url"] == f"/shop/{product.shop.slug}/{product.slug}/"
+    assert "://" not in json.dumps(reply.payload)
     assert [b["title"] for b in card["buttons"]] == ["Details", "Ask the artisan", "Buy"]
     assert card["buttons"][0]["payload"] == f'/product_details{{"product_id":{product.pk}}}'
     assert card["buttons"][2]["url"] == card["url"]
