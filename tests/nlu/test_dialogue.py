@@ -4,7 +4,6 @@ shop-bot conversation → bot reply messages (with cards) in the same conversati
 from __future__ import annotations
 
 import json
-
 from datetime import timedelta
 
 import pytest
