@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.units import format_unit
+from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -80,6 +81,9 @@ def card_url_templates() -> dict[str, str]:
         "offer": offer_path(0).replace("/0/", "/{id}/"),
         "pay": pay_path("AT-REF").replace("AT-REF", "{reference}"),
         "order": order_path("AT-REF").replace("AT-REF", "{reference}"),
+        "studio_order": reverse("commerce:studio_order", args=["AT-REF"]).replace(
+            "AT-REF", "{reference}"
+        ),
     }
 
 

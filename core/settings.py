@@ -294,6 +294,10 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Django serves uploads itself only in development (DEBUG as read at load time, so browser
+# tests, which run with settings.DEBUG flipped off, still show their images). In production
+# a web server or object store serves them.
+SERVE_MEDIA = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -23,7 +23,12 @@ for module in ("webchat.urls", "commerce.urls", "conversations.urls", "bots.urls
         if exc.name != module:
             raise
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.SERVE_MEDIA:
+    from django.urls import re_path
+    from django.views.static import serve
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    def _media(request, path):
+        # MEDIA_ROOT read per request: tests point it at a folder of their own.
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", _media, name="media")]

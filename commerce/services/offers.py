@@ -130,9 +130,7 @@ def submit_custom_request(
     conversation = conversation_between(
         buyer=buyer,
         artisan=shop.user,
-        subject=(f"Custom: {product.title}" if product else f"Custom request for {shop.shop_name}")[
-            :200
-        ],
+        subject=(product.title if product else shop.shop_name)[:200],
     )
     request = CustomRequest.objects.create(
         buyer=buyer,
@@ -452,11 +450,9 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         if offer.deposit_percent
         else Decimal("0")
     )
-    title = (
-        offer.lines.first().description
-        if offer.lines.count() == 1
-        else (f"Custom order from {shop.shop_name}")
-    )
+    # The artisan's own words for the piece (the first line), never a sentence we compose
+    # in one language: every reader sees the order under the same name the maker gave it.
+    title = offer.lines.order_by("pk").first().description
     order = create_order_row(
         buyer=buyer,
         artisan=offer.artisan,

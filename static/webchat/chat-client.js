@@ -1237,7 +1237,9 @@ export class ConversationController {
     } else if (proof && proof.status === "pending" && this._isBuyer()) {
       action = { primary: true, url: this._cardUrl("order", { reference }), text: c.review_proof };
     } else {
-      action = { primary: false, url: this._cardUrl("order", { reference }), text: c.view_order };
+      // The artisan works on the order in the studio; the buyer follows it on their order page.
+      const page = this._isBuyer() ? "order" : "studio_order";
+      action = { primary: false, url: this._cardUrl(page, { reference }), text: c.view_order };
     }
     if (action && action.url) {
       card.append(el("a", { class: action.primary ? "btn chat-card-link" : "btn btn-secondary chat-card-link", href: action.url, target: "_top", text: action.text }));
