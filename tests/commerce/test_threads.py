@@ -224,7 +224,7 @@ def test_order_thread_links_the_artisan_to_the_studio_order(client, buyer, artis
     client.force_login(buyer)
     page = client.get(f"/messages/{order.conversation_id}/").content.decode()
     assert f'href="/orders/{order.reference}/"' in page
-    assert "/studio/orders/" not in page
+    assert 'href="/studio/orders/' not in page  # the buyer gets no studio link
 
 
 def test_signing_in_from_order_and_pay_returns_to_the_product_with_the_options(
