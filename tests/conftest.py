@@ -115,3 +115,32 @@ def chromium_path() -> str:
             pytest.fail("Chromium is required in CI but was not found on PATH.")
         pytest.skip("Debian chromium is not installed (apt-get install chromium); CI installs it.")
     return path
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    """Debian Chromium driven by Playwright's sync API (one browser per test)."""
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
+    # (data set-up, final assertions) are plain sync code Django cannot tell apart.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    from tests.webchat.browser import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def server(transactional_db):
+    """The real ASGI app (uvicorn) on a free port, against the test database."""
+    from tests.webchat.browser import running_asgi_server
+
+    with running_asgi_server() as base_url:
+        yield base_url

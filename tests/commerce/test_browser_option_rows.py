@@ -9,13 +9,13 @@ import pytest
 
 from commerce import services
 from tests.webchat.browser import signed_in_context
-from tests.webchat.test_browser_chat import TIMEOUT, browser, server  # noqa: F401 (fixtures)
+from tests.webchat.test_browser_chat import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(os.environ.get("ATELIER_SCREENSHOTS", "/tmp/atelier-screenshots"))
 
 
-def test_artisan_adds_an_option_with_values_by_clicking(browser, server, artisan):  # noqa: F811
+def test_artisan_adds_an_option_with_values_by_clicking(browser, server, artisan):
     from playwright.sync_api import expect
 
     shop = services.save_artisan_profile(user=artisan, shop_name="Casa Barro", story="Clay.")

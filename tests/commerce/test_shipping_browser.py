@@ -8,31 +8,10 @@ import pytest
 from commerce import services
 from commerce.services.shipping import RateInput, save_shipping_profile
 from tests.commerce.conftest import save_address
-from tests.webchat.browser import CHROMIUM_ARGS, running_asgi_server, signed_in_context
+from tests.webchat.browser import signed_in_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 10_000
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def server(transactional_db):
-    with running_asgi_server() as base_url:
-        yield base_url
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.utils import translation
 
 from core.models import Role
 from tests.conftest import enrol_totp, make_user
-from tests.webchat.browser import CHROMIUM_ARGS, running_asgi_server, signed_in_context
+from tests.webchat.browser import signed_in_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,27 +31,6 @@ def in_language(msgid: str, language: str, **values: str) -> str:
     with translation.override(language):
         text = translation.gettext(msgid)
     return text % values if values else text
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def server(transactional_db):
-    with running_asgi_server() as base_url:
-        yield base_url
 
 
 @pytest.fixture

@@ -16,30 +16,6 @@ from django.utils import timezone
 from core.management.commands.seed_demo import DEMO_PASSWORD
 from core.models import Role, User
 from tests.journeys.harness import DESKTOP, PHONE, Journey, Person
-from tests.webchat.browser import CHROMIUM_ARGS, running_asgi_server
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
-    # (data set-up, final assertions) are plain sync code Django cannot tell apart.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def server(transactional_db):
-    with running_asgi_server() as base_url:
-        yield base_url
 
 
 @dataclass

@@ -14,9 +14,7 @@ from conversations.models import Message
 from conversations.services import start_conversation
 from tests.conftest import enrol_totp
 from tests.webchat.browser import (
-    CHROMIUM_ARGS,
     UNLABELLED_CONTROLS_JS,
-    running_asgi_server,
     signed_in_context,
 )
 from tests.webchat.conftest import say
@@ -26,29 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Short ping/backoff timings so a lost connection is noticed within a second or two.
 FAST_SOCKET = "window.ATELIER_CHAT_TEST = {pingInterval: 1000, pongTimeout: 1500, baseDelay: 300, maxDelay: 1500};"
 TIMEOUT = 10_000
-
-
-@pytest.fixture
-def browser(chromium_path, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
-    # are plain sync code run between browser steps, which Django cannot tell apart.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def server(transactional_db):
-    with running_asgi_server() as base_url:
-        yield base_url
 
 
 def widget_frame(page, *, connected: bool = True):

@@ -12,7 +12,7 @@ from commerce.services.context import ask_about_product
 from conversations.services import post_message
 from tests.conftest import PASSWORD
 from tests.webchat.browser import signed_in_context
-from tests.webchat.test_browser_chat import TIMEOUT, browser, server  # noqa: F401 (fixtures)
+from tests.webchat.test_browser_chat import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,8 +51,8 @@ def asked(buyer, artisan):
 
 
 def test_buyer_conversation_on_a_phone_keeps_the_message_box_in_view(
-    browser,  # noqa: F811
-    server,  # noqa: F811
+    browser,
+    server,
     buyer,
     asked,
 ):
@@ -88,7 +88,7 @@ def test_buyer_conversation_on_a_phone_keeps_the_message_box_in_view(
         ctx.close()
 
 
-def test_the_2fa_key_fits_a_phone(browser, server, artisan_without_2fa):  # noqa: F811
+def test_the_2fa_key_fits_a_phone(browser, server, artisan_without_2fa):
     ctx = signed_in_context(browser, artisan_without_2fa, server, viewport=PHONE)
     try:
         page = ctx.new_page()
@@ -105,7 +105,7 @@ def test_the_2fa_key_fits_a_phone(browser, server, artisan_without_2fa):  # noqa
         ctx.close()
 
 
-def test_desktop_header_shows_the_nav_without_a_menu_button(browser, server, buyer):  # noqa: F811
+def test_desktop_header_shows_the_nav_without_a_menu_button(browser, server, buyer):
     ctx = signed_in_context(browser, buyer, server, viewport={"width": 1366, "height": 900})
     try:
         page = ctx.new_page()
@@ -118,8 +118,8 @@ def test_desktop_header_shows_the_nav_without_a_menu_button(browser, server, buy
 
 
 def test_artisan_sees_the_context_and_make_an_offer_on_desktop(
-    browser,  # noqa: F811
-    server,  # noqa: F811
+    browser,
+    server,
     artisan,
     asked,
 ):
