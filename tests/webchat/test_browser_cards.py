@@ -16,7 +16,7 @@ from commerce.models import Order
 from commerce.services.offers import OfferLineInput
 from conversations.services import start_conversation
 from tests.webchat.browser import running_asgi_server, signed_in_context
-from tests.webchat.test_browser_chat import TIMEOUT, browser  # noqa: F401 - fixture
+from tests.webchat.test_browser_chat import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +53,7 @@ def _gettext(language: str, text: str, context: str | None = None) -> str:
 
 
 def test_french_buyer_and_spanish_artisan_each_read_the_card_in_their_language(
-    browser,  # noqa: F811
+    browser,
     server,
     buyer,
     artisan,
