@@ -96,6 +96,7 @@ def card_strings() -> dict[str, Any]:
         "order_title": _("Order %(reference)s"),
         "label_value": _("%(label)s: %(value)s"),
         "total": _("Total"),
+        "shipping": _("Shipping"),
         "price_change": _("Price change"),
         "deposit": _("Deposit: %(amount)s (%(percent)s)"),
         "amount_paid": _("Paid %(amount)s"),
@@ -177,6 +178,10 @@ def render_offer_card(payload: dict[str, Any], *, for_buyer: bool = True) -> Ren
             label = f"{label} × {quantity}"
         amount = _money(line.get("total"), currency, signed=change)
         lines.append("• " + strings["label_value"] % _Facts(label=label, value=amount))
+    shipping = payload.get("shipping_amount")
+    if shipping and float(shipping) > 0:
+        value = _money(shipping, currency, signed=change)
+        lines.append("• " + strings["label_value"] % _Facts(label=strings["shipping"], value=value))
     total = _money(payload.get("total"), currency, signed=change)
     heading = strings["price_change"] if change else strings["total"]
     lines.append(strings["label_value"] % _Facts(label=heading, value=total))

@@ -65,6 +65,8 @@ def serialize_offer(offer: Offer) -> dict[str, Any]:
         "order_reference": offer.order.reference if offer.order_id else None,
         "lines": lines,
         "total": str(offer.total),
+        # The total includes shipping: the card shows it as its own line so the sum is visible.
+        "shipping_amount": str(offer.shipping_amount or 0),
         "currency": offer.currency,
         "deposit_amount": str(
             round_money(offer.total * offer.deposit_percent / Decimal(100), offer.currency)

@@ -1188,6 +1188,10 @@ export class ConversationController {
           el("li", {}, el("span", { text: `${line.description || ""}${qty}` }), el("span", { class: "chat-card-amount", text: this.cardText.money(line.total, p.currency, change) })),
         );
       }
+      // Shipping is part of the total: its own line, so the lines visibly add up.
+      if (Number(p.shipping_amount) > 0) {
+        list.append(el("li", {}, el("span", { text: c.shipping }), el("span", { class: "chat-card-amount", text: this.cardText.money(p.shipping_amount, p.currency, change) })));
+      }
       card.append(list);
     }
     card.append(

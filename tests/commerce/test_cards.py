@@ -180,3 +180,14 @@ def test_service_errors_are_in_the_readers_language(stranger, buyer, artisan, co
     assert refused.value.message == (
         "Eine Bestellung im Status „Wartet auf Zahlung“ kann nicht zu „Zugestellt“ wechseln."
     )
+
+
+def test_the_offer_card_shows_shipping_so_its_lines_add_up(artisan, conversation):
+    offer = send(artisan, conversation, shipping_amount="15.00")
+    card = Message.objects.filter(conversation=conversation, kind=MessageKind.OFFER).last()
+    assert card.payload["shipping_amount"] == "15.00"
+    assert card.payload["total"] == str(offer.total)
+    with translation.override("fr"):
+        text = "\n".join(render_card("offer", card.payload).lines)
+    assert "15,00\u00a0€" in text
+    assert "Livraison" in text
