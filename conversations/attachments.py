@@ -35,10 +35,6 @@ def _sniff(data: bytes) -> Image.Image:
         ) from exc
 
 
-_reencode = images.reencode
-ALLOWED_FORMATS = images.ALLOWED_FORMATS
-
-
 def _thumbnail(image: Image.Image) -> bytes:
     thumb = ImageOps.exif_transpose(image).convert("RGB")
     thumb.thumbnail(THUMB_SIZE)
@@ -58,8 +54,8 @@ def upload_attachment(*, conversation: Conversation, uploader: User, data: bytes
     if not data:
         raise HubError("The file is empty.", code="empty", field="file")
     image = _sniff(data)
-    content_type, extension = ALLOWED_FORMATS[image.format]
-    clean = _reencode(image, image.format)
+    content_type, extension = images.ALLOWED_FORMATS[image.format]
+    clean = images.reencode(image, image.format)
     attachment = Attachment(
         uploader=uploader,
         conversation=conversation,

@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -31,8 +31,7 @@ def _database() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     finally:
-        close_old_connections()
-        connection.close()
+        connection.close()  # this probe thread's connection goes back (or to the pool)
 
 
 def _cache() -> None:

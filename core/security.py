@@ -99,9 +99,9 @@ class Throttle:
     def _call(self, operation: str, *args):
         try:
             return getattr(cache, operation)(*args)
+        except ValueError:
+            raise  # incr on an expired key: the caller handles it
         except Exception as error:  # redis.ConnectionError, TimeoutError, ...
-            if isinstance(error, ValueError):
-                raise
             logger.warning("Shared cache unavailable for throttle %s: %s", self.scope, error)
             return getattr(_fallback_cache(), operation)(*args)
 

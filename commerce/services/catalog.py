@@ -28,8 +28,8 @@ from commerce.models import (
     ProductStatus,
 )
 from commerce.money import normalise_currency, validate_delta, validate_price
+from commerce.services.photos import clean_photo
 from commerce.translation import request_listing_translation
-from core.images import UnreadableImage, clean_upload
 from core.models import User
 
 MAX_TEXT_OPTION_LENGTH = 500
@@ -149,16 +149,6 @@ def review_authenticity_claim(
     return profile
 
 
-def _clean_image(upload: File, *, field: str) -> File:
-    """Photos are stored re-encoded without metadata (no camera, no GPS position)."""
-    try:
-        return clean_upload(upload)
-    except UnreadableImage as error:
-        if error.reason == "too_large":
-            raise InvalidInput(_("The image is too large in pixels."), field=field) from error
-        raise InvalidInput(_("Images must be JPEG, PNG or WebP files."), field=field) from error
-
-
 @transaction.atomic
 def add_process_photo(
     *, artisan: User, profile: ArtisanProfile, image: File, caption: str = ""
@@ -169,7 +159,7 @@ def add_process_photo(
         raise InvalidInput(
             _("At most %(count)s process photos.") % {"count": MAX_PHOTOS}, field="image"
         )
-    image = _clean_image(image, field="image")
+    image = clean_photo(image, field="image")
     return ProcessPhoto.objects.create(
         profile=profile, image=image, caption=caption.strip()[:200], position=profile.photos.count()
     )
@@ -402,7 +392,7 @@ def add_product_photo(
         raise InvalidInput(
             _("At most %(count)s photos per piece.") % {"count": MAX_PHOTOS}, field="image"
         )
-    image = _clean_image(image, field="image")
+    image = clean_photo(image, field="image")
     return ProductPhoto.objects.create(
         product=product, image=image, alt_text=alt_text.strip()[:200], position=count
     )

@@ -57,9 +57,9 @@ from commerce.services.orders import (
     post_checkout_link,
     record_order_event,
 )
+from commerce.services.photos import clean_photo
 from conversations.models import Conversation
 from conversations.services import conversation_between
-from core.images import UnreadableImage, clean_upload
 from core.models import User
 
 MAX_REQUEST_IMAGES = 5
@@ -74,16 +74,6 @@ class OfferLineInput:
 
 
 # --- Custom requests ------------------------------------------------------------------------
-
-
-def _clean_image(upload: File, *, field: str = "images") -> File:
-    """A metadata-free copy (no EXIF/GPS) of an uploaded photo, or a clear error."""
-    try:
-        return clean_upload(upload)
-    except UnreadableImage as error:
-        if error.reason == "too_large":
-            raise InvalidInput(_("The image is too large in pixels."), field=field) from error
-        raise InvalidInput(_("Images must be JPEG, PNG or WebP files."), field=field) from error
 
 
 @transaction.atomic
@@ -124,7 +114,7 @@ def submit_custom_request(
         raise InvalidInput(
             _("At most %(count)s images.") % {"count": MAX_REQUEST_IMAGES}, field="images"
         )
-    images = [_clean_image(upload) for upload in images]
+    images = [clean_photo(upload, field="images") for upload in images]
     if product is not None and product.shop_id != shop.pk:
         raise InvalidInput(_("That piece belongs to another shop."), field="product")
     conversation = conversation_between(

@@ -42,8 +42,8 @@ from commerce.models import (
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
 from commerce.services.context import ContextKind, post_context_card
+from commerce.services.photos import clean_photo
 from conversations.services import conversation_between
-from core.images import UnreadableImage, clean_upload
 from core.models import User
 
 S = OrderStatus
@@ -423,10 +423,7 @@ def post_proof(*, artisan: User, order: Order, image: File, note: str = "") -> P
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.status in TERMINAL or order.status in (S.SHIPPED, S.DELIVERED):
         raise InvalidInput(_("Proofs are for orders still being made."))
-    try:
-        image = clean_upload(image)  # no EXIF/GPS; the hash is of exactly what is shown
-    except UnreadableImage as error:
-        raise InvalidInput(_("Images must be JPEG, PNG or WebP files."), field="image") from error
+    image = clean_photo(image, field="image")  # no EXIF/GPS; the hash is of what is shown
     sha = file_sha256(image)
     # An unanswered earlier proof is replaced by this one (it no longer needs an answer).
     order.proofs.filter(status=ProofStatus.PENDING).update(
