@@ -7,7 +7,6 @@ their timings are exact; the last tests drive the real aiogram Bot against the s
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -362,9 +361,7 @@ async def test_outbox_keeps_the_standin_free_of_429s(
     requests += [OutboundText(chat_id=chat, text="sale") for chat in range(201, 231)]
 
     # When 36 messages are queued at once (more than one second's worth overall)
-    started = time.monotonic()
     reports = await send_all(outbox, requests)
-    elapsed = time.monotonic() - started
     await outbox.close()
 
     # Then all arrive, none was refused, and the server-side timestamps obey the limits
@@ -381,7 +378,6 @@ async def test_outbox_keeps_the_standin_free_of_429s(
         assert second - first >= 1.0
     accepted = sorted(c.at for c in telegram_standin.calls_to("sendMessage"))
     assert accepted[30] - accepted[0] >= 1.0
-    assert elapsed < 3.0
 
 
 async def test_outbox_honours_standin_retry_after_and_delivers_exactly_once(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -382,25 +381,25 @@ def test_slow_server_raises_unavailable_within_the_timeout(make_translator, deep
     translator = make_translator(timeout=0.3, max_retries=0)
     deepl_api.set_mode("slow", delay=5.0)
 
-    started = time.perf_counter()
     with pytest.raises(TranslationUnavailable, match="timed out"):
         translator.translate(texts=["Hello"], target_lang="de")
-    elapsed = time.perf_counter() - started
 
-    assert 0.3 <= elapsed < 1.0
-    assert len(deepl_api.translate_calls) == 1
+    # Then the client gave up while the stand-in was still answering (event order, not a clock)
+    [call] = deepl_api.translate_calls
+    assert call.status is None
 
 
 def test_total_time_is_bounded_by_timeout_times_attempts(make_translator, deepl_api):
     translator = make_translator(timeout=0.2, max_retries=2)
     deepl_api.set_mode("slow", delay=5.0)
 
-    started = time.perf_counter()
     with pytest.raises(TranslationUnavailable):
         translator.translate(texts=["Hello"], target_lang="de")
 
-    assert time.perf_counter() - started < 3 * 0.2 + 0.5
-    assert len(deepl_api.translate_calls) == 3
+    # Then each of the three attempts was abandoned before the stand-in answered it
+    calls = deepl_api.translate_calls
+    assert len(calls) == 3
+    assert [call.status for call in calls] == [None, None, None]
 
 
 def test_unreachable_server_raises_unavailable(recorded_sleeps):
