@@ -127,6 +127,16 @@ class OfferLineInline(admin.TabularInline):
         return False
 
 
+class OfferEventInline(admin.TabularInline):
+    model = models.OfferEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor", "code", "data", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(models.Offer)
 class OfferAdmin(ReadOnlyAdmin):
     list_display = [
@@ -142,7 +152,7 @@ class OfferAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind", "currency", "personalised"]
     search_fields = ["buyer__email", "artisan__email", "order__reference"]
-    inlines = [OfferLineInline]
+    inlines = [OfferLineInline, OfferEventInline]
 
 
 class OrderEventInline(admin.TabularInline):
@@ -204,6 +214,16 @@ class ProofAdmin(ReadOnlyAdmin):
     search_fields = ["order__reference", "sha256"]
 
 
+class PaymentEventInline(admin.TabularInline):
+    model = models.PaymentEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor", "code", "data", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(models.Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
@@ -220,6 +240,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["provider", "status", "purpose", "needs_refund"]
     search_fields = ["order__reference", "provider_payment_id", "idempotency_key"]
+    inlines = [PaymentEventInline]
     actions = ["refund_payments"]
 
     @admin.action(description="Refund (e.g. a duplicate payment)")

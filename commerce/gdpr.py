@@ -86,6 +86,16 @@ def export_commerce(user: User) -> dict[str, Any]:
                     for ln in o.lines.all()
                 ],
                 "created_at": o.created_at.isoformat(),
+                "history": [
+                    {
+                        "from_status": e.from_status,
+                        "status": e.to_status,
+                        "code": e.code,
+                        "data": e.data,
+                        "at": e.created_at.isoformat(),
+                    }
+                    for e in o.events.all()
+                ],
             }
             for o in Offer.objects.filter(Q(buyer=user) | Q(artisan=user)).order_by("id")
         ],

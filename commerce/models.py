@@ -3,8 +3,10 @@
 Rules that shape these tables (see docs/commerce.md):
 - Agreed terms live only in ``Offer``/``OfferLine`` rows and the order's frozen
   ``spec_snapshot``; chat text never carries terms, so editing a message changes nothing.
-- Status machines (offers, orders, shipments, payouts) change only through their service
-  transition functions, which write a history row in the same transaction.
+- Status machines (offers, payments, orders, shipments, payouts) change only through their
+  service transition functions; offers, payments, orders and shipments also write a history
+  row (``OfferEvent``, ``PaymentEvent``, ``OrderEvent``, ``ShipmentEvent``) in the same
+  transaction.
 - ``LedgerEntry`` is append-only; an artisan's balance is the sum of their entries.
 """
 
@@ -356,6 +358,30 @@ class Offer(models.Model):
         return self.total - self.shipping_amount
 
 
+class OfferEvent(models.Model):
+    """Offer history: one row per status move (``transition_offer``), never edited.
+
+    ``code`` says why as a machine code (``sent``, ``superseded``, ``accepted``, …) and
+    ``data`` holds its parameters; no prose is stored.
+    """
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=OfferStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OfferStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id}: {self.from_status} → {self.to_status} ({self.code})"
+
+
 class OfferLine(models.Model):
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="lines")
     description = models.CharField(max_length=200)
@@ -670,6 +696,30 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_payment_id or self.idempotency_key}"
+
+
+class PaymentEvent(models.Model):
+    """Payment history: one row per status move (``transition_payment``), never edited.
+
+    ``code`` is a machine code (``provider_succeeded``, ``provider_failed``, ``refunded``, …);
+    ``data`` holds facts such as the provider's event id.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, choices=PaymentStatus.choices)
+    to_status = models.CharField(max_length=12, choices=PaymentStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_status} → {self.to_status} ({self.code})"
 
 
 class ProcessedWebhookEvent(models.Model):

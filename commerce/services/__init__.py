@@ -1,8 +1,8 @@
 """Commerce write operations (services). Views, API, bots and tasks call only these.
 
 Modules: ``catalog`` (shops, products, options), ``offers`` (custom requests, offers,
-change orders), ``orders`` (status machine, production timeline, proofs), ``payments``
-(checkout, webhooks, refunds), ``logistics`` (shipments, tracking webhooks), ``payouts``,
+change orders, the offer status machine), ``orders`` (status machine, production timeline,
+proofs), ``payments`` (checkout, webhooks, refunds, the payment status machine), ``logistics`` (shipments, tracking webhooks), ``payouts``,
 ``ledger``.
 """
 
@@ -25,6 +25,7 @@ from commerce.services.logistics import (
     sign_tracking_body,
 )
 from commerce.services.offers import (
+    OFFER_TRANSITIONS,
     OfferLineInput,
     accept_offer,
     decline_offer,
@@ -33,6 +34,7 @@ from commerce.services.offers import (
     send_change_order,
     send_offer,
     submit_custom_request,
+    transition_offer,
 )
 from commerce.services.orders import (
     ALLOWED_TRANSITIONS,
@@ -47,6 +49,7 @@ from commerce.services.orders import (
     transition_order,
 )
 from commerce.services.payments import (
+    PAYMENT_TRANSITIONS,
     WebhookOutcome,
     confirm_dev_payment,
     handle_payment_event,
@@ -54,6 +57,7 @@ from commerce.services.payments import (
     refund_order,
     refund_payment,
     start_checkout,
+    transition_payment,
 )
 from commerce.services.payouts import (
     approve_payout,
@@ -65,6 +69,8 @@ from commerce.services.payouts import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "OFFER_TRANSITIONS",
+    "PAYMENT_TRANSITIONS",
     "ChoiceInput",
     "OfferLineInput",
     "OptionInput",
@@ -106,6 +112,8 @@ __all__ = [
     "sign_tracking_body",
     "start_checkout",
     "submit_custom_request",
+    "transition_offer",
     "transition_order",
+    "transition_payment",
     "update_product",
 ]

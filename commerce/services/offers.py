@@ -3,6 +3,11 @@
 Terms live only in Offer rows; a chat message is a rendering of them. Accepting locks the
 offer row (SELECT … FOR UPDATE), so two accepts race to one order and the loser gets
 ``OfferAlreadyAccepted``.
+
+``transition_offer`` is the only code that changes ``Offer.status``: it checks
+``OFFER_TRANSITIONS``, writes an ``OfferEvent`` in the same transaction and brings the
+offer's card up to date (broadcast on commit). New offers are inserted as drafts and moved
+to ``sent`` through it, so every offer's history starts with its sending.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.errors import (
+    IllegalTransition,
     InvalidInput,
     NotAllowed,
     OfferAlreadyAccepted,
@@ -33,6 +39,7 @@ from commerce.models import (
     CustomRequestImage,
     CustomRequestStatus,
     Offer,
+    OfferEvent,
     OfferKind,
     OfferLine,
     OfferStatus,
@@ -64,6 +71,29 @@ from core.models import User
 
 MAX_REQUEST_IMAGES = 5
 OPEN_STATUSES = (OfferStatus.SENT, OfferStatus.CHANGES_REQUESTED)
+
+OS = OfferStatus
+OFFER_TRANSITIONS: dict[str, frozenset[str]] = {
+    OS.DRAFT: frozenset({OS.SENT}),
+    OS.SENT: frozenset({OS.ACCEPTED, OS.DECLINED, OS.CHANGES_REQUESTED, OS.SUPERSEDED, OS.EXPIRED}),
+    # The buyer asked for another version: the artisan answers with one (superseding this).
+    OS.CHANGES_REQUESTED: frozenset({OS.SUPERSEDED, OS.EXPIRED}),
+    OS.ACCEPTED: frozenset(),
+    OS.DECLINED: frozenset(),
+    OS.SUPERSEDED: frozenset(),
+    OS.EXPIRED: frozenset(),
+}
+
+
+class OfferEventCode:
+    """Why an offer moved (``OfferEvent.code``): machine codes, rendered at the edge."""
+
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CHANGES_REQUESTED = "changes_requested"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -195,18 +225,60 @@ def _expiry(expires_at: datetime | None, valid_days: int) -> datetime:
     return expires_at
 
 
-def _publish_offer(offer: Offer, *, actor: User) -> None:
-    publish_offer_card(offer=offer, actor=actor)
+@transaction.atomic
+def transition_offer(
+    *,
+    offer: Offer,
+    to: str,
+    code: str,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+) -> Offer:
+    """Move ``offer`` to status ``to`` or raise ``IllegalTransition``.
+
+    Locks the offer row, checks ``OFFER_TRANSITIONS``, writes an ``OfferEvent`` (``code`` +
+    ``data``: facts, not prose) in the same transaction and publishes the offer's card
+    (``offer.updated`` on commit). Fields other than the status that the move changes
+    (``responded_at``, ``response_note``) are saved by the caller before the call.
+    """
+    locked = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("conversation", "order")
+        .get(pk=offer.pk)
+    )
+    current = locked.status
+    if to not in OS.values:
+        raise IllegalTransition(
+            _("Unknown offer status “%(status)s”.") % {"status": to}, current=current, requested=to
+        )
+    if to not in OFFER_TRANSITIONS[current]:
+        raise IllegalTransition(
+            _("An offer in status “%(current)s” cannot move to “%(requested)s”.")
+            % {"current": locked.get_status_display(), "requested": OS(to).label},
+            current=current,
+            requested=to,
+        )
+    locked.status = to
+    locked.save(update_fields=["status"])
+    OfferEvent.objects.create(
+        offer=locked, from_status=current, to_status=to, actor=actor, code=code, data=data or {}
+    )
+    publish_offer_card(offer=locked, actor=actor)
+    offer.status = to  # keep the caller's instance current
+    return locked
 
 
-def _supersede(open_offers: Any) -> tuple[Offer | None, int]:
-    """Mark the open versions superseded; returns the newest one and the next version."""
+def _supersede(open_offers: Any, *, artisan: User, by_version: int) -> Offer | None:
+    """Mark the open versions superseded; returns the newest one."""
     previous = None
     for old in open_offers.select_for_update(of=("self",)).order_by("version"):
-        old.status = OfferStatus.SUPERSEDED
-        old.save(update_fields=["status"])
-        publish_offer_card(offer=old)
-        previous = old
+        previous = transition_offer(
+            offer=old,
+            to=OS.SUPERSEDED,
+            code=OfferEventCode.SUPERSEDED,
+            actor=artisan,
+            data={"by_version": by_version},
+        )
     return previous
 
 
@@ -267,8 +339,10 @@ def send_offer(
             _("That request belongs to another conversation."), field="custom_request"
         )
     initial = Offer.objects.filter(conversation=conversation, kind=OfferKind.INITIAL)
-    previous = _supersede(initial.filter(status__in=OPEN_STATUSES))
     version = (initial.aggregate(v=Max("version"))["v"] or 0) + 1
+    previous = _supersede(
+        initial.filter(status__in=OPEN_STATUSES), artisan=artisan, by_version=version
+    )
     total = sum((price * qty for _d, qty, price in cleaned), Decimal("0")) + shipping
     offer = Offer.objects.create(
         conversation=conversation,
@@ -278,7 +352,6 @@ def send_offer(
         kind=OfferKind.INITIAL,
         version=version,
         supersedes=previous,
-        status=OfferStatus.SENT,
         total=total,
         currency=currency,
         shipping_amount=shipping,
@@ -300,8 +373,7 @@ def send_offer(
         CustomRequest.objects.filter(pk=custom_request.pk).update(
             status=CustomRequestStatus.OFFERED
         )
-    _publish_offer(offer, actor=artisan)
-    return offer
+    return transition_offer(offer=offer, to=OS.SENT, code=OfferEventCode.SENT, actor=artisan)
 
 
 @transaction.atomic
@@ -334,8 +406,10 @@ def send_change_order(
     if order.total + delta <= 0:
         raise InvalidInput(_("The new total must stay above zero."), field="lines")
     existing = Offer.objects.filter(order=order, kind=OfferKind.CHANGE_ORDER)
-    previous = _supersede(existing.filter(status__in=OPEN_STATUSES))
     version = (existing.aggregate(v=Max("version"))["v"] or 0) + 1
+    previous = _supersede(
+        existing.filter(status__in=OPEN_STATUSES), artisan=artisan, by_version=version
+    )
     offer = Offer.objects.create(
         conversation=order.conversation,
         artisan=artisan,
@@ -344,7 +418,6 @@ def send_change_order(
         kind=OfferKind.CHANGE_ORDER,
         version=version,
         supersedes=previous,
-        status=OfferStatus.SENT,
         total=delta,
         currency=order.currency,
         lead_time_days=int(extra_lead_time_days),
@@ -357,8 +430,7 @@ def send_change_order(
         OfferLine(offer=offer, description=d, quantity=q, unit_price=p, position=i)
         for i, (d, q, p) in enumerate(cleaned)
     )
-    _publish_offer(offer, actor=artisan)
-    return offer
+    return transition_offer(offer=offer, to=OS.SENT, code=OfferEventCode.SENT, actor=artisan)
 
 
 def _locked_open_offer(*, buyer: User, offer: Offer) -> Offer:
@@ -402,11 +474,9 @@ def accept_offer(*, buyer: User, offer: Offer) -> Order:
     OfferAlreadyAccepted (carrying the order reference), OfferNotOpen, NotAllowed.
     """
     offer = _locked_open_offer(buyer=buyer, offer=offer)
-    now = timezone.now()
-    offer.status = OfferStatus.ACCEPTED
-    offer.responded_at = now
-    offer.save(update_fields=["status", "responded_at"])
-    publish_offer_card(offer=offer)
+    offer.responded_at = timezone.now()
+    offer.save(update_fields=["responded_at"])
+    offer = transition_offer(offer=offer, to=OS.ACCEPTED, code=OfferEventCode.ACCEPTED, actor=buyer)
     if offer.kind == OfferKind.CHANGE_ORDER:
         return _apply_change_order(offer=offer, buyer=buyer)
     return _create_order_from_offer(offer=offer, buyer=buyer)
@@ -551,11 +621,10 @@ def _apply_change_order(*, offer: Offer, buyer: User) -> Order:
 @transaction.atomic
 def decline_offer(*, buyer: User, offer: Offer, note: str = "") -> Offer:
     offer = _locked_open_offer(buyer=buyer, offer=offer)
-    offer.status = OfferStatus.DECLINED
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
-    offer.save(update_fields=["status", "responded_at", "response_note"])
-    publish_offer_card(offer=offer)
+    offer.save(update_fields=["responded_at", "response_note"])
+    offer = transition_offer(offer=offer, to=OS.DECLINED, code=OfferEventCode.DECLINED, actor=buyer)
     post_milestone(
         conversation=offer.conversation,
         event="offer.declined",
@@ -574,11 +643,12 @@ def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
     if not (note or "").strip():
         raise InvalidInput(_("Say what you would like changed."), field="note")
     offer = _locked_open_offer(buyer=buyer, offer=offer)
-    offer.status = OfferStatus.CHANGES_REQUESTED
     offer.responded_at = timezone.now()
     offer.response_note = note.strip()[:2000]
-    offer.save(update_fields=["status", "responded_at", "response_note"])
-    publish_offer_card(offer=offer)
+    offer.save(update_fields=["responded_at", "response_note"])
+    offer = transition_offer(
+        offer=offer, to=OS.CHANGES_REQUESTED, code=OfferEventCode.CHANGES_REQUESTED, actor=buyer
+    )
     post_milestone(
         conversation=offer.conversation,
         event="offer.changes_requested",
@@ -593,7 +663,12 @@ def request_offer_changes(*, buyer: User, offer: Offer, note: str) -> Offer:
 
 @transaction.atomic
 def expire_stale_offers(*, now: datetime | None = None) -> int:
-    """Mark sent offers past their expiry as expired (periodic task)."""
+    """Mark open offers past their expiry as expired (periodic task).
+
+    Each offer goes through ``transition_offer`` (one ``OfferEvent`` with code ``expired``
+    per offer, all in this one transaction); each already publishes its own card, so a
+    bulk UPDATE would save nothing worth the second code path.
+    """
     now = now or timezone.now()
     stale = list(
         Offer.objects.select_for_update(of=("self",)).filter(
@@ -601,9 +676,12 @@ def expire_stale_offers(*, now: datetime | None = None) -> int:
         )
     )
     for offer in stale:
-        offer.status = OfferStatus.EXPIRED
-        offer.save(update_fields=["status"])
-        publish_offer_card(offer=offer)
+        transition_offer(
+            offer=offer,
+            to=OS.EXPIRED,
+            code=OfferEventCode.EXPIRED,
+            data={"expires_at": offer.expires_at.isoformat()},
+        )
         post_milestone(
             conversation=offer.conversation,
             event="offer.expired",

@@ -5,6 +5,11 @@ their webhook endpoints, the dev gateway's confirm page reaches it with a signed
 builds itself, so both take the same path. Exactly-once: the ``ProcessedWebhookEvent``
 row is inserted in the same transaction as the effects, so a redelivery either sees the
 row (and does nothing) or blocks on it until the first delivery commits.
+
+``transition_payment`` is the only code that changes ``Payment.status``: it checks
+``PAYMENT_TRANSITIONS`` and writes a ``PaymentEvent`` in the same transaction. The map
+admits every order the provider's events can arrive in (a refund can overtake its success;
+a failed attempt can still succeed), so an out-of-order delivery never needs a refusal.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -20,12 +26,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce.errors import CommerceError, InvalidInput, NotAllowed, NothingToPay
+from commerce.errors import (
+    CommerceError,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NothingToPay,
+)
 from commerce.models import (
     Order,
     OrderEventType,
     OrderStatus,
     Payment,
+    PaymentEvent,
     PaymentPurpose,
     PaymentStatus,
     ProcessedWebhookEvent,
@@ -46,6 +59,70 @@ logger = logging.getLogger(__name__)
 class PaymentUnavailable(CommerceError):
     code = "payment_unavailable"
     status = 502
+
+
+P = PaymentStatus
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    # A refund notification can overtake the success it refunds (pending → refunded).
+    P.PENDING: frozenset({P.SUCCEEDED, P.FAILED, P.REFUNDED}),
+    P.SUCCEEDED: frozenset({P.REFUNDED}),
+    # A failed attempt on the same provider payment can still succeed (or be refunded).
+    P.FAILED: frozenset({P.SUCCEEDED, P.REFUNDED}),
+    P.REFUNDED: frozenset(),
+}
+
+
+class PaymentEventCode:
+    """Why a payment moved (``PaymentEvent.code``): machine codes, rendered at the edge."""
+
+    SUCCEEDED = "provider_succeeded"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    NOT_EXPECTED = "not_expected"  # paid twice or for a settled stage: owed back
+    FAILED = "provider_failed"
+    REFUNDED = "refunded"
+
+
+@transaction.atomic
+def transition_payment(
+    *,
+    payment: Payment,
+    to: str,
+    code: str,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+) -> Payment:
+    """Move ``payment`` to status ``to`` or raise ``IllegalTransition``.
+
+    Locks the payment row, checks ``PAYMENT_TRANSITIONS`` and writes a ``PaymentEvent``
+    (``code`` + ``data``: facts such as the provider event id) in the same transaction.
+    Only the status is saved here; the caller saves the other fields it changed.
+    """
+    locked = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
+    current = locked.status
+    if to not in P.values:
+        raise IllegalTransition(
+            _("Unknown payment status “%(status)s”.") % {"status": to},
+            current=current,
+            requested=to,
+        )
+    if to not in PAYMENT_TRANSITIONS[current]:
+        raise IllegalTransition(
+            _("A payment in status “%(current)s” cannot move to “%(requested)s”.")
+            % {"current": locked.get_status_display(), "requested": P(to).label},
+            current=current,
+            requested=to,
+        )
+    locked.status = to
+    locked.save(update_fields=["status"])
+    PaymentEvent.objects.create(
+        payment=locked, from_status=current, to_status=to, actor=actor, code=code, data=data or {}
+    )
+    payment.status = to  # keep the caller's instance current
+    return payment
+
+
+def _event_facts(event: WebhookEvent) -> dict[str, Any]:
+    return {"provider": event.provider, "event_id": event.event_id}
 
 
 # --- Checkout --------------------------------------------------------------------------------
@@ -206,8 +283,9 @@ def _apply_event(event: WebhookEvent) -> WebhookOutcome:
         return _refund_succeeded(payment, event)
     if event.event_type == "payment.failed":
         if payment.status == PaymentStatus.PENDING:
-            payment.status = PaymentStatus.FAILED
-            payment.save(update_fields=["status"])
+            transition_payment(
+                payment=payment, to=P.FAILED, code=PaymentEventCode.FAILED, data=_event_facts(event)
+            )
         return WebhookOutcome("failed", payment.order.reference, payment.pk)
     return WebhookOutcome("ignored")
 
@@ -220,10 +298,21 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     if event.amount is not None and (
         event.amount != payment.amount or event.currency != payment.currency
     ):
-        # The provider charged something other than we asked: keep the record, refund it.
-        payment.status = PaymentStatus.SUCCEEDED
-        payment.needs_refund = True
-        payment.save(update_fields=["status", "succeeded_at", "needs_refund"])
+        # The provider charged something other than we asked: keep the record, refund it
+        # (unless a refund that overtook this notification already gave it all back).
+        payment.needs_refund = payment.status != P.REFUNDED
+        payment.save(update_fields=["succeeded_at", "needs_refund"])
+        if payment.status != P.REFUNDED:
+            transition_payment(
+                payment=payment,
+                to=P.SUCCEEDED,
+                code=PaymentEventCode.AMOUNT_MISMATCH,
+                data={
+                    **_event_facts(event),
+                    "amount": str(event.amount),
+                    "currency": event.currency,
+                },
+            )
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
@@ -239,7 +328,6 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         # The refund notification overtook this one: the money came and went.
         payment.save(update_fields=["succeeded_at"])
         return WebhookOutcome("refunded_before_success", order.reference, payment.pk)
-    payment.status = PaymentStatus.SUCCEEDED
     payable = payable_now(order)
     expected = (
         payable is not None
@@ -250,7 +338,13 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
     if not expected:
         # Paid twice (or for a stage already settled): never credit twice, owe it back.
         payment.needs_refund = True
-        payment.save(update_fields=["status", "succeeded_at", "needs_refund"])
+        payment.save(update_fields=["succeeded_at", "needs_refund"])
+        transition_payment(
+            payment=payment,
+            to=P.SUCCEEDED,
+            code=PaymentEventCode.NOT_EXPECTED,
+            data=_event_facts(event),
+        )
         record_order_event(
             order=order,
             type=OrderEventType.PAYMENT,
@@ -264,7 +358,10 @@ def _payment_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         )
         return WebhookOutcome("needs_refund", order.reference, payment.pk)
     payment.applied_to_order = True
-    payment.save(update_fields=["status", "succeeded_at", "applied_to_order"])
+    payment.save(update_fields=["succeeded_at", "applied_to_order"])
+    transition_payment(
+        payment=payment, to=P.SUCCEEDED, code=PaymentEventCode.SUCCEEDED, data=_event_facts(event)
+    )
     order.amount_paid += payment.amount
     order.save(update_fields=["amount_paid", "updated_at"])
     credit_sale(order=order, payment=payment, amount=payment.amount)
@@ -315,9 +412,15 @@ def _refund_succeeded(payment: Payment, event: WebhookEvent) -> WebhookOutcome:
         return WebhookOutcome("stale_refund", order.reference, payment.pk)
     payment.amount_refunded += delta
     if payment.amount_refunded >= payment.amount:
-        payment.status = PaymentStatus.REFUNDED
         payment.needs_refund = False
-    payment.save(update_fields=["amount_refunded", "status", "needs_refund"])
+    payment.save(update_fields=["amount_refunded", "needs_refund"])
+    if payment.amount_refunded >= payment.amount:
+        transition_payment(
+            payment=payment,
+            to=P.REFUNDED,
+            code=PaymentEventCode.REFUNDED,
+            data={**_event_facts(event), "amount_refunded": str(payment.amount_refunded)},
+        )
     pending = payment.refunds.filter(status=RefundStatus.REQUESTED).order_by("created_at").first()
     if pending is not None:
         pending.status = RefundStatus.SUCCEEDED
