@@ -10,7 +10,10 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
+from django.core import checks
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
@@ -78,3 +81,20 @@ def _fallback_cache():
 
         _local_buckets = LocMemCache("atelier-ratelimit-fallback", {})
     return _local_buckets
+
+
+def check_send_rate(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Django system check: ``MESSAGE_SEND_RATE`` parses, so a typo refuses start-up
+    (core/startup.py) instead of failing every message at send time."""
+    try:
+        rate = Rate.parse(str(settings.MESSAGE_SEND_RATE))
+    except ValueError as error:
+        return [checks.Error(f"MESSAGE_SEND_RATE: {error}", id="conversations.E001")]
+    if rate.tokens < 1:
+        return [
+            checks.Error(
+                "MESSAGE_SEND_RATE allows no message at all (0 per window).",
+                id="conversations.E001",
+            )
+        ]
+    return []

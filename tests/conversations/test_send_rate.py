@@ -171,3 +171,39 @@ async def test_the_socket_and_the_api_share_one_budget(buyer, conversation, thre
         ack = await receive_type(ws, "message.ack")
         assert ack["duplicate"] is True
     assert await database_sync_to_async(Message.objects.filter(author=buyer).count)() == 3
+
+
+@pytest.mark.parametrize("rate", ["twenty", "20 per 10s", "0/10s"])
+def test_a_send_rate_that_cannot_work_is_a_system_check_error(settings, rate):
+    from conversations.ratelimit import check_send_rate
+
+    settings.MESSAGE_SEND_RATE = rate
+    [error] = check_send_rate()
+    assert error.id == "conversations.E001"
+    assert "MESSAGE_SEND_RATE" in error.msg
+
+
+def test_the_default_send_rate_passes_the_check(settings):
+    from conversations.ratelimit import check_send_rate
+
+    settings.MESSAGE_SEND_RATE = "20/10s"
+    assert check_send_rate() == []
+
+
+def test_with_the_shared_cache_down_sending_still_works_and_stays_limited(monkeypatch):
+    from conversations import ratelimit
+
+    class UnavailableCache:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        set = get
+
+    monkeypatch.setattr(ratelimit, "cache", UnavailableCache())
+    monkeypatch.setattr(ratelimit, "_local_buckets", None)
+    # Given a shared cache that refuses every call, tokens are counted in this process
+    for _ in range(2):
+        ratelimit.consume_token("send:outage-test", "2/m", now=1000.0)
+    with pytest.raises(ratelimit.RateLimited) as refused:
+        ratelimit.consume_token("send:outage-test", "2/m", now=1001.0)
+    assert refused.value.retry_after == pytest.approx(29.0)
