@@ -207,3 +207,24 @@ def test_with_the_shared_cache_down_sending_still_works_and_stays_limited(monkey
     with pytest.raises(ratelimit.RateLimited) as refused:
         ratelimit.consume_token("send:outage-test", "2/m", now=1001.0)
     assert refused.value.retry_after == pytest.approx(29.0)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_socket_refusal_is_worded_in_the_senders_language(buyer, conversation, settings):
+    settings.MESSAGE_SEND_RATE = "1/h"
+    buyer.preferred_language = "fr"
+    await database_sync_to_async(buyer.save)(update_fields=["preferred_language"])
+    async with ws_client(buyer) as ws:
+        await connect(ws)
+        for client_id in ("fr-1", "fr-2"):
+            await ws.send_json_to(
+                {
+                    "type": "message.send",
+                    "conversation": conversation.pk,
+                    "client_id": client_id,
+                    "text": "salut",
+                }
+            )
+        error = await receive_type(ws, "error")
+    assert error["code"] == "rate_limited"
+    assert error["message"].startswith("Vous envoyez des messages trop vite.")
