@@ -28,7 +28,9 @@ def _hub_error(exc: services.HubError) -> ApiError:
     status = {"forbidden": 403, "blocked": 403, "suspended": 403, "rate_limited": 429}.get(
         exc.code, 400 if exc.code not in ("too_long", "too_large") else 413
     )
-    return ApiError(exc.code, exc.message, status, exc.field)
+    return ApiError(
+        exc.code, exc.message, status, exc.field, retry_after=getattr(exc, "retry_after", None)
+    )
 
 
 def _readable(request: HttpRequest, conversation_id: int):

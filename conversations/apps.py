@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class ConversationsConfig(AppConfig):
@@ -42,6 +43,11 @@ class ConversationsConfig(AppConfig):
         from core.startup import register_warm_up
 
         register_warm_up(warm_up)
+
+        # A send rate that does not parse refuses start-up instead of failing every send.
+        from conversations.ratelimit import check_send_rate
+
+        checks.register(check_send_rate, "conversations")
 
         # Sockets close when their sessions end (logout, password change, suspension, ...).
         from django.contrib.auth.signals import user_logged_out

@@ -2,8 +2,10 @@
 
 Protocol (docs/protocol.md): the client subscribes to conversations (with ``after_seq`` to
 resume), sends messages with a ``client_id`` (acked, idempotent), typing and read frames.
-Every frame is validated and authorised on its own; a bad frame gets an ``error`` frame
-and never closes the socket or affects other conversations. The database, not the channel
+Every frame is parsed once into a typed frame (``conversations/protocol.py``, a
+discriminated union on ``type``) and authorised on its own; a bad frame gets an ``error``
+frame and never closes the socket or affects other conversations. Events to groups (typing,
+presence included) leave through ``conversations/events.py``. The database, not the channel
 layer, is the source of truth: a client that missed events resumes from its last ``seq``.
 """
 
@@ -17,16 +19,27 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
 
 from conversations import selectors, services
-from conversations.events import conversation_group, user_group
+from conversations.events import conversation_group, send_event, user_group
 from conversations.presence import mark_offline, mark_online, online_user_ids
-from conversations.ratelimit import RateLimited, consume_token
+from conversations.protocol import (
+    PROTOCOL_VERSION,
+    ClientFrame,
+    FrameError,
+    PingFrame,
+    ReadFrame,
+    SendFrame,
+    SubscribeFrame,
+    TypingFrame,
+    UnsubscribeFrame,
+    decode_client_text,
+    parse_client_frame,
+)
 from conversations.session_revocation import session_is_valid
 
 logger = logging.getLogger(__name__)
-
-MAX_FRAME_BYTES = 64 * 1024
 
 
 _hub_executor: ThreadPoolExecutor | None = None
@@ -57,19 +70,6 @@ def hub_call(func):
 RESUME_PAGE = 200
 
 
-class FrameError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def _require_int(frame: dict[str, Any], key: str, *, minimum: int = 0) -> int:
-    value = frame.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise FrameError("invalid", f"“{key}” must be an integer ≥ {minimum}.")
-    return value
-
-
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -87,7 +87,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await hub_call(mark_online)(self.user.pk)
-        await self.send_json({"type": "hello", "user": self.user.pk, "protocol": 1})
+        await self.send_json({"type": "hello", "user": self.user.pk, "protocol": PROTOCOL_VERSION})
 
     async def disconnect(self, code: int) -> None:
         user = getattr(self, "user", None)
@@ -107,63 +107,59 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def websocket_receive(self, message: dict[str, Any]) -> None:
         if not await self._session_still_valid():
             return
-        text = message.get("text")
-        if text is None:
-            await self._error("invalid", "Send JSON text frames.")
-            return
-        if len(text) > MAX_FRAME_BYTES:
-            await self._error("too_large", "Frame is too large.")
-            return
         try:
-            content = await self.decode_json(text)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            await self._error("malformed", "Frame is not valid JSON.")
+            content = decode_client_text(message.get("text"))
+        except FrameError as exc:
+            await self._error(exc.code, exc.message)
             return
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self._error("invalid", "Every frame is a JSON object with a “type”.")
-            return
-        handler = {
-            "subscribe": self._on_subscribe,
-            "unsubscribe": self._on_unsubscribe,
-            "message.send": self._on_send,
-            "typing": self._on_typing,
-            "read": self._on_read,
-            "ping": self._on_ping,
-        }.get(content["type"])
-        if handler is None:
-            await self._error("unknown_type", f"Unknown frame type “{content['type'][:40]}”.")
-            return
         try:
-            await handler(content)
+            frame = parse_client_frame(content)
         except FrameError as exc:
             await self._error(exc.code, exc.message, content)
+            return
+        try:
+            await self._dispatch(frame)
+        except FrameError as exc:
+            await self._error(exc.code, exc.message, content)
+        except services.SendRateLimited as exc:
+            await self._error(
+                exc.code, exc.message, content, retry_after=max(0.1, round(exc.retry_after, 1))
+            )
         except services.HubError as exc:
             await self._error(exc.code, exc.message, content)
-        except RateLimited as exc:
-            await self._error(
-                "rate_limited",
-                f"You are sending too fast. Try again in {exc.retry_after:.0f} s.",
-                content,
-                retry_after=round(exc.retry_after, 1),
-            )
         except Exception:
-            logger.exception("Frame %s failed", content.get("type"))
+            logger.exception("Frame %s failed", frame.type)
             await self._error("server_error", "Something went wrong. Try again.", content)
 
-    async def _on_ping(self, frame: dict[str, Any]) -> None:
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        match frame:
+            case SubscribeFrame():
+                await self._on_subscribe(frame)
+            case UnsubscribeFrame():
+                await self._on_unsubscribe(frame)
+            case SendFrame():
+                await self._on_send(frame)
+            case TypingFrame():
+                await self._on_typing(frame)
+            case ReadFrame():
+                await self._on_read(frame)
+            case PingFrame():
+                await self._on_ping(frame)
+
+    async def _on_ping(self, frame: PingFrame) -> None:
         await hub_call(mark_online)(self.user.pk, refresh_only=True)
         await self.send_json({"type": "pong"})
 
-    async def _on_subscribe(self, frame: dict[str, Any]) -> None:
-        conversation_id = _require_int(frame, "conversation", minimum=1)
-        after_seq = frame.get("after_seq", 0)
-        if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
-            raise FrameError("invalid", "“after_seq” must be an integer ≥ 0.")
+    async def _on_subscribe(self, frame: SubscribeFrame) -> None:
+        conversation_id = frame.conversation
         state = await hub_call(selectors.subscription_state)(
-            user=self.user, conversation_id=conversation_id, after_seq=after_seq, limit=RESUME_PAGE
+            user=self.user,
+            conversation_id=conversation_id,
+            after_seq=frame.after_seq,
+            limit=RESUME_PAGE,
         )
         if state is None:
             raise FrameError("not_found", "No such conversation, or you are not part of it.")
@@ -188,8 +184,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         await self._broadcast_presence(conversation_id, online=True)
 
-    async def _on_unsubscribe(self, frame: dict[str, Any]) -> None:
-        conversation_id = _require_int(frame, "conversation", minimum=1)
+    async def _on_unsubscribe(self, frame: UnsubscribeFrame) -> None:
+        conversation_id = frame.conversation
         if conversation_id in self.subscriptions:
             self.subscriptions.discard(conversation_id)
             await self.channel_layer.group_discard(
@@ -197,33 +193,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         await self.send_json({"type": "unsubscribed", "conversation": conversation_id})
 
-    async def _on_send(self, frame: dict[str, Any]) -> None:
-        conversation_id = _require_int(frame, "conversation", minimum=1)
-        client_id = frame.get("client_id")
-        if not isinstance(client_id, str) or not client_id:
-            raise FrameError("invalid", "“client_id” is required (a UUID made by the client).")
-        text = frame.get("text", "")
-        attachments = frame.get("attachments", [])
+    async def _on_send(self, frame: SendFrame) -> None:
         result = await hub_call(_send_message)(
             user=self.user,
-            conversation_id=conversation_id,
-            client_id=client_id,
-            text=text,
-            attachments=attachments,
+            conversation_id=frame.conversation,
+            client_id=frame.client_id,
+            text=frame.text,
+            attachments=frame.attachments,
         )
         await self.send_json(
             {
                 "type": "message.ack",
-                "client_id": client_id,
-                "conversation": conversation_id,
+                "client_id": frame.client_id,
+                "conversation": frame.conversation,
                 "id": result.message.pk,
                 "seq": result.message.seq,
                 "duplicate": not result.created,
             }
         )
 
-    async def _on_typing(self, frame: dict[str, Any]) -> None:
-        conversation_id = _require_int(frame, "conversation", minimum=1)
+    async def _on_typing(self, frame: TypingFrame) -> None:
+        conversation_id = frame.conversation
         if conversation_id not in self.subscriptions:
             raise FrameError("not_subscribed", "Subscribe to the conversation first.")
         allowed = await hub_call(selectors.can_write)(
@@ -231,25 +221,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         if not allowed:
             raise FrameError("forbidden", "You cannot write in this conversation.")
-        await self.channel_layer.group_send(
+        await send_event(
             conversation_group(conversation_id),
+            "typing",
             {
-                "type": "hub.event",
-                "event": {
-                    "type": "typing",
-                    "conversation": conversation_id,
-                    "user": self.user.pk,
-                    "name": self.user.name,
-                    "state": "stop" if frame.get("state") == "stop" else "start",
-                },
+                "conversation": conversation_id,
+                "user": self.user.pk,
+                "name": self.user.name,
+                "state": frame.state,
             },
         )
 
-    async def _on_read(self, frame: dict[str, Any]) -> None:
-        conversation_id = _require_int(frame, "conversation", minimum=1)
-        seq = _require_int(frame, "seq", minimum=0)
+    async def _on_read(self, frame: ReadFrame) -> None:
         marker = await hub_call(_mark_read)(
-            user=self.user, conversation_id=conversation_id, seq=seq
+            user=self.user, conversation_id=frame.conversation, seq=frame.seq
         )
         if marker is None:
             raise FrameError("not_found", "No such conversation, or you are not part of it.")
@@ -302,17 +287,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=close_code)
 
     async def _broadcast_presence(self, conversation_id: int, *, online: bool) -> None:
-        await self.channel_layer.group_send(
+        await send_event(
             conversation_group(conversation_id),
-            {
-                "type": "hub.event",
-                "event": {
-                    "type": "presence",
-                    "conversation": conversation_id,
-                    "user": self.user.pk,
-                    "online": online,
-                },
-            },
+            "presence",
+            {"conversation": conversation_id, "user": self.user.pk, "online": online},
         )
 
     async def _error(
@@ -324,8 +302,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 body["client_id"] = frame["client_id"][:64]
             if isinstance(frame.get("type"), str):
                 body["frame"] = frame["type"][:40]
-            if isinstance(frame.get("conversation"), int):
-                body["conversation"] = frame["conversation"]
+            conversation = frame.get("conversation")
+            if isinstance(conversation, int) and not isinstance(conversation, bool):
+                body["conversation"] = conversation
         await self.send_json(body)
 
 
@@ -333,7 +312,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _send_message(
-    *, user, conversation_id: int, client_id: str, text: Any, attachments: Any
+    *, user, conversation_id: int, client_id: str, text: str, attachments: list[int]
 ) -> services.PostResult:
     conversation = selectors.conversation_for_writer(user=user, conversation_id=conversation_id)
     if conversation is None:
@@ -342,24 +321,17 @@ def _send_message(
                 "read_only", "Moderators read conversations; act through the moderation console."
             )
         raise FrameError("not_found", "No such conversation, or you are not part of it.")
-    if not isinstance(attachments, list):
-        raise FrameError("invalid", "“attachments” must be a list of attachment ids.")
-    # Retries of an already stored message are answered without spending a token.
-    try:
-        consume_token(f"send:{user.pk}", settings.WS_SEND_RATE)
-    except RateLimited:
-        from conversations.models import Message
-
-        if not Message.objects.filter(author=user, client_id=client_id).exists():
-            raise
-    return services.post_message(
-        conversation=conversation,
-        author=user,
-        text=text,
-        client_id=client_id,
-        attachment_ids=attachments,
-        channel="web",
-    )
+    # The service applies the send-rate limit (shared by every channel, retries exempt);
+    # its refusals are worded in the sender's language.
+    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        return services.post_message(
+            conversation=conversation,
+            author=user,
+            text=text,
+            client_id=client_id,
+            attachment_ids=attachments,
+            channel="web",
+        )
 
 
 def _mark_read(*, user, conversation_id: int, seq: int) -> int | None:

@@ -3,7 +3,12 @@
 Events are sent only after the transaction that produced them commits, so a client never
 sees a message the database could still roll back. Each event goes to a group as
 ``{"type": "hub.event", "event": {"type": <event_type>, ...payload}}``; consumers forward
-``event`` to the socket unchanged. Payloads are documented in docs/protocol.md.
+``event`` to the socket unchanged. Payloads are documented in docs/protocol.md and each
+event type has a schema in ``conversations/protocol.py`` (checked by the protocol tests).
+
+Two ways in, one envelope: ``broadcast_on_commit`` for services inside a transaction
+(messages, reads, cards), ``send_event`` for the consumer's ephemeral signals (typing,
+presence) that have no transaction to wait for.
 """
 
 from __future__ import annotations
@@ -15,19 +20,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from conversations.protocol import HUB_EVENT_TYPES
+
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = {
-    "message.new",
-    "message.updated",
-    "message.translated",
-    "read",
-    "typing",
-    "presence",
-    "conversation.updated",
-    "offer.updated",
-    "order.status",
-}
+EVENT_TYPES = HUB_EVENT_TYPES
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -38,16 +35,20 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None:
+def hub_event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message for one event (consumers forward ``event`` as is)."""
     if event_type not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {event_type!r}")
+        raise ValueError(f"Unknown event type {event_type!r}: add it to conversations/protocol.py")
+    return {"type": "hub.event", "event": {"type": event_type, **payload}}
+
+
+def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None:
+    message = hub_event(event_type, payload)
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            group, {"type": "hub.event", "event": {"type": event_type, **payload}}
-        )
+        async_to_sync(layer.group_send)(group, message)
     except Exception:
         # The database is the source of truth: a lost fan-out is recovered by the client's
         # resume (subscribe with after_seq), so a broken layer must not fail the request.
@@ -57,3 +58,16 @@ def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None
 def broadcast_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
     """Send ``event_type`` to ``group`` once the current transaction commits."""
     transaction.on_commit(lambda: send_event_now(group, event_type, payload))
+
+
+async def send_event(group: str, event_type: str, payload: dict[str, Any]) -> None:
+    """Send an ephemeral event now, from async code (typing, presence: nothing to commit)."""
+    message = hub_event(event_type, payload)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, message)
+    except Exception:
+        # Typing and presence are hints; the next ping/subscribe refreshes them.
+        logger.exception("Fan-out of %s to %s failed", event_type, group)

@@ -1,12 +1,22 @@
-"""Token-bucket rate limits for frames (per user), kept in the cache (Redis in production)."""
+"""Token-bucket rate limits (per person), kept in the cache (Redis in production).
+
+The message service spends one token per new message (``MESSAGE_SEND_RATE``), so the
+socket, the JSON API, the widget and Telegram share one budget per person.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
+from django.core import checks
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 _RATE_RE = re.compile(r"^(\d+)/(\d*)([smh])$")
 
@@ -41,9 +51,50 @@ def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
     limit = Rate.parse(rate)
     now = time.time() if now is None else now
     cache_key = f"bucket:{key}"
-    tokens, updated = cache.get(cache_key, (float(limit.tokens), now))
+    store = cache
+    try:
+        tokens, updated = store.get(cache_key, (float(limit.tokens), now))
+    except Exception as error:  # redis.ConnectionError, TimeoutError, ...
+        # Like core.security.Throttle: with the shared cache down, count in this process
+        # (weaker, still limited) rather than refuse every message.
+        logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
+        store = _fallback_cache()
+        tokens, updated = store.get(cache_key, (float(limit.tokens), now))
     refill = (now - updated) * (limit.tokens / limit.seconds)
     tokens = min(float(limit.tokens), tokens + refill)
     if tokens < 1:
         raise RateLimited((1 - tokens) * limit.seconds / limit.tokens)
-    cache.set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
+    try:
+        store.set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
+    except Exception as error:
+        logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
+        _fallback_cache().set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
+
+
+_local_buckets = None
+
+
+def _fallback_cache():
+    global _local_buckets
+    if _local_buckets is None:
+        from django.core.cache.backends.locmem import LocMemCache
+
+        _local_buckets = LocMemCache("atelier-ratelimit-fallback", {})
+    return _local_buckets
+
+
+def check_send_rate(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Django system check: ``MESSAGE_SEND_RATE`` parses, so a typo refuses start-up
+    (core/startup.py) instead of failing every message at send time."""
+    try:
+        rate = Rate.parse(str(settings.MESSAGE_SEND_RATE))
+    except ValueError as error:
+        return [checks.Error(f"MESSAGE_SEND_RATE: {error}", id="conversations.E001")]
+    if rate.tokens < 1:
+        return [
+            checks.Error(
+                "MESSAGE_SEND_RATE allows no message at all (0 per window).",
+                id="conversations.E001",
+            )
+        ]
+    return []

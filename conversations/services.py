@@ -9,6 +9,7 @@ enqueues follow-up work (translation, bot reply, notifications, Telegram deliver
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from conversations import moderation
 from conversations.events import broadcast_on_commit, conversation_group, user_group
@@ -40,6 +42,7 @@ from conversations.models import (
     ParticipantRole,
     Report,
 )
+from conversations.ratelimit import RateLimited, consume_token
 from conversations.serializers import serialize_message
 from conversations.translation.detect import detect_language
 from core.audit import record_audit_event
@@ -71,6 +74,24 @@ class NotAParticipant(HubError):
 
 class Blocked(HubError):
     code = "blocked"
+
+
+class SendRateLimited(HubError):
+    """A person sent more new messages than ``MESSAGE_SEND_RATE`` allows (every channel)."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            ngettext(
+                "You are sending messages too fast. Try again in %(seconds)d second.",
+                "You are sending messages too fast. Try again in %(seconds)d seconds.",
+                seconds,
+            )
+            % {"seconds": seconds}
+        )
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -384,6 +405,8 @@ def post_message(
             raise Blocked(_("You can no longer message this person."))
     if conversation.status == ConversationStatus.CLOSED and author is not None:
         raise HubError(_("This conversation is closed."), code="closed")
+    if author is not None:
+        _spend_send_token(author)
     flags = moderation.scan_text(text, _flag_phrases()) if author is not None and text else []
     detected = language if language is not None else (_detect_language(text) if text else "")
     try:
@@ -414,6 +437,18 @@ def post_message(
                 return PostResult(existing, created=False)
         raise
     return PostResult(message, created=True)
+
+
+def _spend_send_token(author: User) -> None:
+    """One token per new message from a person, whatever the channel.
+
+    Called after the idempotency check, so a retry of a stored ``client_id`` is answered
+    without spending (or needing) a token; system and bot messages are not limited.
+    """
+    try:
+        consume_token(f"send:{author.pk}", settings.MESSAGE_SEND_RATE)
+    except RateLimited as exc:
+        raise SendRateLimited(exc.retry_after) from exc
 
 
 def _insert_message(

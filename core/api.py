@@ -1,9 +1,12 @@
 """The JSON API root (django-ninja). Apps contribute routers; the schema is at /api/schema/.
 
-Errors always have the shape ``{"code": ..., "message": ..., "field"?: ...}``.
+Errors always have the shape ``{"code": ..., "message": ..., "field"?: ...}``; a rate-limited
+request (429) also has ``retry_after`` (seconds) and a ``Retry-After`` header.
 """
 
 from __future__ import annotations
+
+import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,21 +29,35 @@ api = NinjaAPI(
 class ApiError(Exception):
     """Raised by API views for a clear, coded error."""
 
-    def __init__(self, code: str, message: str, status: int = 400, field: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        field: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code, self.message, self.status, self.field = code, message, status, field
+        self.retry_after = retry_after
 
 
-def _error(request, code, message, status, field=None) -> HttpResponse:
+def _error(request, code, message, status, field=None, retry_after=None) -> HttpResponse:
     body = {"code": code, "message": message}
     if field:
         body["field"] = field
-    return api.create_response(request, body, status=status)
+    if retry_after is not None:
+        body["retry_after"] = round(retry_after, 1)
+    response = api.create_response(request, body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, math.ceil(retry_after)))  # whole seconds
+    return response
 
 
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return _error(request, exc.code, exc.message, exc.status, exc.field)
+    return _error(request, exc.code, exc.message, exc.status, exc.field, exc.retry_after)
 
 
 @api.exception_handler(NinjaValidationError)

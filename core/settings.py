@@ -319,7 +319,9 @@ if env.str("EMAIL_URL", default=""):
 # --- Conversation hub ------------------------------------------------------------------
 MESSAGE_MAX_CHARS = env.int("MESSAGE_MAX_CHARS", default=4000)
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=8 * 1024 * 1024)
-WS_SEND_RATE = env.str("WS_SEND_RATE", default="20/10s")  # messages per user per window
+# New messages a person may send per window, all channels together (socket, JSON API,
+# widget, Telegram); WS_SEND_RATE is its former name, still read.
+MESSAGE_SEND_RATE = env.str("MESSAGE_SEND_RATE", default=env.str("WS_SEND_RATE", default="20/10s"))
 WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=[])
 # Each socket re-checks that its session is still valid this often (seconds) before a frame;
 # logout, password change, suspension and erasure also close sockets at once by event.

@@ -176,7 +176,7 @@ async def test_oversize_text_is_refused_with_limit(conversation, buyer, settings
 
 
 async def test_send_rate_limit_per_user(conversation, buyer, settings):
-    settings.WS_SEND_RATE = "3/m"
+    settings.MESSAGE_SEND_RATE = "3/m"
     async with ws_client(buyer) as ws:
         await connect(ws)
         for i in range(3):
