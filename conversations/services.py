@@ -768,6 +768,35 @@ def unsuspend_user(*, user: User, moderator: User, note: str = "") -> User:
     return user
 
 
+@transaction.atomic
+def add_flag_word(*, moderator: User, phrase: str, reason: str) -> FlagWord:
+    """Add a phrase to the automatic-flagging word list (moderators only)."""
+    _require_moderator(moderator)
+    phrase = " ".join(phrase.split()).lower()[:100]
+    if not phrase:
+        raise HubError(_("Type a word or phrase."), field="phrase")
+    word, created = FlagWord.objects.get_or_create(
+        phrase=phrase, defaults={"reason": (reason.strip() or "word list")[:100]}
+    )
+    if not created:
+        raise HubError(_("This phrase is already on the list."), field="phrase")
+    return word
+
+
+@transaction.atomic
+def set_flag_word_active(*, moderator: User, flag_word: FlagWord, active: bool) -> FlagWord:
+    _require_moderator(moderator)
+    flag_word.active = active
+    flag_word.save(update_fields=["active"])
+    return flag_word
+
+
+@transaction.atomic
+def delete_flag_word(*, moderator: User, flag_word: FlagWord) -> None:
+    _require_moderator(moderator)
+    flag_word.delete()
+
+
 def record_moderator_view(*, conversation: Conversation, moderator: User) -> None:
     _require_moderator(moderator)
     _moderation_record(moderator=moderator, kind="view", conversation=conversation)
