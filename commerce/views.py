@@ -66,7 +66,7 @@ from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
 from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
-from commerce.services import shipping
+from commerce.services import shipping, studio
 from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
@@ -644,57 +644,12 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
     }
     if request.method == "POST":
         form = forms.get(action)
+        run = studio.STUDIO_ACTIONS.get(action)
         try:
-            if action == "ready":
-                services.mark_order_ready(artisan=request.user, order=order)
-            elif action == "refund":
-                services.refund_order(
-                    actor=request.user, order=order, reason=request.POST.get("note", "")
-                )
-            elif action == "cancel":
-                services.cancel_order(
-                    actor=request.user, order=order, note=request.POST.get("note", "")
-                )
-            elif form is not None and form.is_valid():
-                data = form.cleaned_data
-                if action == "production":
-                    services.post_production_update(
-                        artisan=request.user,
-                        order=order,
-                        stage=data["stage"],
-                        note=data["note"],
-                        photo=data.get("photo"),
-                    )
-                elif action == "proof":
-                    services.post_proof(
-                        artisan=request.user, order=order, image=data["image"], note=data["note"]
-                    )
-                elif action == "ship":
-                    provider = LogisticsProvider.objects.filter(
-                        name__iexact=data["carrier"]
-                    ).first()
-                    services.ship_order(
-                        actor=request.user,
-                        order=order,
-                        carrier=data["carrier"],
-                        tracking_number=data["tracking_number"],
-                        tracking_url=data["tracking_url"],
-                        provider=provider,
-                    )
-                elif action == "change":
-                    services.send_change_order(
-                        artisan=request.user,
-                        order=order,
-                        lines=[
-                            services.OfferLineInput(
-                                description=data["description"], unit_price=data["price_delta"]
-                            )
-                        ],
-                        extra_lead_time_days=data["extra_days"],
-                        note=data["note"],
-                    )
-            else:
+            if run is None or (form is not None and not form.is_valid()):
                 raise CommerceError(_("Please correct the form below."))
+            data = form.cleaned_data if form is not None else {"note": request.POST.get("note", "")}
+            run(artisan=request.user, order=order, data=data)
         except CommerceError as error:
             _fail(request, error)
         else:
