@@ -53,7 +53,6 @@ from commerce.models import (
     OfferStatus,
     OrderStatus,
     Payment,
-    PaymentStatus,
     PayoutRequest,
     Product,
     ProductStatus,
@@ -62,7 +61,6 @@ from commerce.models import (
 )
 from commerce.money import format_money
 from commerce.option_rows import rows_from_post, rows_from_product, validate_rows, with_spare_row
-from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
 from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
@@ -70,6 +68,7 @@ from commerce.services import shipping, studio
 from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
+from commerce.services.payments import PaymentNotCaptured
 from conversations.models import Conversation
 from conversations.services import HubError
 from core.decorators import role_required, seller_required, sensitive_action
@@ -446,23 +445,18 @@ def pay_return(request: HttpRequest, reference: str) -> HttpResponse:
     """Where the buyer lands after paying; the webhook, not this page, marks the order paid."""
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     if request.GET.get("token") and order.buyer_id == request.user.pk:
-        _capture_paypal(order=order, token=request.GET["token"])
+        try:
+            services.capture_paypal_return(
+                buyer=request.user, order=order, token=request.GET["token"]
+            )
+        except PaymentNotCaptured as error:
+            _fail(request, error)
+            return redirect("commerce:pay", reference=order.reference)
+        except CommerceError as error:
+            _fail(request, error)
+            return redirect("commerce:order_detail", reference=order.reference)
     messages.info(request, _("Thank you! We will confirm as soon as the payment provider does."))
     return redirect("commerce:order_detail", reference=order.reference)
-
-
-def _capture_paypal(*, order: Any, token: str) -> None:
-    payment = Payment.objects.filter(
-        order=order, provider="paypal", provider_payment_id=token
-    ).first()
-    if payment is None or payment.status != PaymentStatus.PENDING:
-        return
-    try:
-        get_gateway("paypal").capture_order(
-            provider_payment_id=token, idempotency_key=f"capture:{payment.idempotency_key}"
-        )
-    except Exception:  # the capture webhook, or the buyer retrying, settles it
-        logger.exception("PayPal capture failed for %s", order.reference)
 
 
 @login_required

@@ -48,6 +48,7 @@ from commerce.services.orders import (
 )
 from commerce.services.payments import (
     WebhookOutcome,
+    capture_paypal_return,
     confirm_dev_payment,
     handle_payment_event,
     handle_payment_webhook,
@@ -76,6 +77,7 @@ __all__ = [
     "approve_proof",
     "available_balance",
     "cancel_order",
+    "capture_paypal_return",
     "confirm_dev_payment",
     "create_product",
     "create_product_order",
