@@ -53,7 +53,6 @@ from commerce.models import (
     OfferStatus,
     OrderStatus,
     Payment,
-    PaymentStatus,
     PayoutRequest,
     Product,
     ProductStatus,
@@ -62,14 +61,14 @@ from commerce.models import (
 )
 from commerce.money import format_money
 from commerce.option_rows import rows_from_post, rows_from_product, validate_rows, with_spare_row
-from commerce.payments.registry import get_gateway
 from commerce.payments.types import GatewayNotConfigured, InvalidWebhook
 from commerce.receipt import order_receipt
 from commerce.serializers import absolute_url
-from commerce.services import shipping
+from commerce.services import shipping, studio
 from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
+from commerce.services.payments import PaymentNotCaptured
 from conversations.models import Conversation
 from conversations.services import HubError
 from core.decorators import role_required, seller_required, sensitive_action
@@ -446,23 +445,18 @@ def pay_return(request: HttpRequest, reference: str) -> HttpResponse:
     """Where the buyer lands after paying; the webhook, not this page, marks the order paid."""
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     if request.GET.get("token") and order.buyer_id == request.user.pk:
-        _capture_paypal(order=order, token=request.GET["token"])
+        try:
+            services.capture_paypal_return(
+                buyer=request.user, order=order, token=request.GET["token"]
+            )
+        except PaymentNotCaptured as error:
+            _fail(request, error)
+            return redirect("commerce:pay", reference=order.reference)
+        except CommerceError as error:
+            _fail(request, error)
+            return redirect("commerce:order_detail", reference=order.reference)
     messages.info(request, _("Thank you! We will confirm as soon as the payment provider does."))
     return redirect("commerce:order_detail", reference=order.reference)
-
-
-def _capture_paypal(*, order: Any, token: str) -> None:
-    payment = Payment.objects.filter(
-        order=order, provider="paypal", provider_payment_id=token
-    ).first()
-    if payment is None or payment.status != PaymentStatus.PENDING:
-        return
-    try:
-        get_gateway("paypal").capture_order(
-            provider_payment_id=token, idempotency_key=f"capture:{payment.idempotency_key}"
-        )
-    except Exception:  # the capture webhook, or the buyer retrying, settles it
-        logger.exception("PayPal capture failed for %s", order.reference)
 
 
 @login_required
@@ -644,57 +638,12 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
     }
     if request.method == "POST":
         form = forms.get(action)
+        run = studio.STUDIO_ACTIONS.get(action)
         try:
-            if action == "ready":
-                services.mark_order_ready(artisan=request.user, order=order)
-            elif action == "refund":
-                services.refund_order(
-                    actor=request.user, order=order, reason=request.POST.get("note", "")
-                )
-            elif action == "cancel":
-                services.cancel_order(
-                    actor=request.user, order=order, note=request.POST.get("note", "")
-                )
-            elif form is not None and form.is_valid():
-                data = form.cleaned_data
-                if action == "production":
-                    services.post_production_update(
-                        artisan=request.user,
-                        order=order,
-                        stage=data["stage"],
-                        note=data["note"],
-                        photo=data.get("photo"),
-                    )
-                elif action == "proof":
-                    services.post_proof(
-                        artisan=request.user, order=order, image=data["image"], note=data["note"]
-                    )
-                elif action == "ship":
-                    provider = LogisticsProvider.objects.filter(
-                        name__iexact=data["carrier"]
-                    ).first()
-                    services.ship_order(
-                        actor=request.user,
-                        order=order,
-                        carrier=data["carrier"],
-                        tracking_number=data["tracking_number"],
-                        tracking_url=data["tracking_url"],
-                        provider=provider,
-                    )
-                elif action == "change":
-                    services.send_change_order(
-                        artisan=request.user,
-                        order=order,
-                        lines=[
-                            services.OfferLineInput(
-                                description=data["description"], unit_price=data["price_delta"]
-                            )
-                        ],
-                        extra_lead_time_days=data["extra_days"],
-                        note=data["note"],
-                    )
-            else:
+            if run is None or (form is not None and not form.is_valid()):
                 raise CommerceError(_("Please correct the form below."))
+            data = form.cleaned_data if form is not None else {"note": request.POST.get("note", "")}
+            run(artisan=request.user, order=order, data=data)
         except CommerceError as error:
             _fail(request, error)
         else:

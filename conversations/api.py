@@ -47,7 +47,7 @@ def _writable(request: HttpRequest, conversation_id: int):
         user=request.user, conversation_id=conversation_id
     )
     if conversation is None:
-        if selectors.readable_conversation(user=request.user, conversation_id=conversation_id):
+        if selectors.is_read_only_observer(user=request.user, conversation_id=conversation_id):
             raise ApiError(
                 "read_only", "Moderators read conversations; act through the console.", 403
             )

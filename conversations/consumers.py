@@ -316,7 +316,7 @@ def _send_message(
 ) -> services.PostResult:
     conversation = selectors.conversation_for_writer(user=user, conversation_id=conversation_id)
     if conversation is None:
-        if selectors.readable_conversation(user=user, conversation_id=conversation_id):
+        if selectors.is_read_only_observer(user=user, conversation_id=conversation_id):
             raise FrameError(
                 "read_only", "Moderators read conversations; act through the moderation console."
             )

@@ -37,6 +37,20 @@ def conversation_for_writer(*, user: User, conversation_id: int) -> Conversation
     )
 
 
+def is_read_only_observer(*, user: User, conversation_id: int) -> bool:
+    """True when ``user`` may read the conversation but not write in it.
+
+    That is a moderator (platform admin) looking at a conversation they do not take part in:
+    moderators act through the moderation console, never by posting in the thread. The one
+    place the socket and the HTTP API ask this, so both refuse the same people.
+    """
+    if not user.is_authenticated or not user.is_platform_admin:
+        return False
+    if can_write(user=user, conversation_id=conversation_id):
+        return False
+    return Conversation.objects.filter(pk=conversation_id).exists()
+
+
 def can_write(*, user: User, conversation_id: int) -> bool:
     return Participant.objects.filter(conversation_id=conversation_id, user=user).exists()
 

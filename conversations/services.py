@@ -288,6 +288,45 @@ def assign_artisan(*, conversation: Conversation, artisan: User) -> Conversation
     return conversation
 
 
+HANDOVER_REASON_MAX_LENGTH = 32
+
+
+@transaction.atomic
+def hand_over_to_human(
+    *, conversation: Conversation, artisan: User, reason_code: str
+) -> Conversation:
+    """Give a conversation the shop bot is answering to ``artisan``; the bot falls silent.
+
+    A conversation without an artisan is assigned to ``artisan`` (who joins it); one that is
+    already ``artisan``'s just has its bot switched off. Any other artisan's conversation is
+    refused (``HubError``). ``reason_code`` is a short code (``custom_request``,
+    ``talk_to_artisan``), never prose (a bad one is a programming error: ``ValueError``).
+    ``conversation`` is updated in place. On commit, every
+    participant's inbox gets ``conversation.updated`` with ``handed_over``.
+    """
+    reason_code = reason_code.strip()
+    if not reason_code or len(reason_code) > HANDOVER_REASON_MAX_LENGTH:
+        raise ValueError(f"reason_code must be a short code, got {reason_code!r}")
+    if conversation.artisan_id is None:
+        assigned = assign_artisan(conversation=conversation, artisan=artisan)
+    else:
+        if conversation.artisan_id != artisan.pk:
+            raise HubError(_("This conversation already has an artisan."))
+        assigned = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        assigned.bot_active = False
+        assigned.save(update_fields=["bot_active"])
+    conversation.artisan = assigned.artisan
+    conversation.bot_active = False
+    payload = {
+        "conversation": assigned.pk,
+        "last_seq": assigned.last_seq,
+        "handed_over": {"artisan": artisan.pk, "reason": reason_code},
+    }
+    for participant_id in _participant_ids(assigned):
+        broadcast_on_commit(user_group(participant_id), "conversation.updated", payload)
+    return conversation
+
+
 @transaction.atomic
 def set_bot_active(*, conversation: Conversation, active: bool, actor: User | None = None) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(bot_active=active)
@@ -762,6 +801,35 @@ def unsuspend_user(*, user: User, moderator: User, note: str = "") -> User:
     user.save(update_fields=["suspended_at", "suspension_reason"])
     _moderation_record(moderator=moderator, kind="unsuspend", target_user=user, note=note[:500])
     return user
+
+
+@transaction.atomic
+def add_flag_word(*, moderator: User, phrase: str, reason: str) -> FlagWord:
+    """Add a phrase to the automatic-flagging word list (moderators only)."""
+    _require_moderator(moderator)
+    phrase = " ".join(phrase.split()).lower()[:100]
+    if not phrase:
+        raise HubError(_("Type a word or phrase."), field="phrase")
+    word, created = FlagWord.objects.get_or_create(
+        phrase=phrase, defaults={"reason": (reason.strip() or "word list")[:100]}
+    )
+    if not created:
+        raise HubError(_("This phrase is already on the list."), field="phrase")
+    return word
+
+
+@transaction.atomic
+def set_flag_word_active(*, moderator: User, flag_word: FlagWord, active: bool) -> FlagWord:
+    _require_moderator(moderator)
+    flag_word.active = active
+    flag_word.save(update_fields=["active"])
+    return flag_word
+
+
+@transaction.atomic
+def delete_flag_word(*, moderator: User, flag_word: FlagWord) -> None:
+    _require_moderator(moderator)
+    flag_word.delete()
 
 
 def record_moderator_view(*, conversation: Conversation, moderator: User) -> None:

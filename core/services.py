@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Collection
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -154,6 +155,28 @@ def record_consent(*, user: User, purpose: str, granted: bool, source: str = "we
     if purpose not in Consent.Purpose.values:
         raise ValidationError({"purpose": _("Unknown consent purpose.")})
     return Consent.objects.create(user=user, purpose=purpose, granted=granted, source=source)
+
+
+@transaction.atomic
+def update_consents(*, user: User, granted: Collection[str], source: str = "web") -> list[Consent]:
+    """Set every consent purpose at once: the purposes in ``granted`` on, all others off.
+
+    Only changed purposes get a new evidence row, and all of them in one transaction, so a
+    failure records none of the choices rather than some. The user row is locked so two
+    submissions at once cannot both see "unchanged" and skip, or both record the same change.
+    """
+    unknown = set(granted) - set(Consent.Purpose.values)
+    if unknown:
+        raise ValidationError({"purpose": _("Unknown consent purpose.")})
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    recorded = []
+    for purpose in Consent.Purpose.values:
+        wanted = purpose in granted
+        if wanted != has_consent(user=user, purpose=purpose):
+            recorded.append(
+                record_consent(user=user, purpose=purpose, granted=wanted, source=source)
+            )
+    return recorded
 
 
 def has_consent(*, user: User, purpose: str) -> bool:

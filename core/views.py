@@ -258,10 +258,8 @@ def account_settings(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def update_consents(request: HttpRequest) -> HttpResponse:
-    for purpose in Consent.Purpose.values:
-        granted = request.POST.get(purpose) == "on"
-        if granted != services.has_consent(user=request.user, purpose=purpose):
-            services.record_consent(user=request.user, purpose=purpose, granted=granted)
+    granted = {purpose for purpose in Consent.Purpose.values if request.POST.get(purpose) == "on"}
+    services.update_consents(user=request.user, granted=granted)
     messages.success(request, _("Your choices are saved."))
     return redirect("core:settings")
 

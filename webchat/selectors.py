@@ -1,8 +1,8 @@
 """Reads the chat pages need beyond ``conversations.selectors`` (kept thin; see report).
 
-Everything here only reads. Writes go through ``conversations.services`` or, for the few
-page-owned settings (quick replies, labels, notification settings, flag words), through
-``webchat.services``.
+Everything here only reads. Writes go through the hub: ``conversations.services`` (flag
+words included) and ``conversations.inbox_settings`` (quick replies, labels, notification
+settings).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from commerce.thread_context import (
     thread_actions,
     thread_context,
 )
+from conversations import inbox_settings
 from conversations import selectors as hub_selectors
 from conversations import services as hub
 from conversations.models import (
@@ -57,7 +58,7 @@ from core.decorators import (
     wants_json,
 )
 from core.models import Role, User
-from webchat import selectors, services
+from webchat import selectors
 from webchat.forms import (
     AwaySettingsForm,
     FlagWordForm,
@@ -477,9 +478,9 @@ def conversation_labels(request: HttpRequest, conversation_id: int) -> HttpRespo
     name = form.cleaned_data["name"]
     try:
         if request.POST.get("action") == "remove":
-            services.remove_label(conversation=conversation, owner=request.user, name=name)
+            inbox_settings.remove_label(conversation=conversation, owner=request.user, name=name)
             return _done(request, back, _("Label removed."))
-        services.add_label(conversation=conversation, owner=request.user, name=name)
+        inbox_settings.add_label(conversation=conversation, owner=request.user, name=name)
     except hub.HubError as exc:
         return _hub_error(request, back, exc)
     return _done(request, back, _("Label added."))
@@ -568,7 +569,7 @@ def quick_replies(request: HttpRequest) -> HttpResponse:
     form = QuickReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_quick_reply(owner=request.user, **form.cleaned_data)
+            inbox_settings.save_quick_reply(owner=request.user, **form.cleaned_data)
         except hub.HubError as exc:
             form.add_error(exc.field, exc.message)
         else:
@@ -589,7 +590,7 @@ def quick_reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_quick_reply(
+            inbox_settings.save_quick_reply(
                 owner=request.user, quick_reply=quick_reply, **form.cleaned_data
             )
         except hub.HubError as exc:
@@ -606,7 +607,7 @@ def quick_reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @artisan_inbox_required
 def quick_reply_delete(request: HttpRequest, pk: int) -> HttpResponse:
     quick_reply = get_object_or_404(QuickReply, pk=pk, owner=request.user)
-    services.delete_quick_reply(owner=request.user, quick_reply=quick_reply)
+    inbox_settings.delete_quick_reply(owner=request.user, quick_reply=quick_reply)
     flash.success(request, _("Quick reply deleted."))
     return redirect("webchat:quick_replies")
 
@@ -641,7 +642,7 @@ def chat_settings(request: HttpRequest) -> HttpResponse:
     )
     if data is not None and notify_form.is_valid() and (away_form is None or away_form.is_valid()):
         try:
-            services.update_notification_settings(
+            inbox_settings.update_notification_settings(
                 user=request.user,
                 **notify_form.cleaned_data,
                 **(away_form.cleaned_data if away_form else {}),
@@ -757,7 +758,7 @@ def flag_words(request: HttpRequest) -> HttpResponse:
     form = FlagWordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.add_flag_word(moderator=request.user, **form.cleaned_data)
+            hub.add_flag_word(moderator=request.user, **form.cleaned_data)
         except hub.HubError as exc:
             form.add_error(exc.field, exc.message)
         else:
@@ -775,10 +776,10 @@ def flag_words(request: HttpRequest) -> HttpResponse:
 def flag_word_change(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     flag_word = get_object_or_404(FlagWord, pk=pk)
     if action == "delete":
-        services.delete_flag_word(moderator=request.user, flag_word=flag_word)
+        hub.delete_flag_word(moderator=request.user, flag_word=flag_word)
         flash.success(request, _("Removed “%(phrase)s”.") % {"phrase": flag_word.phrase})
     elif action in ("enable", "disable"):
-        services.set_flag_word_active(
+        hub.set_flag_word_active(
             moderator=request.user, flag_word=flag_word, active=action == "enable"
         )
         flash.success(request, _("Updated “%(phrase)s”.") % {"phrase": flag_word.phrase})

@@ -51,6 +51,7 @@ from commerce.services.orders import (
 from commerce.services.payments import (
     PAYMENT_TRANSITIONS,
     WebhookOutcome,
+    capture_paypal_return,
     confirm_dev_payment,
     handle_payment_event,
     handle_payment_webhook,
@@ -82,6 +83,7 @@ __all__ = [
     "approve_proof",
     "available_balance",
     "cancel_order",
+    "capture_paypal_return",
     "confirm_dev_payment",
     "create_product",
     "create_product_order",

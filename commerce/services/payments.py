@@ -46,7 +46,14 @@ from commerce.models import (
     RefundStatus,
 )
 from commerce.payments.registry import get_gateway
-from commerce.payments.types import PaymentError, PaymentRequest, WebhookEvent
+from commerce.payments.types import (
+    GatewayNotConfigured,
+    GatewayUnavailable,
+    PaymentDeclined,
+    PaymentError,
+    PaymentRequest,
+    WebhookEvent,
+)
 from commerce.serializers import absolute_url
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.ledger import credit_sale, debit_refund
@@ -125,6 +132,19 @@ def _event_facts(event: WebhookEvent) -> dict[str, Any]:
     return {"provider": event.provider, "event_id": event.event_id}
 
 
+class PaymentNotCaptured(CommerceError):
+    """PayPal did not take the money the buyer approved; nothing was charged."""
+
+    code = "payment_not_captured"
+    status = 402
+
+
+class PaymentCaptureDeclined(PaymentNotCaptured):
+    """PayPal declined the buyer's card or account; this attempt is over."""
+
+    code = "payment_declined"
+
+
 # --- Checkout --------------------------------------------------------------------------------
 
 
@@ -197,6 +217,85 @@ def _reserve_payment(*, order: Order, provider: str) -> Payment:
         currency=order.currency,
         purpose=payable.purpose,
         idempotency_key=f"{order.reference}:{payable.purpose}:{attempt}",
+    )
+
+
+# --- PayPal: capture on the buyer's return ------------------------------------------------
+
+
+def capture_paypal_return(*, buyer: User, order: Order, token: str) -> str:
+    """The buyer is back from approving on PayPal (``token`` = the PayPal order id): capture it.
+
+    Returns what happened: ``nothing_to_capture`` (no pending PayPal payment of this order has
+    that id: a reload, or the webhook was first), or the capture's status (``succeeded``,
+    ``processing``…), which is informational: the order is marked paid from the verified
+    ``PAYMENT.CAPTURE.COMPLETED`` webhook, as every payment is. Raises
+    ``PaymentCaptureDeclined`` when PayPal declines the buyer's card or account (the attempt
+    is recorded as failed through ``handle_payment_event``, so the pay page opens a fresh
+    one), ``PaymentNotCaptured`` when PayPal refuses the request otherwise (e.g. not approved:
+    the attempt stays open), and ``PaymentUnavailable`` when PayPal cannot be reached (the
+    attempt stays pending: the webhook, or the buyer returning again, settles it). Every
+    failure is logged.
+    """
+    if order.buyer_id != buyer.pk:
+        raise NotAllowed(_("This is not your order."))
+    payment = Payment.objects.filter(
+        order=order, provider="paypal", provider_payment_id=token
+    ).first()
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        return "nothing_to_capture"
+    try:
+        session = get_gateway("paypal").capture_order(
+            provider_payment_id=token, idempotency_key=f"capture:{payment.idempotency_key}"
+        )
+    except PaymentDeclined as error:
+        logger.warning("PayPal declined the capture for %s: %s", order.reference, error)
+        _record_capture_declined(payment)
+        raise PaymentCaptureDeclined(_declined_message()) from error
+    except (GatewayUnavailable, GatewayNotConfigured) as error:
+        log = logger.error if isinstance(error, GatewayNotConfigured) else logger.warning
+        log("PayPal capture failed for %s: %s", order.reference, error)
+        raise PaymentUnavailable(
+            _(
+                "We could not reach PayPal to complete your payment. If you approved it, we "
+                "will confirm it as soon as PayPal does; otherwise please try again in a moment."
+            )
+        ) from error
+    except PaymentError as error:
+        # PayPal refused the request (e.g. the order was not approved): the attempt stays
+        # open, so the pay page sends the buyer back to the same approval.
+        logger.warning("PayPal refused the capture for %s: %s", order.reference, error)
+        raise PaymentNotCaptured(
+            _("PayPal did not complete the payment, so nothing was charged. Please try again.")
+        ) from error
+    if session.status in ("failed", "canceled"):
+        logger.warning("PayPal capture for %s ended %s", order.reference, session.status)
+        _record_capture_declined(payment)
+        raise PaymentCaptureDeclined(_declined_message())
+    return session.status
+
+
+def _declined_message() -> str:
+    return _(
+        "PayPal declined the payment, so nothing was charged. Please pay again, with another "
+        "card or PayPal account if you can."
+    )
+
+
+def _record_capture_declined(payment: Payment) -> None:
+    """Mark the attempt failed through the one payment-event path (exactly once)."""
+    handle_payment_event(
+        event=WebhookEvent(
+            provider="paypal",
+            event_id=f"capture-declined:{payment.pk}",
+            event_type="payment.failed",
+            provider_payment_id=payment.provider_payment_id,
+            order_reference=payment.order.reference,
+            amount=None,
+            currency=None,
+            created=timezone.now(),
+            raw_type="capture_declined",
+        )
     )
 
 

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import selectors as commerce_selectors
@@ -27,7 +25,7 @@ from commerce.money import format_money
 from commerce.serializers import offer_path, pay_path
 from commerce.services.orders import payable_now
 from conversations.models import Channel, Conversation
-from conversations.services import HubError, assign_artisan, set_bot_active
+from conversations.services import HubError
 from core.models import Consent, User
 from core.services import record_consent
 from nlu.dialogue.cards import (
@@ -38,6 +36,7 @@ from nlu.dialogue.cards import (
     product_card,
     reply,
 )
+from nlu.dialogue.handover import record_handover
 from nlu.interface import BotReply
 from nlu.models import BotConversationState
 
@@ -352,22 +351,7 @@ def hand_over(ctx: DialogueContext, *, shop: ArtisanProfile, reason: str) -> lis
             )
         ]
     try:
-        with transaction.atomic():
-            if conversation.artisan_id is None:
-                assign_artisan(conversation=conversation, artisan=artisan)
-            else:
-                set_bot_active(conversation=conversation, active=False)
-            conversation.artisan_id = artisan.pk
-            conversation.bot_active = False
-            BotConversationState.objects.update_or_create(
-                conversation=conversation,
-                defaults={
-                    "focus_artisan_id": artisan.pk,
-                    "handed_over_at": timezone.now(),
-                    "handover_reason": reason,
-                    "handed_back_at": None,
-                },
-            )
+        record_handover(conversation=conversation, artisan=artisan, reason=reason)
     except HubError as error:
         return [reply(error.message)]
     hours = getattr(getattr(artisan, "notification_settings", None), "usual_response_hours", None)

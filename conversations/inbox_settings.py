@@ -1,9 +1,6 @@
-"""Writes owned by the chat pages: quick replies, labels, notification settings, flag words.
-
-The conversation hub (``conversations.services``) has no functions for these page-level
-preferences yet; they live here, keyword-only and transactional, until the hub takes them.
-Messages, reads, reports, blocks and moderation acts always go through the hub services.
-"""
+"""Inbox settings people keep for themselves: quick replies, private labels, notification
+and away preferences. Writes only, keyword-only, each in its own transaction (the reads
+the pages need are in ``webchat.selectors``)."""
 
 from __future__ import annotations
 
@@ -11,11 +8,11 @@ from datetime import time
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from conversations.models import (
     Conversation,
     ConversationLabel,
-    FlagWord,
     NotificationSettings,
     Participant,
     QuickReply,
@@ -38,7 +35,7 @@ def save_quick_reply(
     quick_reply.title = title.strip()[:60]
     quick_reply.text = text.strip()[:2000]
     if not quick_reply.title or not quick_reply.text:
-        raise HubError("A quick reply needs a title and a text.", field="title")
+        raise HubError(_("A quick reply needs a title and a text."), field="title")
     quick_reply.save()
     return quick_reply
 
@@ -61,11 +58,13 @@ def add_label(*, conversation: Conversation, owner: User, name: str) -> Conversa
     _require_participant(conversation, owner)
     name = " ".join(name.split())[:40]
     if not name:
-        raise HubError("Type a label name.", field="name")
+        raise HubError(_("Type a label name."), field="name")
     existing = ConversationLabel.objects.filter(conversation=conversation, owner=owner)
     if not existing.filter(name=name).exists() and existing.count() >= MAX_LABELS_PER_CONVERSATION:
         raise HubError(
-            f"A conversation can have at most {MAX_LABELS_PER_CONVERSATION} labels.", field="name"
+            _("A conversation can have at most %(count)d labels.")
+            % {"count": MAX_LABELS_PER_CONVERSATION},
+            field="name",
         )
     label, _created = ConversationLabel.objects.get_or_create(
         conversation=conversation, owner=owner, name=name
@@ -94,7 +93,7 @@ def update_notification_settings(
     """Save preferences; the away fields are only changed when given (artisans only)."""
     if (quiet_start is None) != (quiet_end is None):
         raise HubError(
-            "Set both the start and the end of quiet hours, or neither.", field="quiet_end"
+            _("Set both the start and the end of quiet hours, or neither."), field="quiet_end"
         )
     prefs, _created = NotificationSettings.objects.select_for_update(of=("self",)).get_or_create(
         user=user
@@ -112,39 +111,6 @@ def update_notification_settings(
         if usual_response_hours is not None:
             prefs.usual_response_hours = usual_response_hours
         if prefs.away_enabled and not prefs.away_message:
-            raise HubError("Write the away message buyers will receive.", field="away_message")
+            raise HubError(_("Write the away message buyers will receive."), field="away_message")
     prefs.save()
     return prefs
-
-
-def _require_moderator(user: User) -> None:
-    if not user.is_platform_admin:
-        raise PermissionDenied("Only moderators can do this.")
-
-
-@transaction.atomic
-def add_flag_word(*, moderator: User, phrase: str, reason: str) -> FlagWord:
-    _require_moderator(moderator)
-    phrase = " ".join(phrase.split()).lower()[:100]
-    if not phrase:
-        raise HubError("Type a word or phrase.", field="phrase")
-    word, created = FlagWord.objects.get_or_create(
-        phrase=phrase, defaults={"reason": (reason.strip() or "word list")[:100]}
-    )
-    if not created:
-        raise HubError("This phrase is already on the list.", field="phrase")
-    return word
-
-
-@transaction.atomic
-def set_flag_word_active(*, moderator: User, flag_word: FlagWord, active: bool) -> FlagWord:
-    _require_moderator(moderator)
-    flag_word.active = active
-    flag_word.save(update_fields=["active"])
-    return flag_word
-
-
-@transaction.atomic
-def delete_flag_word(*, moderator: User, flag_word: FlagWord) -> None:
-    _require_moderator(moderator)
-    flag_word.delete()
