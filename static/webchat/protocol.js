@@ -354,8 +354,8 @@ export class ConversationSync {
       const retryAfter = Math.max(1, Math.ceil(frame.retry_after || 2));
       entry.state = "sending";
       entry.sentOn = null;
-      setTimeout(() => this.flush(), retryAfter * 1000);
-      return { entry, retryAfter };
+      const timer = setTimeout(() => this.flush(), retryAfter * 1000);
+      return { entry, retryAfter, timer };
     }
     entry.state = "failed";
     entry.error = frame.message;
