@@ -14,7 +14,9 @@ from pathlib import Path
 
 from tests.production.support import STRIPE_KEYS, production_env, run_python
 
-SPECIFIER = re.compile(r"""\b(?:import|export)\b[^'";]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']""")
+SPECIFIER = re.compile(
+    r"""\b(?:import|export)\b[^'";]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']"""
+)
 PAGE_MODULES = ("webchat/inbox.js", "webchat/widget-frame.js")
 
 
