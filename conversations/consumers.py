@@ -247,6 +247,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return  # no echo of our own typing indicator
         await self.send_json(payload)
 
+    async def hub_resync(self, event: dict[str, Any]) -> None:
+        """The channel layer lost Redis and re-subscribed: live events may be missing.
+
+        Sent by conversations/channel_layer.py; the client subscribes again with
+        ``after_seq`` and the database replays whatever the layer dropped.
+        """
+        await self.send_json({"type": "resync"})
+
     async def hub_disconnect(self, event: dict[str, Any]) -> None:
         """The person's session(s) ended (logout, password change, suspension, erasure)."""
         only = event.get("session")

@@ -158,9 +158,10 @@ if REDIS_URL:
     CHANNEL_LAYER_BACKEND = env.str(
         # Chosen by bench/ws_load.py (docs/performance.md): with 1,000 sockets per process
         # RedisChannelLayer's single per-process receive loop and shared capacity dropped
-        # nearly every fan-out; the pub/sub layer delivered them all.
+        # nearly every fan-out; the pub/sub layer delivered them all. Ours adds a `resync`
+        # hint to sockets when the layer re-subscribes after losing Redis.
         "CHANNEL_LAYER_BACKEND",
-        default="channels_redis.pubsub.RedisPubSubChannelLayer",
+        default="conversations.channel_layer.ResyncingPubSubChannelLayer",
     )
     CHANNEL_LAYERS = {
         "default": {
@@ -302,7 +303,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # whitenoise's compressed manifest + hashed names in ES module imports
+            "core.staticfiles.ModuleAwareManifestStaticFilesStorage"
             if not DEBUG
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )

@@ -58,6 +58,7 @@ function markActive() {
 socket.on((frame) => {
   if (frame.type === "conversation.updated") refreshList();
   if (frame.type === "hello" && socket.connectionId > 1) refreshList(); // caught up after an outage
+  if (frame.type === "resync") refreshList(); // the server lost live events: redraw the list
 });
 
 // -- The open conversation ---------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_urls_switch_to_postgres_redis_and_a_real_broker():
         {"DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
     )
     assert conf["db"] == "django.db.backends.postgresql"
-    assert conf["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert conf["layer"] == "conversations.channel_layer.ResyncingPubSubChannelLayer"
     assert conf["broker"] == "redis://127.0.0.1:6379/0"
     assert conf["eager"] is False
 

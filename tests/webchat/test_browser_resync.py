@@ -1,0 +1,151 @@
+"""Real Chromium: a live event lost by the server is fetched by the client, and shown once.
+
+The server drops one ``message.new`` fan-out (as a Redis restart or a full channels-redis
+queue would). The buyer's page then learns of the gap either from the next message (its seq
+is more than one past the last seq held) or from the server's ``resync`` hint, subscribes
+again with ``after_seq`` and shows the missing message, in order, exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from conversations import events
+from conversations.services import start_conversation
+from tests.webchat.browser import signed_in_context
+from tests.webchat.conftest import say
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT = 10_000
+LOST = "This one is lost on the way"
+SUBSCRIBED_JS = "() => window.atelierChat && window.atelierChat.controller.subscribed"
+
+
+def drop_fan_out_of(monkeypatch, text: str, *, then_resync: bool) -> list[int]:
+    """Lose the live ``message.new`` of the message with ``text``; returns the seqs dropped."""
+    real = events.send_event_now
+    dropped: list[int] = []
+
+    def lossy(group, event_type, payload):
+        message = payload.get("message") or {}
+        if event_type == "message.new" and message.get("text") == text:
+            dropped.append(message["seq"])
+            if then_resync:  # what the channel layer does after re-subscribing to Redis
+                async_to_sync(get_channel_layer().group_send)(group, {"type": "hub.resync"})
+            return
+        real(group, event_type, payload)
+
+    monkeypatch.setattr(events, "send_event_now", lossy)
+    return dropped
+
+
+def open_both(browser, server, buyer, artisan, conversation):
+    buyer_ctx = signed_in_context(browser, buyer, server)
+    artisan_ctx = signed_in_context(browser, artisan, server)
+    page = buyer_ctx.new_page()
+    subscribes: list[dict] = []
+
+    def watch(ws):
+        def on_sent(payload):
+            frame = json.loads(payload)
+            if frame.get("type") == "subscribe":
+                subscribes.append(frame)
+
+        ws.on("framesent", on_sent)
+
+    page.on("websocket", watch)
+    page.goto(f"/messages/{conversation.pk}/")
+    page.wait_for_function(SUBSCRIBED_JS, timeout=TIMEOUT)
+    inbox = artisan_ctx.new_page()
+    inbox.goto(f"/inbox/{conversation.pk}/")
+    inbox.wait_for_function(SUBSCRIBED_JS, timeout=TIMEOUT)
+    return buyer_ctx, artisan_ctx, page, inbox, subscribes
+
+
+def artisan_writes(inbox, text: str) -> None:
+    from playwright.sync_api import expect
+
+    composer = inbox.get_by_label("Message Bea Buyer")
+    composer.fill(text)
+    composer.press("Enter")
+    expect(inbox.locator(".msg-out .msg-status").last).to_contain_text("Sent", timeout=TIMEOUT)
+
+
+def assert_shown_once_in_order(page, texts: list[str]) -> None:
+    shown = page.locator("[data-chat-log] .msg-text").all_inner_texts()
+    assert shown == texts
+    seqs = page.eval_on_selector_all(
+        "[data-chat-log] > li", "els => els.map(e => Number(e.dataset.seq))"
+    )
+    assert seqs == list(range(1, len(texts) + 1))
+
+
+def test_a_seq_gap_makes_the_client_fetch_the_missing_message(
+    browser, server, buyer, artisan, monkeypatch
+):
+    from playwright.sync_api import expect
+
+    conversation = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    say(conversation, buyer, "Hello")
+    dropped = drop_fan_out_of(monkeypatch, LOST, then_resync=False)
+    buyer_ctx, artisan_ctx, page, inbox, subscribes = open_both(
+        browser, server, buyer, artisan, conversation
+    )
+    try:
+        assert subscribes == [
+            {"type": "subscribe", "conversation": conversation.pk, "after_seq": 1}
+        ]
+        # Given the artisan's message never reached the buyer's page live
+        artisan_writes(inbox, LOST)
+        assert dropped == [2]
+        assert LOST not in page.locator("[data-chat-log]").inner_text()
+
+        # When the next one arrives with seq 3
+        artisan_writes(inbox, "And this one arrives")
+
+        # Then the page resumes from seq 1 and shows the lost one, in order, once
+        expect(page.locator("[data-chat-log]")).to_contain_text(LOST, timeout=TIMEOUT)
+        page.wait_for_function(SUBSCRIBED_JS, timeout=TIMEOUT)
+        assert_shown_once_in_order(page, ["Hello", LOST, "And this one arrives"])
+        assert subscribes[1:] == [
+            {"type": "subscribe", "conversation": conversation.pk, "after_seq": 1}
+        ]
+    finally:
+        buyer_ctx.close()
+        artisan_ctx.close()
+
+
+def test_the_servers_resync_hint_makes_the_client_fetch_what_it_missed(
+    browser, server, buyer, artisan, monkeypatch
+):
+    from playwright.sync_api import expect
+
+    conversation = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    say(conversation, buyer, "Hello")
+    dropped = drop_fan_out_of(monkeypatch, LOST, then_resync=True)
+    buyer_ctx, artisan_ctx, page, inbox, subscribes = open_both(
+        browser, server, buyer, artisan, conversation
+    )
+    try:
+        # When the artisan's message is lost and the server then says "resync"
+        artisan_writes(inbox, LOST)
+        assert dropped == [2]
+
+        # Then, with no further message, the page fetches it and shows it once
+        expect(page.locator("[data-chat-log]")).to_contain_text(LOST, timeout=TIMEOUT)
+        page.wait_for_function(SUBSCRIBED_JS, timeout=TIMEOUT)
+        assert_shown_once_in_order(page, ["Hello", LOST])
+        assert subscribes[-1] == {
+            "type": "subscribe",
+            "conversation": conversation.pk,
+            "after_seq": 1,
+        }
+        assert len(subscribes) == 2
+    finally:
+        buyer_ctx.close()
+        artisan_ctx.close()
