@@ -39,6 +39,13 @@ from commerce.payments.types import (
     normalise_currency,
     parse_major_units,
 )
+from core.signing import (
+    MalformedSignature,
+    SignatureError,
+    StaleSignature,
+    sign_payload,
+    verify_signature,
+)
 
 SIGNATURE_HEADER = "X-Atelier-Dev-Signature"
 DEFAULT_CONFIRM_PATH = "/pay/dev/{payment_id}/confirm/"
@@ -57,12 +64,6 @@ class SignedWebhook:
 
     body: bytes
     headers: Mapping[str, str]
-
-
-def sign_dev_webhook_body(*, body: bytes, secret: str, timestamp: int) -> str:
-    """The signature header value: ``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
 class DevGateway:
@@ -224,7 +225,7 @@ class DevGateway:
             },
         }
         body = json.dumps(payload, sort_keys=True).encode()
-        signature = sign_dev_webhook_body(body=body, secret=self._secret, timestamp=signed_at)
+        signature = sign_payload(secret=self._secret, body=body, timestamp=signed_at)
         return SignedWebhook(
             body=body,
             headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
@@ -240,14 +241,15 @@ class DevGateway:
 
     def _verify_signature(self, *, body: bytes, signature_header: str) -> int:
         try:
-            parts = dict(item.split("=", 1) for item in signature_header.split(","))
-            timestamp = int(parts["t"])
-            received = parts["v1"]
-        except (ValueError, KeyError) as error:
+            return verify_signature(
+                secret=self._secret,
+                body=body,
+                header=signature_header,
+                tolerance=self._webhook_tolerance_seconds,
+            )
+        except MalformedSignature as error:
             raise InvalidWebhook(f"Malformed {SIGNATURE_HEADER} header") from error
-        expected = sign_dev_webhook_body(body=body, secret=self._secret, timestamp=timestamp)
-        if not hmac.compare_digest(expected, f"t={timestamp},v1={received}"):
-            raise InvalidWebhook("Dev webhook signature does not match")
-        if abs(time.time() - timestamp) > self._webhook_tolerance_seconds:
-            raise InvalidWebhook("Dev webhook timestamp is outside the tolerance window")
-        return timestamp
+        except StaleSignature as error:
+            raise InvalidWebhook("Dev webhook timestamp is outside the tolerance window") from error
+        except SignatureError as error:
+            raise InvalidWebhook("Dev webhook signature does not match") from error

@@ -22,7 +22,6 @@ from commerce.services.logistics import (
     handle_tracking_webhook,
     record_shipment_status,
     ship_order,
-    sign_tracking_body,
 )
 from commerce.services.offers import (
     OfferLineInput,
@@ -103,7 +102,6 @@ __all__ = [
     "send_offer",
     "set_product_options",
     "ship_order",
-    "sign_tracking_body",
     "start_checkout",
     "submit_custom_request",
     "transition_order",
