@@ -25,7 +25,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from commerce.payments.config import first_non_empty, get_header, read_setting
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from commerce.payments.config import first_non_empty, get_header
 from commerce.payments.types import (
     GatewayNotConfigured,
     InvalidPaymentRequest,
@@ -78,9 +81,12 @@ class DevGateway:
         confirm_path: str | None = None,
         webhook_tolerance_seconds: int = DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
     ) -> None:
-        self._secret: str = first_non_empty(secret, read_setting("DEV_GATEWAY_SECRET"))
+        self._secret: str = first_non_empty(secret, getattr(settings, "DEV_GATEWAY_SECRET", None))
         if not self._secret:
-            secret_key = read_setting("SECRET_KEY")
+            try:
+                secret_key = settings.SECRET_KEY
+            except ImproperlyConfigured:  # Django refuses to hand out an empty SECRET_KEY
+                secret_key = ""
             if not secret_key:
                 raise GatewayNotConfigured(
                     "The dev gateway needs DEV_GATEWAY_SECRET or SECRET_KEY to sign its webhooks"
@@ -91,7 +97,7 @@ class DevGateway:
                 str(secret_key).encode(), _SECRET_DERIVATION_LABEL, hashlib.sha256
             ).hexdigest()
         self._confirm_path: str = first_non_empty(
-            confirm_path, read_setting("DEV_GATEWAY_CONFIRM_PATH"), DEFAULT_CONFIRM_PATH
+            confirm_path, getattr(settings, "DEV_GATEWAY_CONFIRM_PATH", None), DEFAULT_CONFIRM_PATH
         )
         self._webhook_tolerance_seconds = webhook_tolerance_seconds
 
