@@ -268,7 +268,7 @@ def assign_artisan(*, conversation: Conversation, artisan: User) -> Conversation
 
 
 @transaction.atomic
-def set_bot_active(*, conversation: Conversation, active: bool, actor: User | None = None) -> None:
+def set_bot_active(*, conversation: Conversation, active: bool) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(bot_active=active)
     conversation.bot_active = active
 

@@ -48,12 +48,6 @@ SHIPMENT_RANK = {
 }
 
 
-def can_update_shipment(*, user: User, shipment: Shipment) -> bool:
-    if user.is_platform_admin or shipment.order.artisan_id == user.pk:
-        return True
-    return bool(shipment.provider_id and shipment.provider.members.filter(pk=user.pk).exists())
-
-
 @transaction.atomic
 def ship_order(
     *,
