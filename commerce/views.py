@@ -80,7 +80,7 @@ SHOP_PAGE_SIZE = 12
 
 def conversation_path(conversation_id: int) -> str:
     """The web conversation page (served by webchat's inbox)."""
-    return f"/inbox/{conversation_id}/"
+    return reverse("webchat:inbox_conversation", args=[conversation_id])
 
 
 def _fail(request: HttpRequest, error: CommerceError | HubError) -> None:
