@@ -9,6 +9,7 @@ change orders), ``orders`` (status machine, production timeline, proofs), ``paym
 from commerce.services.catalog import (
     ChoiceInput,
     OptionInput,
+    ProductInput,
     add_process_photo,
     add_product_photo,
     create_product,
@@ -67,6 +68,7 @@ __all__ = [
     "ChoiceInput",
     "OfferLineInput",
     "OptionInput",
+    "ProductInput",
     "WebhookOutcome",
     "accept_offer",
     "add_process_photo",
