@@ -29,7 +29,10 @@ from django.utils.translation import gettext as _
 from bots.models import TelegramAccount, TelegramDelivery
 from bots.telegram.invoices import BotRequest
 from bots.telegram.keyboards import (
+    PayInTelegram,
     ProductCardLabels,
+    SwitchConversation,
+    bot_button_or_none,
     checkout_link_keyboard,
     product_card_keyboard,
 )
@@ -57,10 +60,6 @@ logger = logging.getLogger(__name__)
 ALWAYS_PUSHED = frozenset({MessageKind.OFFER, MessageKind.ORDER_UPDATE})
 MAX_TEXT = 4000
 MAX_CAPTION = 1000
-# Inline buttons with callback data (Telegram caps callback_data at 64 bytes).
-BUTTON_PAYLOAD_PREFIX = "b:"
-PAY_IN_TELEGRAM_PREFIX = "pay:"
-SWITCH_CONVERSATION_PREFIX = "c:"
 MAX_KEYBOARD_BUTTONS = 8
 
 
@@ -130,8 +129,8 @@ def _buttons_keyboard(buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup | N
         payload = str(button.get("payload") or "")
         if url.startswith(("http://", "https://")):
             builder.button(text=title, url=url)
-        elif payload and len((BUTTON_PAYLOAD_PREFIX + payload).encode()) <= 64:
-            builder.button(text=title, callback_data=BUTTON_PAYLOAD_PREFIX + payload)
+        elif payload and (callback_data := bot_button_or_none(payload)) is not None:
+            builder.button(text=title, callback_data=callback_data)
         else:
             continue  # too long for callback data: the web client still shows it
         count += 1
@@ -196,7 +195,7 @@ def _checkout_keyboard(url: str, label: str, reference: str) -> InlineKeyboardMa
     # Telegram-native payment next to the link, when a payment provider is configured.
     builder = InlineKeyboardBuilder.from_markup(keyboard)
     builder.row()
-    builder.button(text=_("Pay in Telegram"), callback_data=f"{PAY_IN_TELEGRAM_PREFIX}{reference}")
+    builder.button(text=_("Pay in Telegram"), callback_data=PayInTelegram(reference=reference))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -205,7 +204,7 @@ def _reply_keyboard(message: Message) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("↩ Reply to %(name)s") % {"name": message.author.name},
-        callback_data=f"{SWITCH_CONVERSATION_PREFIX}{message.conversation_id}",
+        callback_data=SwitchConversation(conversation_id=message.conversation_id),
     )
     return builder.as_markup()
 

@@ -7,8 +7,10 @@ Handlers receive, as keyword arguments from the workflow data:
 - ``account``: the buyer's :class:`bots.models.TelegramAccount` (messages and button
   presses in private chats; created as a guest buyer on first contact).
 
-Middlewares: every update is handled once (``ProcessedUpdate`` by ``update_id``), and
-each message/button press runs with Django's language set to the buyer's language.
+Middlewares, outermost first: stale database connections are closed around every update
+(the bot is a long-running process, like a request cycle without Django's request signals);
+every update is handled once (``ProcessedUpdate`` by ``update_id``); each message/button
+press runs with Django's language set to the buyer's language.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from aiogram import BaseMiddleware, Dispatcher
 from aiogram.types import TelegramObject, Update
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import translation
 
 from bots.bot_services import BotServices
@@ -34,6 +37,22 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+class CloseOldConnectionsMiddleware(BaseMiddleware):
+    """Drop unusable or expired database connections before and after each update.
+
+    Django does this around each HTTP request; a polling bot has no requests, so without it
+    a connection broken by a database restart (or older than CONN_MAX_AGE) would fail every
+    later update. Runs on the thread the services' ``sync_to_async`` calls use.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        await sync_to_async(close_old_connections)()
+        try:
+            return await handler(event, data)
+        finally:
+            await sync_to_async(close_old_connections)()
+
+
 class OncePerUpdateMiddleware(BaseMiddleware):
     """Telegram re-delivers an update until it is acknowledged: act on each id once.
 
@@ -41,7 +60,8 @@ class OncePerUpdateMiddleware(BaseMiddleware):
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
+        if not isinstance(event, Update):
+            raise TypeError(f"OncePerUpdateMiddleware wraps updates, got {type(event).__name__}")
         services: BotServices = data["services"]
         if not await services.claim_update(event.update_id):
             logger.info("Telegram update %s already handled; ignored", event.update_id)
@@ -72,6 +92,7 @@ class BuyerAccountMiddleware(BaseMiddleware):
 
 def build_dispatcher(*, sender: TelegramSender, services: BotServices | None = None) -> Dispatcher:
     dispatcher = Dispatcher(services=services or BotServices(), sender=sender)
+    dispatcher.update.outer_middleware(CloseOldConnectionsMiddleware())
     dispatcher.update.outer_middleware(OncePerUpdateMiddleware())
     dispatcher.message.outer_middleware(BuyerAccountMiddleware())
     dispatcher.callback_query.outer_middleware(BuyerAccountMiddleware())

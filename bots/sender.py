@@ -108,7 +108,8 @@ class TelegramSender:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     async def _send_one(self, request: BotRequest) -> DeliveryReport:
-        assert self._outbox is not None
+        if self._outbox is None:
+            raise RuntimeError("the Telegram sender is not running; call start() first")
         try:
             return await self._outbox.send_and_wait(request)  # type: ignore[arg-type]
         except OutboxError as error:
@@ -155,7 +156,8 @@ class TelegramSender:
         return await asyncio.wait_for(asyncio.wrap_future(future), wait_seconds)
 
     async def _call(self, method: TelegramMethod[T]) -> T:
-        assert self._bot is not None
+        if self._bot is None:
+            raise RuntimeError("the Telegram sender is not running; call start() first")
         return await self._bot(method)
 
     async def acall(self, method: TelegramMethod[T], *, wait_seconds: float = 10.0) -> T:

@@ -131,10 +131,6 @@ def get_or_create_guest_buyer(*, identity: TelegramIdentity) -> TelegramAccount:
     )
 
 
-def telegram_account_of(user: User) -> TelegramAccount | None:
-    return TelegramAccount.objects.filter(user=user).first()
-
-
 @transaction.atomic
 def create_link_code(*, user: User) -> LinkCode:
     """A one-time code for the web profile page: "send /link CODE to the bot"."""

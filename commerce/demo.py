@@ -233,7 +233,10 @@ def seed(people: dict[str, User]) -> None:
             item = dict(item)
             background, painter = item.pop("picture")
             item["category"] = categories[item["category"]]
-            product = services.create_product(artisan=artisan, **item)
+            options = item.pop("options", ())
+            product = services.create_product(
+                artisan=artisan, fields=services.ProductInput(**item), options=options
+            )
             services.add_product_photo(
                 artisan=artisan,
                 product=product,

@@ -270,12 +270,6 @@ class PayoutForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
 
 
-class NoteForm(forms.Form):
-    note = forms.CharField(
-        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
 def country_choices() -> list[tuple[str, str]]:
     """Countries by name in the reader's language (django-countries sorts them)."""
     return [("", "—"), *((code, name) for code, name in countries)]

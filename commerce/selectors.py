@@ -14,7 +14,6 @@ from django.http import Http404
 
 from commerce.models import (
     ArtisanProfile,
-    CustomRequest,
     Offer,
     Order,
     Product,
@@ -46,15 +45,6 @@ def offer_for_viewer(*, offer_id: int, user: User) -> Offer:
     if offer is None or not is_party(user, buyer_id=offer.buyer_id, artisan_id=offer.artisan_id):
         raise Http404("No such offer.")
     return offer
-
-
-def custom_request_for_viewer(*, request_id: int, user: User) -> CustomRequest:
-    request = CustomRequest.objects.filter(pk=request_id).first()
-    if request is None or not is_party(
-        user, buyer_id=request.buyer_id, artisan_id=request.artisan_id
-    ):
-        raise Http404("No such request.")
-    return request
 
 
 def public_shops() -> QuerySet[ArtisanProfile]:

@@ -33,7 +33,7 @@ from conversations.glossary import translate_with_options, translation_options
 from conversations.message_translation import _budget_allows, _record_usage
 from conversations.models import ContentTranslation, TranslationCacheEntry, TranslationStatus
 from conversations.translation.backoff import retry_delay
-from conversations.translation.config import normalise_language_code, read_setting
+from conversations.translation.config import normalise_language_code
 from conversations.translation.detect import detect_language
 from conversations.translation.provider import Translator, get_translator
 from conversations.translation.types import (
@@ -85,9 +85,9 @@ def _base_language(code: str) -> str:
 
 def listing_languages() -> tuple[str, ...]:
     """Languages listings are translated into: LISTING_TRANSLATION_LANGUAGES, else LANGUAGES."""
-    configured = read_setting(
-        "LISTING_TRANSLATION_LANGUAGES", [code for code, _name in settings.LANGUAGES]
-    )
+    configured = getattr(settings, "LISTING_TRANSLATION_LANGUAGES", None) or [
+        code for code, _name in settings.LANGUAGES
+    ]
     if isinstance(configured, str):
         configured = configured.split(",")
     codes: list[str] = []

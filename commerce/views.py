@@ -79,7 +79,7 @@ SHOP_PAGE_SIZE = 12
 
 def conversation_path(conversation_id: int) -> str:
     """The web conversation page (served by webchat's inbox)."""
-    return f"/inbox/{conversation_id}/"
+    return reverse("webchat:inbox_conversation", args=[conversation_id])
 
 
 def _fail(request: HttpRequest, error: CommerceError | HubError) -> None:
@@ -755,18 +755,7 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
         "lead_time_days": 0,
     }
     if product:
-        initial = {
-            "title": product.title,
-            "description": product.description,
-            "price": product.price,
-            "currency": product.currency,
-            "made_to_order": product.made_to_order,
-            "stock_quantity": product.stock_quantity,
-            "lead_time_days": product.lead_time_days,
-            "category": product.category,
-            "tags": product.tags,
-            "status": product.status,
-        }
+        initial = services.ProductInput.from_product(product).as_initial()
     form = ProductForm(request.POST or None, request.FILES or None, initial=initial)
     option_rows = (
         rows_from_post(request.POST) if request.method == "POST" else rows_from_product(product)
@@ -776,23 +765,16 @@ def product_edit(request: HttpRequest, product_id: int | None = None) -> HttpRes
         messages.error(request, _("Some options need fixing; see the highlighted rows."))
     if request.method == "POST" and form.is_valid() and options_ok:
         data = form.cleaned_data
-        fields = {
-            "title": data["title"],
-            "price": data["price"],
-            "currency": data["currency"],
-            "description": data["description"],
-            "stock_quantity": data["stock_quantity"],
-            "made_to_order": data["made_to_order"],
-            "lead_time_days": data["lead_time_days"],
-            "category": data["category"],
-            "tags": data["tags"],
-            "status": data["status"],
-        }
+        fields = services.ProductInput.from_mapping(data)
         try:
             if product is None:
-                product = services.create_product(artisan=request.user, options=options, **fields)
+                product = services.create_product(
+                    artisan=request.user, fields=fields, options=options
+                )
             else:
-                product = services.update_product(artisan=request.user, product=product, **fields)
+                product = services.update_product(
+                    artisan=request.user, product=product, fields=fields
+                )
                 services.set_product_options(artisan=request.user, product=product, options=options)
             if data.get("photo"):
                 services.add_product_photo(

@@ -20,6 +20,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, replace
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +33,7 @@ from conversations.models import (
     Participant,
     TranslationPreference,
 )
-from conversations.translation.config import normalise_language_code, read_setting
+from conversations.translation.config import normalise_language_code
 from conversations.translation.provider import Translator, get_translator
 from conversations.translation.types import (
     GlossaryNotFound,
@@ -160,7 +161,7 @@ def entries_hash(entries: dict[str, str]) -> str:
 def glossary_name(*, source_language: str, target_language: str) -> str:
     # The prefix keeps staging and production apart when they share one DeepL account:
     # a sync deletes older glossaries that carry the same name.
-    prefix = str(read_setting("DEEPL_GLOSSARY_PREFIX", "atelier") or "atelier")
+    prefix = str(getattr(settings, "DEEPL_GLOSSARY_PREFIX", "") or "atelier")
     return f"{prefix}-{source_language}-{target_language}"
 
 

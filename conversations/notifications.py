@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from conversations.models import Message, NotificationSettings, Participant
@@ -54,9 +55,13 @@ def in_quiet_hours(prefs: NotificationSettings, user: User, now: datetime) -> bo
 
 
 def conversation_link(participant: Participant) -> str:
-    if participant.role == "artisan":
-        return f"{settings.SITE_URL}/inbox/{participant.conversation_id}/"
-    return f"{settings.SITE_URL}/messages/{participant.conversation_id}/"
+    # URL names, not imports: the pages belong to webchat, above the hub.
+    name = (
+        "webchat:inbox_conversation"
+        if participant.role == "artisan"
+        else "webchat:messages_conversation"
+    )
+    return settings.SITE_URL + reverse(name, args=[participant.conversation_id])
 
 
 def _send_email(user: User, participant: Participant, messages: list[Message], link: str) -> bool:

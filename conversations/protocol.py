@@ -289,17 +289,25 @@ class PresenceEvent(_ServerFrame):
     online: bool
 
 
+class HandedOver(_ServerFrame):
+    artisan: int
+    reason: str  # a machine code (nlu's hand-over reasons), rendered by the client
+
+
 class ConversationUpdatedEvent(_ServerFrame):
+    """For inbox lists: a new message (no text: lists re-render in the reader's language),
+    a read on another tab or device (``read_seq``), or the shop bot's hand-over."""
+
     type: Literal["conversation.updated"]
     conversation: int
     last_seq: int
-    preview: str | None = None  # a new message
-    read_seq: int | None = None  # read on another tab or device
+    read_seq: int | None = None
+    handed_over: HandedOver | None = None
 
     @model_validator(mode="after")
     def _one_reason(self) -> ConversationUpdatedEvent:
-        if (self.preview is None) == (self.read_seq is None):
-            raise ValueError("conversation.updated carries exactly one of preview, read_seq")
+        if self.read_seq is not None and self.handed_over is not None:
+            raise ValueError("conversation.updated carries at most one of read_seq, handed_over")
         return self
 
 

@@ -328,7 +328,7 @@ def hand_over_to_human(
 
 
 @transaction.atomic
-def set_bot_active(*, conversation: Conversation, active: bool, actor: User | None = None) -> None:
+def set_bot_active(*, conversation: Conversation, active: bool) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(bot_active=active)
     conversation.bot_active = active
 
@@ -555,18 +555,12 @@ def _insert_message(
         broadcast_on_commit(
             user_group(participant_id),
             "conversation.updated",
-            {"conversation": conversation.pk, "last_seq": seq, "preview": _preview(message)},
+            # No preview text: it would be in the author's language. Inbox lists re-render
+            # from the server in each reader's language (webchat's _preview_text).
+            {"conversation": conversation.pk, "last_seq": seq},
         )
     transaction.on_commit(lambda: _run_follow_ups(message))
     return message
-
-
-def _preview(message: Message) -> str:
-    if message.is_hidden:
-        return ""
-    if message.text:
-        return message.text[:120]
-    return {"image": "📷", "offer": "Offer", "order_update": "Order update"}.get(message.kind, "")
 
 
 def _run_follow_ups(message: Message) -> None:

@@ -48,13 +48,6 @@ def send_unread_notifications() -> int:
 
 
 @shared_task(acks_late=True)
-def send_away_reply(message_id: int) -> bool:
-    from conversations.away import reply_if_away
-
-    return reply_if_away(message_id)
-
-
-@shared_task(acks_late=True)
 def sync_glossaries() -> int:
     """Upload changed glossary terms to DeepL (admin action "Sync to DeepL", or beat)."""
     from conversations.glossary import sync_glossaries as sync

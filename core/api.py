@@ -115,13 +115,7 @@ def register_routers() -> None:
     from django.utils.module_loading import import_string
 
     for prefix, path in ROUTERS:
-        try:
-            router = import_string(path)
-        except ImportError as exc:
-            if exc.name and path.startswith(exc.name):
-                continue  # app without an API yet
-            raise
-        api.add_router(prefix, router)
+        api.add_router(prefix, import_string(path))
 
 
 ROUTERS = [

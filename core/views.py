@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,19 +29,11 @@ from core.forms import (
     SignUpForm,
 )
 from core.gdpr import erase_personal_data, export_personal_data
+from core.http import safe_next_url
 from core.models import AuditEvent, Consent, User
 
 PENDING_2FA_KEY = "atelier_pending_2fa_user"
 PENDING_NEXT_KEY = "atelier_pending_next"
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _landing_for(user: User) -> str:
@@ -102,7 +93,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("core:totp_setup")
             messages.success(request, _("Welcome to Atelier!"))
-            return redirect(_safe_next(request, reverse("core:home")))
+            return redirect(safe_next_url(request, fallback=reverse("core:home")))
     return render(request, "core/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -124,7 +115,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
             status = 400
         else:
-            next_url = _safe_next(request, _landing_for(user))
+            next_url = safe_next_url(request, fallback=_landing_for(user))
             if user.has_totp:
                 request.session[PENDING_2FA_KEY] = user.pk
                 request.session[PENDING_NEXT_KEY] = next_url
@@ -192,7 +183,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
     if not request.user.has_totp:
         del form.fields["code"]
     status = 200
-    next_url = _safe_next(request, reverse("core:settings"))
+    next_url = safe_next_url(request, fallback=reverse("core:settings"))
     if request.method == "POST" and form.is_valid():
         try:
             security.reauthenticate(
@@ -331,7 +322,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "core/recovery_codes.html",
-                {"codes": codes, "next": _safe_next(request, reverse("core:settings"))},
+                {"codes": codes, "next": safe_next_url(request, fallback=reverse("core:settings"))},
             )
     return render(
         request,

@@ -27,7 +27,6 @@ from django.http import (
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -57,6 +56,7 @@ from core.decorators import (
     seller_required,
     wants_json,
 )
+from core.http import is_same_site_url, safe_next_url
 from core.models import Role, User
 from webchat import selectors
 from webchat.forms import (
@@ -103,15 +103,6 @@ def _language(user: User) -> str:
     return (user.preferred_language or "en").split("-")[0].lower()
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
-
-
 def _done(request: HttpRequest, fallback: str, message: str, *, ok: bool = True) -> HttpResponse:
     """Answer a small POST action: JSON for fetch() callers, redirect + flash otherwise."""
     if wants_json(request):
@@ -119,14 +110,14 @@ def _done(request: HttpRequest, fallback: str, message: str, *, ok: bool = True)
             return JsonResponse({"ok": True, "message": message})
         return json_error("invalid", message, 400)
     (flash.success if ok else flash.error)(request, message)
-    return HttpResponseRedirect(_safe_next(request, fallback))
+    return HttpResponseRedirect(safe_next_url(request, fallback=fallback))
 
 
 def _hub_error(request: HttpRequest, fallback: str, exc: hub.HubError) -> HttpResponse:
     if wants_json(request):
         return json_error(exc.code, exc.message, 400, **({"field": exc.field} if exc.field else {}))
     flash.error(request, exc.message)
-    return HttpResponseRedirect(_safe_next(request, fallback))
+    return HttpResponseRedirect(safe_next_url(request, fallback=fallback))
 
 
 def _chat_config(
@@ -194,7 +185,7 @@ def widget_frame(request: HttpRequest) -> HttpResponse:
         return render(request, "webchat/widget.html", context, status=404)
     if not request.user.is_authenticated:
         page = request.GET.get("page", "")
-        if not url_has_allowed_host_and_scheme(page, allowed_hosts={request.get_host()}):
+        if not is_same_site_url(request, page):
             page = reverse("core:home")  # never bounce a signed-in buyer to another site
         context["login_url"] = f"{reverse('core:login')}?{urlencode({'next': page})}"
         context["signup_url"] = f"{reverse('core:signup')}?{urlencode({'next': page})}"

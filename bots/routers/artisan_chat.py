@@ -1,5 +1,5 @@
 """Talking: free text into the active conversation (shop bot or artisan), custom
-requests, "Ask the artisan", and the bot's own inline buttons (``b:<payload>``)."""
+requests, "Ask the artisan", and the bot's own inline buttons (``BotButton``: ``b:<payload>``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from aiogram.types import CallbackQuery, Message
 from django.utils.translation import gettext as _
 
 from bots.bot_services import BotServices
-from bots.bridge import BUTTON_PAYLOAD_PREFIX, SWITCH_CONVERSATION_PREFIX
 from bots.models import TelegramAccount
 from bots.routers.common import answer_callback, reply_text
 from bots.sender import TelegramSender
 from bots.services import BotServiceError
-from bots.telegram.keyboards import ProductAction, ProductActionKind
+from bots.telegram.keyboards import (
+    BotButton,
+    ProductAction,
+    ProductActionKind,
+    SwitchConversation,
+)
 from conversations.services import HubError
 
 
@@ -56,14 +60,15 @@ def build_router() -> Router:
         except (BotServiceError, HubError) as error:
             await reply_text(sender, account.chat_id, error.message)
 
-    @router.callback_query(F.data.startswith(BUTTON_PAYLOAD_PREFIX))
+    @router.callback_query(BotButton.filter())
     async def bot_button(
         query: CallbackQuery,
+        callback_data: BotButton,
         account: TelegramAccount,
         services: BotServices,
         sender: TelegramSender,
     ) -> None:
-        payload = (query.data or "")[len(BUTTON_PAYLOAD_PREFIX) :]
+        payload = callback_data.payload
         await answer_callback(sender, query)
         # The press becomes the buyer's message: its title as text, its payload as intent.
         try:
@@ -76,16 +81,18 @@ def build_router() -> Router:
         except HubError as error:
             await reply_text(sender, account.chat_id, error.message)
 
-    @router.callback_query(F.data.regexp(rf"^{SWITCH_CONVERSATION_PREFIX}\d+$"))
+    @router.callback_query(SwitchConversation.filter())
     async def reply_in_conversation(
         query: CallbackQuery,
+        callback_data: SwitchConversation,
         account: TelegramAccount,
         services: BotServices,
         sender: TelegramSender,
     ) -> None:
-        conversation_id = int((query.data or "")[len(SWITCH_CONVERSATION_PREFIX) :])
         try:
-            conversation = await services.switch_conversation(account, conversation_id)
+            conversation = await services.switch_conversation(
+                account, callback_data.conversation_id
+            )
         except BotServiceError as error:
             await answer_callback(sender, query, error.message[:200])
             return

@@ -15,13 +15,17 @@ from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 from django.utils.translation import gettext as _
 
 from bots.bot_services import BotServices
-from bots.bridge import PAY_IN_TELEGRAM_PREFIX
 from bots.models import TelegramAccount
 from bots.routers.common import answer_callback, reply_text
 from bots.sender import TelegramSender
 from bots.services import BotServiceError, payment_provider_token
 from bots.telegram.invoices import OutboundInvoice
-from bots.telegram.keyboards import ProductAction, ProductActionKind, checkout_link_keyboard
+from bots.telegram.keyboards import (
+    PayInTelegram,
+    ProductAction,
+    ProductActionKind,
+    checkout_link_keyboard,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +63,16 @@ def build_router() -> Router:
             keyboard,
         )
 
-    @router.callback_query(F.data.startswith(PAY_IN_TELEGRAM_PREFIX))
+    @router.callback_query(PayInTelegram.filter())
     async def pay_in_telegram(
         query: CallbackQuery,
+        callback_data: PayInTelegram,
         account: TelegramAccount,
         services: BotServices,
         sender: TelegramSender,
     ) -> None:
-        reference = (query.data or "")[len(PAY_IN_TELEGRAM_PREFIX) :]
         try:
-            invoice = await services.invoice_for_order(account, reference)
+            invoice = await services.invoice_for_order(account, callback_data.reference)
         except BotServiceError as error:
             await answer_callback(sender, query, error.message[:200])
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
@@ -29,6 +29,43 @@ class ProductAction(CallbackData, prefix="p"):
 
     action: ProductActionKind
     product_id: int = Field(gt=0)
+
+
+class BotButton(CallbackData, prefix="b"):
+    """A shop-bot reply button: ``b:<payload>``, e.g. ``b:/search_products``.
+
+    The payload is an NLU intent and may carry JSON entities (``/buy{"product_id": 3}``),
+    colons included. It is the only field, so everything after the first ``:`` is the payload:
+    ``pack``/``unpack`` allow the separator inside it, and the wire format is the one the bot
+    sent before these factories existed (buttons already in chats keep working).
+    """
+
+    payload: str = Field(min_length=1)
+
+    def pack(self) -> str:
+        data = f"{self.__prefix__}{self.__separator__}{self.payload}"
+        if len(data.encode()) > MAX_CALLBACK_LENGTH:
+            raise ValueError(f"callback data longer than {MAX_CALLBACK_LENGTH} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def unpack(cls, value: str) -> BotButton:
+        prefix, separator, payload = value.partition(cls.__separator__)
+        if prefix != cls.__prefix__ or not separator:
+            raise ValueError(f"not {cls.__name__} callback data: {value!r}")
+        return cls(payload=payload)
+
+
+class PayInTelegram(CallbackData, prefix="pay"):
+    """ "Pay in Telegram" under a checkout card: ``pay:<order reference>``."""
+
+    reference: str = Field(min_length=1)
+
+
+class SwitchConversation(CallbackData, prefix="c"):
+    """ "↩ Reply to …" under a pushed message: ``c:<conversation id>``."""
+
+    conversation_id: int = Field(gt=0)
 
 
 @dataclass(frozen=True)
@@ -54,6 +91,16 @@ def product_card_keyboard(
         builder.button(text=text, callback_data=ProductAction(action=action, product_id=product_id))
     builder.adjust(2, 1)
     return builder.as_markup()
+
+
+def bot_button_or_none(payload: str) -> BotButton | None:
+    """The button's callback data, or None when the payload cannot travel (over 64 bytes)."""
+    try:
+        button = BotButton(payload=payload)
+        button.pack()
+    except ValueError:
+        return None
+    return button
 
 
 def parse_product_action(callback_data: str) -> ProductAction | None:

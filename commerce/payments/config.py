@@ -1,30 +1,13 @@
-"""Lazy access to Django settings and HTTP headers for the gateway modules.
+"""Small helpers for the gateway modules: explicit argument beats setting, header lookup.
 
-Settings are read when a gateway is built, not at import time, so tests can override them
-and the package stays importable without a configured Django project.
+Gateways read ``django.conf.settings`` when they are built, not at import time, so tests can
+override them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-
-def read_setting(name: str, default: Any = None) -> Any:
-    """Return ``settings.<name>`` or ``default`` when unset, empty or Django is unconfigured."""
-    if not settings.configured:
-        return default
-    try:
-        value = getattr(settings, name, None)
-    except ImproperlyConfigured:
-        # Django refuses to hand out an empty SECRET_KEY; for us that is just "unset".
-        return default
-    if value is None or value == "":
-        return default
-    return value
 
 
 def first_non_empty(*values: Any) -> Any:

@@ -21,8 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from django.conf import settings
 
-from commerce.payments.config import first_non_empty, get_header, read_setting
+from commerce.payments.config import first_non_empty, get_header
 from commerce.payments.types import (
     GatewayNotConfigured,
     GatewayUnavailable,
@@ -108,9 +109,11 @@ class PayPalGateway:
         max_retries: int | None = None,
         webhook_tolerance_seconds: int | None = None,
     ) -> None:
-        self._client_id = first_non_empty(client_id, read_setting("PAYPAL_CLIENT_ID"))
-        self._client_secret = first_non_empty(client_secret, read_setting("PAYPAL_CLIENT_SECRET"))
-        self._webhook_id = first_non_empty(webhook_id, read_setting("PAYPAL_WEBHOOK_ID"))
+        self._client_id = first_non_empty(client_id, getattr(settings, "PAYPAL_CLIENT_ID", None))
+        self._client_secret = first_non_empty(
+            client_secret, getattr(settings, "PAYPAL_CLIENT_SECRET", None)
+        )
+        self._webhook_id = first_non_empty(webhook_id, getattr(settings, "PAYPAL_WEBHOOK_ID", None))
         for setting_name, value in (
             ("PAYPAL_CLIENT_ID", self._client_id),
             ("PAYPAL_CLIENT_SECRET", self._client_secret),
@@ -119,20 +122,26 @@ class PayPalGateway:
             if not value:
                 raise GatewayNotConfigured(f"PayPal is selected but {setting_name} is not set")
         self.api_base: str = str(
-            first_non_empty(api_base, read_setting("PAYPAL_API_BASE"), PAYPAL_SANDBOX_API_BASE)
+            first_non_empty(
+                api_base, getattr(settings, "PAYPAL_API_BASE", None), PAYPAL_SANDBOX_API_BASE
+            )
         ).rstrip("/")
         timeout = float(
             first_non_empty(
-                timeout_seconds, read_setting("PAYPAL_TIMEOUT_SECONDS"), DEFAULT_TIMEOUT_SECONDS
+                timeout_seconds,
+                getattr(settings, "PAYPAL_TIMEOUT_SECONDS", None),
+                DEFAULT_TIMEOUT_SECONDS,
             )
         )
         self._max_retries = int(
-            first_non_empty(max_retries, read_setting("PAYPAL_MAX_RETRIES"), DEFAULT_MAX_RETRIES)
+            first_non_empty(
+                max_retries, getattr(settings, "PAYPAL_MAX_RETRIES", None), DEFAULT_MAX_RETRIES
+            )
         )
         self._webhook_tolerance_seconds = int(
             first_non_empty(
                 webhook_tolerance_seconds,
-                read_setting("PAYPAL_WEBHOOK_TOLERANCE_SECONDS"),
+                getattr(settings, "PAYPAL_WEBHOOK_TOLERANCE_SECONDS", None),
                 DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
             )
         )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core import checks
 from django.core.signals import setting_changed
 
-from commerce.payments.config import read_setting
 from commerce.payments.gateway import PaymentGateway
 from commerce.payments.types import GatewayNotConfigured
 
@@ -28,7 +28,7 @@ _gateways_lock = threading.Lock()
 def selected_gateway_name() -> str:
     """The configured PAYMENT_GATEWAY, validated."""
     default = DEFAULT_GATEWAY_NAME if dev_gateway_allowed() else ""
-    name = str(read_setting("PAYMENT_GATEWAY", default)).strip().lower()
+    name = str(getattr(settings, "PAYMENT_GATEWAY", "") or default).strip().lower()
     if name not in GATEWAY_NAMES:
         raise GatewayNotConfigured(
             f"PAYMENT_GATEWAY={name!r} is not one of {', '.join(GATEWAY_NAMES)}"
@@ -66,7 +66,7 @@ def check_payment_gateway(app_configs: Any = None, **kwargs: Any) -> list[checks
     in production (``STARTUP_CHECKS``), so such a deployment refuses to start.
     """
     default = DEFAULT_GATEWAY_NAME if dev_gateway_allowed() else ""
-    name = str(read_setting("PAYMENT_GATEWAY", default)).strip().lower()
+    name = str(getattr(settings, "PAYMENT_GATEWAY", "") or default).strip().lower()
     if not name:
         return [
             checks.Error(
@@ -91,7 +91,7 @@ def check_payment_gateway(app_configs: Any = None, **kwargs: Any) -> list[checks
 
 def dev_gateway_allowed() -> bool:
     """The dev gateway and its confirm page exist only in development (DEBUG at load time)."""
-    return bool(read_setting("DEV_GATEWAY_ALLOWED", False))
+    return bool(getattr(settings, "DEV_GATEWAY_ALLOWED", False))
 
 
 def _build_gateway(name: str) -> PaymentGateway:

@@ -16,8 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import stripe
+from django.conf import settings
 
-from commerce.payments.config import first_non_empty, get_header, read_setting
+from commerce.payments.config import first_non_empty, get_header
 from commerce.payments.types import (
     GatewayNotConfigured,
     GatewayUnavailable,
@@ -85,9 +86,9 @@ class StripeGateway:
         max_network_retries: int | None = None,
         webhook_tolerance_seconds: int | None = None,
     ) -> None:
-        self._secret_key = first_non_empty(secret_key, read_setting("STRIPE_SECRET_KEY"))
+        self._secret_key = first_non_empty(secret_key, getattr(settings, "STRIPE_SECRET_KEY", None))
         self._webhook_secret = first_non_empty(
-            webhook_secret, read_setting("STRIPE_WEBHOOK_SECRET")
+            webhook_secret, getattr(settings, "STRIPE_WEBHOOK_SECRET", None)
         )
         if not self._secret_key:
             raise GatewayNotConfigured("Stripe is selected but STRIPE_SECRET_KEY is not set")
@@ -97,27 +98,29 @@ class StripeGateway:
                 "(payments cannot be confirmed without verified webhooks)"
             )
         self.api_base: str = first_non_empty(
-            api_base, read_setting("STRIPE_API_BASE"), stripe.DEFAULT_API_BASE
+            api_base, getattr(settings, "STRIPE_API_BASE", None), stripe.DEFAULT_API_BASE
         )
         self.api_version: str = first_non_empty(
-            api_version, read_setting("STRIPE_API_VERSION"), STRIPE_API_VERSION
+            api_version, getattr(settings, "STRIPE_API_VERSION", None), STRIPE_API_VERSION
         )
         self._webhook_tolerance_seconds = int(
             first_non_empty(
                 webhook_tolerance_seconds,
-                read_setting("STRIPE_WEBHOOK_TOLERANCE_SECONDS"),
+                getattr(settings, "STRIPE_WEBHOOK_TOLERANCE_SECONDS", None),
                 DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
             )
         )
         timeout = float(
             first_non_empty(
-                timeout_seconds, read_setting("STRIPE_TIMEOUT_SECONDS"), DEFAULT_TIMEOUT_SECONDS
+                timeout_seconds,
+                getattr(settings, "STRIPE_TIMEOUT_SECONDS", None),
+                DEFAULT_TIMEOUT_SECONDS,
             )
         )
         retries = int(
             first_non_empty(
                 max_network_retries,
-                read_setting("STRIPE_MAX_NETWORK_RETRIES"),
+                getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", None),
                 DEFAULT_MAX_NETWORK_RETRIES,
             )
         )

@@ -9,6 +9,7 @@ proofs), ``payments`` (checkout, webhooks, refunds, the payment status machine),
 from commerce.services.catalog import (
     ChoiceInput,
     OptionInput,
+    ProductInput,
     add_process_photo,
     add_product_photo,
     create_product,
@@ -22,7 +23,6 @@ from commerce.services.logistics import (
     handle_tracking_webhook,
     record_shipment_status,
     ship_order,
-    sign_tracking_body,
 )
 from commerce.services.offers import (
     OFFER_TRANSITIONS,
@@ -75,6 +75,7 @@ __all__ = [
     "ChoiceInput",
     "OfferLineInput",
     "OptionInput",
+    "ProductInput",
     "WebhookOutcome",
     "accept_offer",
     "add_process_photo",
@@ -111,7 +112,6 @@ __all__ = [
     "send_offer",
     "set_product_options",
     "ship_order",
-    "sign_tracking_body",
     "start_checkout",
     "submit_custom_request",
     "transition_offer",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from decimal import Decimal
 from typing import Any
 
@@ -165,124 +166,103 @@ def add_process_photo(
     )
 
 
-def _clean_product_fields(
-    *,
-    title: str,
-    price: Any,
-    currency: str,
-    stock_quantity: int | None,
-    made_to_order: bool,
-    lead_time_days: int,
-) -> dict[str, Any]:
-    title = (title or "").strip()
+@dataclass(frozen=True, kw_only=True)
+class ProductInput:
+    """The fields an artisan writes on a listing: the one list the studio form, the demo
+    seed and the services share (``create_product``/``update_product`` validate it)."""
+
+    title: str
+    price: Any
+    currency: str
+    description: str = ""
+    stock_quantity: int | None = None
+    made_to_order: bool = False
+    lead_time_days: int = 0
+    category: Category | None = None
+    tags: str = ""
+    status: str = ProductStatus.ACTIVE
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclass_fields(cls))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> ProductInput:
+        """From e.g. a form's ``cleaned_data``: the product fields, other keys ignored."""
+        return cls(**{name: data[name] for name in cls.field_names() if name in data})
+
+    @classmethod
+    def from_product(cls, product: Product) -> ProductInput:
+        return cls(**{name: getattr(product, name) for name in cls.field_names()})
+
+    def as_initial(self) -> dict[str, Any]:
+        """The values as a form's ``initial`` (model instances kept as they are)."""
+        return {name: getattr(self, name) for name in self.field_names()}
+
+
+def _clean_product_fields(fields: ProductInput) -> dict[str, Any]:
+    """Validate ``fields`` and return the model values they set."""
+    if fields.status not in ProductStatus.values:
+        raise InvalidInput(_("Unknown listing status."), field="status")
+    title = (fields.title or "").strip()
     if not title:
         raise InvalidInput(_("Give the piece a title."), field="title")
-    currency = normalise_currency(currency)
-    price = validate_price(price, currency)
+    currency = normalise_currency(fields.currency)
+    price = validate_price(fields.price, currency)
+    stock_quantity, made_to_order = fields.stock_quantity, fields.made_to_order
     if stock_quantity is not None and stock_quantity < 0:
         raise InvalidInput(_("Stock cannot be negative."), field="stock_quantity")
     if not made_to_order and stock_quantity is None:
         raise InvalidInput(
             _("Give a stock quantity or mark the piece made to order."), field="stock_quantity"
         )
-    if not 0 <= int(lead_time_days) <= 365:
+    lead_time_days = int(fields.lead_time_days)
+    if not 0 <= lead_time_days <= 365:
         raise InvalidInput(_("Lead time is between 0 and 365 days."), field="lead_time_days")
-    if made_to_order and int(lead_time_days) == 0:
+    if made_to_order and lead_time_days == 0:
         raise InvalidInput(_("Made-to-order pieces need a lead time."), field="lead_time_days")
     return {
         "title": title[:120],
         "price": price,
         "currency": currency,
+        "description": (fields.description or "").strip(),
         "stock_quantity": None if made_to_order else stock_quantity,
         "made_to_order": made_to_order,
-        "lead_time_days": int(lead_time_days),
+        "lead_time_days": lead_time_days,
+        "category": fields.category,
+        "tags": ",".join(t.strip() for t in (fields.tags or "").split(",") if t.strip())[:200],
+        "status": fields.status,
     }
 
 
 @transaction.atomic
 def create_product(
-    *,
-    artisan: User,
-    title: str,
-    price: Any,
-    currency: str,
-    description: str = "",
-    stock_quantity: int | None = None,
-    made_to_order: bool = False,
-    lead_time_days: int = 0,
-    category: Category | None = None,
-    tags: str = "",
-    status: str = ProductStatus.ACTIVE,
-    options: Sequence[OptionInput] = (),
+    *, artisan: User, fields: ProductInput, options: Sequence[OptionInput] = ()
 ) -> Product:
     """List a piece in the artisan's shop. Price must be positive in a supported currency."""
     shop = ArtisanProfile.objects.filter(user=artisan).first()
     if shop is None:
         raise InvalidInput(_("Create your shop profile before listing pieces."))
-    if status not in ProductStatus.values:
-        raise InvalidInput(_("Unknown listing status."), field="status")
-    cleaned = _clean_product_fields(
-        title=title,
-        price=price,
-        currency=currency,
-        stock_quantity=stock_quantity,
-        made_to_order=made_to_order,
-        lead_time_days=lead_time_days,
-    )
+    cleaned = _clean_product_fields(fields)
     slug = _unique_slug(
         cleaned["title"], lambda s: Product.objects.filter(shop=shop, slug=s).exists()
     )
-    product = Product.objects.create(
-        shop=shop,
-        slug=slug,
-        description=description.strip(),
-        category=category,
-        tags=",".join(t.strip() for t in tags.split(",") if t.strip())[:200],
-        status=status,
-        **cleaned,
-    )
+    product = Product.objects.create(shop=shop, slug=slug, **cleaned)
     set_product_options(artisan=artisan, product=product, options=options)
     request_listing_translation(product)
     return product
 
 
 @transaction.atomic
-def update_product(
-    *,
-    artisan: User,
-    product: Product,
-    title: str,
-    price: Any,
-    currency: str,
-    description: str = "",
-    stock_quantity: int | None = None,
-    made_to_order: bool = False,
-    lead_time_days: int = 0,
-    category: Category | None = None,
-    tags: str = "",
-    status: str = ProductStatus.ACTIVE,
-) -> Product:
+def update_product(*, artisan: User, product: Product, fields: ProductInput) -> Product:
+    """Change a listing's fields (its options change through ``set_product_options``)."""
     product = (
         Product.objects.select_for_update(of=("self",)).select_related("shop").get(pk=product.pk)
     )
     if product.shop.user_id != artisan.pk:
         raise NotAllowed(_("This is not your piece."))
-    if status not in ProductStatus.values:
-        raise InvalidInput(_("Unknown listing status."), field="status")
-    cleaned = _clean_product_fields(
-        title=title,
-        price=price,
-        currency=currency,
-        stock_quantity=stock_quantity,
-        made_to_order=made_to_order,
-        lead_time_days=lead_time_days,
-    )
-    for name, value in cleaned.items():
+    for name, value in _clean_product_fields(fields).items():
         setattr(product, name, value)
-    product.description = description.strip()
-    product.category = category
-    product.tags = ",".join(t.strip() for t in tags.split(",") if t.strip())[:200]
-    product.status = status
     product.save()
     _check_option_prices(product)
     request_listing_translation(product)

@@ -8,8 +8,6 @@ than ``TRACKING_TOLERANCE_SECONDS`` are refused (replay of captured bodies), and
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from datetime import UTC, datetime
@@ -38,6 +36,7 @@ from commerce.models import (
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.orders import record_order_event, transition_order
 from core.models import User
+from core.signing import MalformedSignature, SignatureError, StaleSignature, verify_signature
 
 SIGNATURE_HEADER = "X-Atelier-Signature"
 TRACKING_TOLERANCE_SECONDS = 300
@@ -47,12 +46,6 @@ SHIPMENT_RANK = {
     ShipmentStatus.OUT_FOR_DELIVERY: 2,
     ShipmentStatus.DELIVERED: 3,
 }
-
-
-def can_update_shipment(*, user: User, shipment: Shipment) -> bool:
-    if user.is_platform_admin or shipment.order.artisan_id == user.pk:
-        return True
-    return bool(shipment.provider_id and shipment.provider.members.filter(pk=user.pk).exists())
 
 
 @transaction.atomic
@@ -167,26 +160,23 @@ def record_shipment_status(
     return True
 
 
-def sign_tracking_body(*, secret: str, body: bytes, timestamp: int) -> str:
-    """The header value a carrier sends (also used by tests and the docs' curl example)."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
 def _verify(provider: LogisticsProvider, body: bytes, header: str, now: float) -> None:
     try:
-        parts = dict(item.strip().split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-        received = parts["v1"]
-    except (ValueError, KeyError) as error:
+        verify_signature(
+            secret=provider.webhook_secret,
+            body=body,
+            header=header,
+            tolerance=TRACKING_TOLERANCE_SECONDS,
+            now=now,
+        )
+    except MalformedSignature as error:
         raise InvalidTrackingWebhook(f"Malformed {SIGNATURE_HEADER} header.") from error
-    expected = sign_tracking_body(secret=provider.webhook_secret, body=body, timestamp=timestamp)
-    if not hmac.compare_digest(expected, f"t={timestamp},v1={received}"):
-        raise InvalidTrackingWebhook("Signature does not match.")
-    if abs(now - timestamp) > TRACKING_TOLERANCE_SECONDS:
+    except StaleSignature as error:
         raise InvalidTrackingWebhook(
             "Signature timestamp is outside the 5-minute window.", code="stale"
-        )
+        ) from error
+    except SignatureError as error:
+        raise InvalidTrackingWebhook("Signature does not match.") from error
 
 
 @transaction.atomic

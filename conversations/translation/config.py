@@ -1,12 +1,12 @@
-"""Lazy, forgiving access to the Django settings the translation layer reads.
+"""Language codes of the translation layer: normalisation and the platform's languages.
 
-Read at call time (not import time) so ``override_settings`` works and so the
-pure parts of this package stay importable without configured Django settings.
+Settings are read at call time (not import time) so ``override_settings`` works; ``source``
+stands in for ``django.conf.settings`` in tests that need no configured Django.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from django.conf import settings
 
 DEFAULT_SUPPORTED_LANGUAGES = (
     "en",
@@ -23,23 +23,6 @@ DEFAULT_SUPPORTED_LANGUAGES = (
 )
 
 
-def read_setting(name: str, default: Any, *, source: object | None = None) -> Any:
-    """``settings.<name>``, or ``default`` (also when Django is not configured).
-
-    ``source`` replaces Django's settings (any object with attributes), so the
-    parsing can be tested without configuring Django.
-    """
-    if source is not None:
-        return getattr(source, name, default)
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    try:
-        return getattr(settings, name, default)
-    except ImproperlyConfigured:
-        return default
-
-
 def normalise_language_code(code: str) -> str:
     """Our base language code: "pt-BR" -> "pt", "EN_gb" -> "en", " ZH-Hans " -> "zh"."""
     cleaned = code.strip().replace("_", "-").lower()
@@ -51,7 +34,9 @@ def normalise_language_code(code: str) -> str:
 
 def platform_languages(*, source: object | None = None) -> tuple[str, ...]:
     """Atelier's languages (setting SUPPORTED_LANGUAGES), normalised, in order."""
-    configured = read_setting("SUPPORTED_LANGUAGES", DEFAULT_SUPPORTED_LANGUAGES, source=source)
+    configured = getattr(
+        settings if source is None else source, "SUPPORTED_LANGUAGES", DEFAULT_SUPPORTED_LANGUAGES
+    )
     if isinstance(configured, str):
         configured = configured.split(",")
     codes: list[str] = []

@@ -13,9 +13,10 @@ import re
 import threading
 from collections.abc import Iterable
 
+from django.conf import settings
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from .config import normalise_language_code, platform_languages, read_setting
+from .config import normalise_language_code, platform_languages
 from .types import DetectedLanguage
 
 DEFAULT_MIN_CONFIDENCE = 0.8
@@ -79,7 +80,7 @@ def detect_language(
     threshold = (
         min_confidence
         if min_confidence is not None
-        else float(read_setting("LANGUAGE_DETECTION_MIN_CONFIDENCE", DEFAULT_MIN_CONFIDENCE))
+        else float(getattr(settings, "LANGUAGE_DETECTION_MIN_CONFIDENCE", DEFAULT_MIN_CONFIDENCE))
     )
     cleaned = _NOISE.sub(" ", text).strip()
     if _letters_in(cleaned) < MIN_LETTERS:

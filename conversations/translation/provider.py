@@ -10,7 +10,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from .config import read_setting
+from django.conf import settings
+
 from .types import TranslationNotConfigured, TranslationResult, Usage
 
 # Our formality vocabulary; providers map it to theirs (or drop it where the
@@ -109,7 +110,7 @@ class TranslatorSettings:
         defaults = cls()
 
         def setting(name: str, default: Any) -> Any:
-            return read_setting(name, default, source=source)
+            return getattr(settings if source is None else source, name, default)
 
         return cls(
             auth_key=str(setting("DEEPL_AUTH_KEY", defaults.auth_key) or "").strip(),

@@ -151,7 +151,7 @@ def hand_back_to_bot(
     *, conversation: Conversation, artisan: User | None = None, reason: str = "artisan"
 ) -> None:
     """The artisan (or the idle timeout) gives the conversation back to the shop bot."""
-    set_bot_active(conversation=conversation, active=True, actor=artisan)
+    set_bot_active(conversation=conversation, active=True)
     BotConversationState.objects.update_or_create(
         conversation=conversation,
         defaults={"handed_back_at": timezone.now(), "handover_reason": reason},

@@ -25,7 +25,12 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from commerce.models import ArtisanProfile, Product
-from commerce.services.catalog import add_product_photo, create_product, save_artisan_profile
+from commerce.services.catalog import (
+    ProductInput,
+    add_product_photo,
+    create_product,
+    save_artisan_profile,
+)
 from core.models import User
 from tests.standins.telegram_server import TelegramBotApiStandIn
 
@@ -71,7 +76,7 @@ def make_product(artisan: User, *, with_photo: bool = True, **fields: Any) -> Pr
         "stock_quantity": 3,
         "tags": "scarf, wool, red",
     }
-    product = create_product(artisan=artisan, **{**defaults, **fields})
+    product = create_product(artisan=artisan, fields=ProductInput(**{**defaults, **fields}))
     if with_photo:
         add_product_photo(artisan=artisan, product=product, image=png_file())
     return product

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bots.telegram.keyboards import (
+    BotButton,
+    PayInTelegram,
     ProductAction,
     ProductActionKind,
     ProductCardLabels,
+    SwitchConversation,
+    bot_button_or_none,
     checkout_link_keyboard,
     parse_product_action,
     product_card_keyboard,
@@ -66,3 +70,44 @@ def test_checkout_link_is_a_url_button() -> None:
         "https://atelier.example/pay/abc",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # the exact strings the bot sent before the factories existed (buttons still in chats)
+        ("b:/search_products", BotButton(payload="/search_products")),
+        ('b:/choose{"product_id": "3"}', BotButton(payload='/choose{"product_id": "3"}')),
+        ("pay:ATL-7K3Q9", PayInTelegram(reference="ATL-7K3Q9")),
+        ("c:17", SwitchConversation(conversation_id=17)),
+    ],
+)
+def test_old_prefix_strings_unpack_and_pack_back_unchanged(data, expected) -> None:
+    unpacked = type(expected).unpack(data)
+    assert unpacked == expected
+    assert unpacked.pack() == data
+
+
+@pytest.mark.parametrize(
+    ("factory", "data"),
+    [
+        (BotButton, "b:"),
+        (BotButton, "bx:/help"),
+        (BotButton, "p:b:42"),
+        (SwitchConversation, "c:abc"),
+        (SwitchConversation, "c:0"),
+        (SwitchConversation, "c:1:2"),
+        (PayInTelegram, "pay:"),
+    ],
+)
+def test_forged_or_foreign_data_is_refused_by_each_factory(factory, data) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        factory.unpack(data)
+
+
+def test_a_bot_button_payload_over_64_bytes_cannot_travel() -> None:
+    assert bot_button_or_none("/" + "x" * 61) is not None  # "b:" + 62 bytes = 64
+    assert bot_button_or_none("/" + "x" * 62) is None
+    assert bot_button_or_none("") is None
+    with pytest.raises(ValueError, match="64 bytes"):
+        BotButton(payload="/" + "é" * 40).pack()

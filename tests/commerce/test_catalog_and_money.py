@@ -29,7 +29,9 @@ def product_params(**overrides):
 def test_zero_and_negative_prices_are_rejected(artisan, shop, price):
     # Given an artisan with a shop / When they list a piece at a non-positive price
     with pytest.raises(InvalidMoney) as error:
-        services.create_product(artisan=artisan, **product_params(price=price))
+        services.create_product(
+            artisan=artisan, fields=services.ProductInput(**product_params(price=price))
+        )
     # Then the error says the price must be positive, on the price field
     assert error.value.field == "price"
     assert "greater than zero" in error.value.message
@@ -38,7 +40,9 @@ def test_zero_and_negative_prices_are_rejected(artisan, shop, price):
 @pytest.mark.parametrize("currency", ["XYZ", "BTC", "", "eu"])
 def test_unknown_currency_is_rejected(artisan, shop, currency):
     with pytest.raises(InvalidMoney) as error:
-        services.create_product(artisan=artisan, **product_params(currency=currency))
+        services.create_product(
+            artisan=artisan, fields=services.ProductInput(**product_params(currency=currency))
+        )
     assert error.value.field == "currency"
     assert "Unknown currency" in error.value.message
 
@@ -54,7 +58,9 @@ def test_currency_precision_is_enforced():
 
 
 def test_lowercase_currency_is_normalised(artisan, shop):
-    product = services.create_product(artisan=artisan, **product_params(currency="gbp"))
+    product = services.create_product(
+        artisan=artisan, fields=services.ProductInput(**product_params(currency="gbp"))
+    )
     assert product.currency == "GBP"
     assert product.price_display == "£45.00"
     assert format_money(Decimal("1500"), "JPY") == "JP¥1,500"
@@ -75,7 +81,7 @@ def test_product_with_options_prices_selection(artisan, shop):
     # Given a bowl with a glaze choice and an engraving field
     product = services.create_product(
         artisan=artisan,
-        **product_params(),
+        fields=services.ProductInput(**product_params()),
         options=[
             services.OptionInput(
                 kind=OptionKind.CHOICE,
@@ -124,20 +130,27 @@ def test_product_with_options_prices_selection(artisan, shop):
 )
 def test_option_rules(artisan, shop, option, message):
     with pytest.raises(InvalidInput, match=message):
-        services.create_product(artisan=artisan, **product_params(), options=[option])
+        services.create_product(
+            artisan=artisan, fields=services.ProductInput(**product_params()), options=[option]
+        )
 
 
 def test_made_to_order_needs_lead_time(artisan, shop):
     with pytest.raises(InvalidInput, match="lead time"):
         services.create_product(
-            artisan=artisan, **product_params(stock_quantity=None, made_to_order=True)
+            artisan=artisan,
+            fields=services.ProductInput(**product_params(stock_quantity=None, made_to_order=True)),
         )
 
 
 def test_only_the_owner_edits_a_product(artisan, shop, buyer):
-    product = services.create_product(artisan=artisan, **product_params())
+    product = services.create_product(
+        artisan=artisan, fields=services.ProductInput(**product_params())
+    )
     with pytest.raises(NotAllowed):
-        services.update_product(artisan=buyer, product=product, **product_params())
+        services.update_product(
+            artisan=buyer, product=product, fields=services.ProductInput(**product_params())
+        )
 
 
 def test_authenticity_claim_review_cycle(artisan, shop, admin_user):
@@ -158,3 +171,22 @@ def test_authenticity_claim_review_cycle(artisan, shop, admin_user):
     # And only admins may verify
     with pytest.raises(NotAllowed):
         services.review_authenticity_claim(admin=artisan, profile=shop, status=ClaimStatus.VERIFIED)
+
+
+def test_product_input_round_trips_through_a_listing(artisan, shop):
+    # Given a listed piece
+    product = services.create_product(
+        artisan=artisan,
+        fields=services.ProductInput(
+            **product_params(description="  Thrown on the wheel.  ", tags=" bowl ,, blue ")
+        ),
+    )
+    # When its fields are read back as the studio form's initial values and saved unchanged
+    fields = services.ProductInput.from_product(product)
+    assert fields.as_initial()["tags"] == "bowl,blue"
+    assert fields.description == "Thrown on the wheel."
+    updated = services.update_product(artisan=artisan, product=product, fields=fields)
+    # Then nothing changed, and a form's extra keys (the photo) are ignored
+    assert services.ProductInput.from_product(updated) == fields
+    from_form = services.ProductInput.from_mapping({**fields.as_initial(), "photo": None})
+    assert from_form == fields

@@ -10,6 +10,7 @@ import pytest
 from commerce import services
 from commerce.models import LogisticsProvider, OrderStatus, ShipmentStatus
 from conversations.models import MessageKind
+from core.signing import sign_payload
 from tests.commerce.conftest import cards, pay_through_dev_gateway
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def shipment(buyer, artisan, order, provider):
 
 def post_tracking(client, body: dict, *, secret=SECRET, timestamp=None, slug="swift", raw=None):
     payload = raw if raw is not None else json.dumps(body).encode()
-    signature = services.sign_tracking_body(
+    signature = sign_payload(
         secret=secret, body=payload, timestamp=int(time.time()) if timestamp is None else timestamp
     )
     return client.post(
@@ -99,7 +100,7 @@ def test_tampered_body_is_rejected(client, shipment):
     body = json.dumps(
         {"event_id": "e1", "tracking_number": "SW-1001", "status": "in_transit"}
     ).encode()
-    signature = services.sign_tracking_body(secret=SECRET, body=body, timestamp=int(time.time()))
+    signature = sign_payload(secret=SECRET, body=body, timestamp=int(time.time()))
     tampered = body.replace(b"in_transit", b"delivered")
     response = client.post(
         "/webhooks/logistics/swift/",

@@ -170,7 +170,8 @@ def test_proof_approval_keeps_time_and_hash(buyer, artisan, conversation):
 
 def test_product_order_reserves_stock_and_cancel_releases_it(buyer, artisan, shop):
     product = services.create_product(
-        artisan=artisan, title="Mug", price="18.00", currency="EUR", stock_quantity=2
+        artisan=artisan,
+        fields=services.ProductInput(title="Mug", price="18.00", currency="EUR", stock_quantity=2),
     )
     order = services.create_product_order(buyer=buyer, product=product, selections={}, quantity=2)
     product.refresh_from_db()

@@ -50,7 +50,10 @@ def test_custom_request_images_are_stored_without_exif(buyer, shop):
 
 def test_product_photos_are_stored_without_exif(artisan, shop):
     product = services.create_product(
-        artisan=artisan, title="Blue bowl", price="45.00", currency="EUR", stock_quantity=3
+        artisan=artisan,
+        fields=services.ProductInput(
+            title="Blue bowl", price="45.00", currency="EUR", stock_quantity=3
+        ),
     )
     photo = services.add_product_photo(artisan=artisan, product=product, image=jpeg_with_gps())
     assert_no_metadata(stored_bytes(photo.image))

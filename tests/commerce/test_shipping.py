@@ -40,10 +40,9 @@ from tests.commerce.conftest import LYON, pay_through_dev_gateway, png_upload, s
 def bowl(artisan, shop):
     return services.create_product(
         artisan=artisan,
-        title="Cobalt bowl",
-        price="42.00",
-        currency="EUR",
-        stock_quantity=5,
+        fields=services.ProductInput(
+            title="Cobalt bowl", price="42.00", currency="EUR", stock_quantity=5
+        ),
         options=[
             services.OptionInput(
                 kind="choice",

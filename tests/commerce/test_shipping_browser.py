@@ -24,10 +24,9 @@ def glazed_bowl(artisan, shop):
     )
     return services.create_product(
         artisan=artisan,
-        title="Cobalt bowl",
-        price="42.00",
-        currency="EUR",
-        stock_quantity=5,
+        fields=services.ProductInput(
+            title="Cobalt bowl", price="42.00", currency="EUR", stock_quantity=5
+        ),
         options=[
             services.OptionInput(
                 kind="choice",

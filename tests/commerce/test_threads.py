@@ -21,10 +21,9 @@ pytestmark = pytest.mark.django_db
 def vase(artisan, shop):
     product = services.create_product(
         artisan=artisan,
-        title="Tall vase",
-        price="40.00",
-        currency="EUR",
-        stock_quantity=3,
+        fields=services.ProductInput(
+            title="Tall vase", price="40.00", currency="EUR", stock_quantity=3
+        ),
         options=[
             services.OptionInput(
                 kind="choice",

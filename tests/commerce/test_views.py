@@ -20,12 +20,14 @@ pytestmark = pytest.mark.django_db
 def bowl(artisan, shop):
     product = services.create_product(
         artisan=artisan,
-        title="Cobalt bowl",
-        price="45.00",
-        currency="EUR",
-        stock_quantity=4,
-        description="Wheel-thrown stoneware.",
-        tags="bowl, blue",
+        fields=services.ProductInput(
+            title="Cobalt bowl",
+            price="45.00",
+            currency="EUR",
+            stock_quantity=4,
+            description="Wheel-thrown stoneware.",
+            tags="bowl, blue",
+        ),
         options=[services.OptionInput(kind="text", label="Engraving", max_length=20)],
     )
     services.add_product_photo(

@@ -55,11 +55,13 @@ def artisan(db) -> User:
 def bowl(artisan) -> Product:
     return services.create_product(
         artisan=artisan,
-        title="Cobalt bowl",
-        price="45.00",
-        currency="EUR",
-        stock_quantity=3,
-        description="Wheel-thrown stoneware.",
+        fields=services.ProductInput(
+            title="Cobalt bowl",
+            price="45.00",
+            currency="EUR",
+            stock_quantity=3,
+            description="Wheel-thrown stoneware.",
+        ),
     )
 
 

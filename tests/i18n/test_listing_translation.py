@@ -53,14 +53,17 @@ def saved(django_capture_on_commit_callbacks):
 
 def list_vase(saved, potter, **overrides):
     fields = {
-        "artisan": potter,
         "title": TITLE,
         "description": DESCRIPTION,
         "price": Decimal("85.00"),
         "currency": "EUR",
         "stock_quantity": 1,
     }
-    return saved(services.create_product, **(fields | overrides))
+    return saved(
+        services.create_product,
+        artisan=potter,
+        fields=services.ProductInput(**(fields | overrides)),
+    )
 
 
 def rows(obj, **filters):
@@ -102,11 +105,13 @@ def test_saving_without_changing_the_text_costs_no_translation(
         services.update_product,
         artisan=potter,
         product=vase,
-        title=TITLE,
-        description=DESCRIPTION,
-        price=Decimal("90.00"),
-        currency="EUR",
-        stock_quantity=1,
+        fields=services.ProductInput(
+            title=TITLE,
+            description=DESCRIPTION,
+            price=Decimal("90.00"),
+            currency="EUR",
+            stock_quantity=1,
+        ),
     )
     assert len(deepl_api.translate_calls) == calls
     # when the description changes, only the description is translated again
@@ -114,11 +119,13 @@ def test_saving_without_changing_the_text_costs_no_translation(
         services.update_product,
         artisan=potter,
         product=vase,
-        title=TITLE,
-        description="Un vase tourné à la main, émaillé en vert.",
-        price=Decimal("90.00"),
-        currency="EUR",
-        stock_quantity=1,
+        fields=services.ProductInput(
+            title=TITLE,
+            description="Un vase tourné à la main, émaillé en vert.",
+            price=Decimal("90.00"),
+            currency="EUR",
+            stock_quantity=1,
+        ),
     )
     new_calls = deepl_api.translate_calls[calls:]
     assert len(new_calls) == 4  # en, de, es, ja
@@ -154,11 +161,13 @@ def test_the_artisans_own_translation_wins_and_is_never_overwritten(
         services.update_product,
         artisan=potter,
         product=vase,
-        title="Vase en grès émaillé",
-        description=DESCRIPTION,
-        price=Decimal("85.00"),
-        currency="EUR",
-        stock_quantity=1,
+        fields=services.ProductInput(
+            title="Vase en grès émaillé",
+            description=DESCRIPTION,
+            price=Decimal("85.00"),
+            currency="EUR",
+            stock_quantity=1,
+        ),
     )
     vase.refresh_from_db()
     # then her German title stays (flagged as older than the original), others follow

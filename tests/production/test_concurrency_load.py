@@ -131,7 +131,10 @@ def _people_and_threads():
         languages=["es"], materials="clay",
     )  # fmt: skip
     product = services.create_product(
-        artisan=artisan, title="Blue bowl", price="45.00", currency="EUR", stock_quantity=3
+        artisan=artisan,
+        fields=services.ProductInput(
+            title="Blue bowl", price="45.00", currency="EUR", stock_quantity=3
+        ),
     )
     threads = []
     for index in range(BUYERS):

@@ -30,10 +30,9 @@ def asked(buyer, artisan):
     commerce.save_artisan_profile(user=artisan, shop_name="Casa Barro", story="Clay.")
     product = commerce.create_product(
         artisan=artisan,
-        title="Tall vase",
-        price="40.00",
-        currency="EUR",
-        stock_quantity=3,
+        fields=commerce.ProductInput(
+            title="Tall vase", price="40.00", currency="EUR", stock_quantity=3
+        ),
         options=[
             commerce.OptionInput(
                 kind="choice",

@@ -54,11 +54,7 @@ class Command(BaseCommand):
                     user.save()
             people[email] = user
         for path in DEMO_SEEDERS:
-            try:
-                seeder = import_string(path)
-            except ImportError:
-                continue
-            seeder(people)
+            import_string(path)(people)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with (password for all):"))
         self.stdout.write(f"  password: {DEMO_PASSWORD}")
         for email, role, name, _lang in PEOPLE:

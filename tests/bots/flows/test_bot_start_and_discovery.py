@@ -240,3 +240,26 @@ async def test_stale_or_forged_button_data_is_answered_without_crash(
 
     [answer] = telegram_standin.calls_to("answerCallbackQuery")
     assert answer.params == {"callback_query_id": "q-9", "text": "This button is no longer valid."}
+
+
+async def test_stale_database_connections_are_closed_around_every_update(
+    dispatcher, telegram_bot: Bot, telegram_standin: TelegramBotApiStandIn, monkeypatch
+) -> None:
+    # Given the bot's connection-hygiene middleware is watched
+    import bots.dispatcher
+
+    calls: list[str] = []
+    real_close = bots.dispatcher.close_old_connections
+
+    def recording_close() -> None:
+        calls.append("close")
+        real_close()
+
+    monkeypatch.setattr(bots.dispatcher, "close_old_connections", recording_close)
+
+    # When one update is handled
+    await feed(dispatcher, telegram_bot, message_update(chat_id=BUYER, text="/start"))
+
+    # Then old connections were closed before and after it, and the buyer got the greeting
+    assert calls == ["close", "close"]
+    assert [m["text"] for m in telegram_standin.sent_messages(BUYER)] == [GREETING]

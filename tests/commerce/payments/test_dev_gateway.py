@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from commerce.payments.dev_gateway import SIGNATURE_HEADER, DevGateway, sign_dev_webhook_body
+from commerce.payments.dev_gateway import SIGNATURE_HEADER, DevGateway
 from commerce.payments.gateway import PaymentGateway
 from commerce.payments.types import (
     GatewayNotConfigured,
@@ -18,6 +18,7 @@ from commerce.payments.types import (
     InvalidWebhook,
     PaymentRequest,
 )
+from core.signing import sign_payload
 
 SECRET = "dev-gateway-test-secret"
 
@@ -182,7 +183,7 @@ def test_missing_or_malformed_header_is_rejected(gateway, header):
 def test_correctly_signed_but_malformed_body_is_rejected(gateway):
     now = int(time.time())
     for body in (b"[]", b"{}", json.dumps({"type": "payment.refunded", "data": {}}).encode()):
-        header = sign_dev_webhook_body(body=body, secret=SECRET, timestamp=now)
+        header = sign_payload(secret=SECRET, body=body, timestamp=now)
         with pytest.raises(InvalidWebhook):
             gateway.parse_webhook(body=body, headers={SIGNATURE_HEADER: header})
 
