@@ -23,6 +23,7 @@ from conversations.events import conversation_group, user_group
 from conversations.presence import mark_offline, mark_online, online_user_ids
 from conversations.ratelimit import RateLimited, consume_token
 from conversations.session_revocation import session_is_valid
+from core.logs import bind_websocket_connection
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def _require_int(frame: dict[str, Any], key: str, *, minimum: int = 0) -> int:
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
+        self.connection_id = bind_websocket_connection(self.scope)  # on every log line
         self.subscriptions: set[int] = set()
         if self.user is None or not self.user.is_authenticated:
             # Accept then close with an explanation the client can show.
