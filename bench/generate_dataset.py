@@ -79,11 +79,16 @@ def generate(*, messages: int, orders: int, buyers: int = 200, artisans: int = 2
             ]
         )
         per_conversation, extra = divmod(messages, orders)
+        pairs = buyers * artisans
+        shop_of = {shop.user_id: shop for shop in shops}
         conversations = Conversation.objects.bulk_create(
             [
                 Conversation(
                     buyer=buyer_rows[i % buyers],
-                    artisan=artisan_rows[i % artisans],
+                    artisan=artisan_rows[(i // buyers) % artisans],
+                    # One open thread per buyer-artisan pair: older repeats are closed.
+                    status="open" if i < pairs else "closed",
+                    closed_at=None if i < pairs else BASE_TIME + timedelta(minutes=i, days=30),
                     subject=f"Order {i}",
                     bot_active=False,
                     last_seq=per_conversation + (1 if i < extra else 0),
@@ -131,7 +136,7 @@ def generate(*, messages: int, orders: int, buyers: int = 200, artisans: int = 2
                     reference=f"D{i:09d}",
                     buyer_id=c.buyer_id,
                     artisan_id=c.artisan_id,
-                    shop=shops[i % artisans],
+                    shop=shop_of[c.artisan_id],
                     conversation=c,
                     title=f"Drill piece {i}",
                     total=Decimal(20 + i % 180) + Decimal("0.50"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         backup_dir = Path(options["backup_dir"] or settings.BACKUP_DIR)
+        started = time.perf_counter()
         try:
             path = resolve_backup(backup=options["backup"], backup_dir=backup_dir)
             target = (
@@ -52,4 +54,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Restored {path.name} (taken {manifest['created_at']}) into {target.safe_label}"
             + ("" if media_root is None else f" and {media_root}")
+            + f" in {time.perf_counter() - started:.2f} s"
         )
