@@ -11,12 +11,13 @@ PYTEST_ARGS ?=
 # Two workers on this 2-core box; a file's tests stay on one worker (shared servers).
 PYTEST_WORKERS ?= 2
 
-.PHONY: axe run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench lock clean help
+.PHONY: axe run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench backup restore drill lock clean help
 
 help:
 	@echo "make run    - set up everything and serve http://$(HOST):$(PORT) with demo data"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint | worker | beat | bot | actions | rasa | bench | makemessages | lock"
+	@echo "make backup | restore BACKUP=latest [RESTORE_ARGS=\"--database-url ... --force\"] | drill"
 
 $(BIN)/python:
 	@echo "==> Creating virtualenv in $(VENV) (first run only)"
@@ -46,7 +47,8 @@ demo: migrate
 serve: demo
 	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/uvicorn core.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets-sansio --ws-per-message-deflate false --lifespan off --no-proxy-headers
+		--ws websockets-sansio --ws-per-message-deflate false --lifespan off --no-proxy-headers \
+		--timeout-graceful-shutdown 20
 
 run: serve
 
@@ -99,6 +101,20 @@ bench: install
 	@$(BIN)/python bench/nlu_accuracy.py
 	@$(BIN)/python bench/langdetect_accuracy.py
 	@$(BIN)/python bench/ws_load.py
+
+# Backups (core/backup.py, docs/operations.md): BACKUP_DIR, BACKUP_KEEP from the environment.
+BACKUP ?= latest
+RESTORE_ARGS ?=
+
+backup: install
+	@$(BIN)/python manage.py backup
+
+restore: install
+	@$(BIN)/python manage.py restore $(BACKUP) $(RESTORE_ARGS)
+
+# Timed backup -> fresh database -> restore -> verify (needs DATABASE_URL on PostgreSQL).
+drill: install
+	@$(BIN)/python bench/recovery_drill.py
 
 lock:
 	@$(PYTHON) -m pip install --quiet uv --target /tmp/atelier-uv

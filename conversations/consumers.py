@@ -38,6 +38,7 @@ from conversations.protocol import (
     parse_client_frame,
 )
 from conversations.session_revocation import session_is_valid
+from core.logs import bind_websocket_connection
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ RESUME_PAGE = 200
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
+        self.connection_id = bind_websocket_connection(self.scope)  # on every log line
         self.subscriptions: set[int] = set()
         if self.user is None or not self.user.is_authenticated:
             # Accept then close with an explanation the client can show.

@@ -8,5 +8,8 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.logs import configure_structlog
+
+        configure_structlog()
         # Each app's gdpr.py registers its exporters/erasers (see core/gdpr.py).
         autodiscover_modules("gdpr")

@@ -4,12 +4,29 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
 app = Celery("atelier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _bind_task_to_logs(task_id=None, task=None, **_kwargs) -> None:
+    """Every log line a task writes carries its task id and name (core/logs.py)."""
+    from core.logs import bind_task
+
+    bind_task(task_id=task_id, task_name=getattr(task, "name", None))
+
+
+@task_postrun.connect
+def _unbind_task_from_logs(task_id=None, **_kwargs) -> None:
+    from core.logs import unbind_task
+
+    unbind_task(task_id=task_id)
+
 
 # Static schedule; django-celery-beat's DatabaseScheduler also lets admins add entries.
 app.conf.beat_schedule = {

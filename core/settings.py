@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.logs.RequestIdMiddleware",  # X-Request-ID in, out and on every log line
     "core.health.ProbeMiddleware",  # /healthz and /readyz, before host checks and redirects
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -312,6 +313,10 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
+# --- Backups (core/backup.py, `make backup` / `make restore`, docs/operations.md) ----------
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "var" / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)  # newest complete sets kept
+
 # --- Email -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Atelier <no-reply@atelier.local>")
@@ -381,20 +386,34 @@ TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=10.0)
 BOT_HANDOVER_IDLE_MINUTES = env.int("BOT_HANDOVER_IDLE_MINUTES", default=60)
 
 # --- Logging -----------------------------------------------------------------------------
+# One config for every logger (ours, Django's, Celery's, uvicorn's) through structlog's
+# formatter (core/logs.py): JSON lines in production, readable lines in development, each
+# carrying the request_id / task_id / ws_connection_id bound where it was logged.
+from core.logs import formatter as _log_formatter  # noqa: E402
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")  # json | console
+_console = {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"structured": _log_formatter(LOG_FORMAT)},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
         "kombu.connection": {"level": "ERROR"},
+        # uvicorn configured its own plain handlers before Django started: replace them so
+        # its lines are JSON too.
+        "uvicorn": dict(_console),
+        "uvicorn.error": dict(_console),
+        "uvicorn.access": dict(_console),
     },
 }
+# Celery workers keep this config instead of installing their own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # In development whitenoise serves straight from the app folders (no collectstatic step).
 WHITENOISE_USE_FINDERS = DEBUG
