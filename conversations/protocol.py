@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -222,6 +222,12 @@ class PongEvent(_ServerFrame):
     type: Literal["pong"]
 
 
+class ResyncEvent(_ServerFrame):
+    """The process's channel layer may have lost live events: resume every subscription."""
+
+    type: Literal["resync"]
+
+
 class SubscribedEvent(_ServerFrame):
     type: Literal["subscribed"]
     conversation: int
@@ -338,6 +344,7 @@ SERVER_FRAMES: dict[str, type[_ServerFrame]] = {
     for model in (
         HelloEvent,
         PongEvent,
+        ResyncEvent,
         SubscribedEvent,
         UnsubscribedEvent,
         MessageNewEvent,
@@ -370,24 +377,8 @@ HUB_EVENT_TYPES = frozenset(
     }
 )
 
-ServerFrame = Annotated[
-    HelloEvent
-    | PongEvent
-    | SubscribedEvent
-    | UnsubscribedEvent
-    | MessageNewEvent
-    | MessageUpdatedEvent
-    | MessageAckEvent
-    | MessageTranslatedEvent
-    | ReadEvent
-    | TypingEvent
-    | PresenceEvent
-    | ConversationUpdatedEvent
-    | OfferUpdatedEvent
-    | OrderStatusEvent
-    | ErrorEvent,
-    Field(discriminator="type"),
-]
+# One union over the same table, so a frame type cannot be listed in one and not the other.
+ServerFrame = Annotated[Union[tuple(SERVER_FRAMES.values())], Field(discriminator="type")]  # noqa: UP007
 _server_frame = TypeAdapter(ServerFrame)
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from commerce import services as commerce
 from conversations import events, services
+from conversations.events import user_group
 from conversations.protocol import (
     CLIENT_FRAMES,
     ERROR_CODES,
@@ -77,8 +78,20 @@ def test_a_field_without_a_schema_is_refused():
         validate_server_frame({**good, "reader_name": "Bea"})
     with pytest.raises(ValidationError):
         validate_server_frame({"type": "message.deleted", "message": 1})
-    with pytest.raises(ValidationError):  # exactly one of preview / read_seq
-        validate_server_frame({"type": "conversation.updated", "conversation": 1, "last_seq": 2})
+    with pytest.raises(ValidationError):  # at most one of read_seq / handed_over
+        validate_server_frame(
+            {
+                "type": "conversation.updated",
+                "conversation": 1,
+                "last_seq": 2,
+                "read_seq": 2,
+                "handed_over": {"artisan": 3, "reason": "asked_for_human"},
+            }
+        )
+    with pytest.raises(ValidationError):  # no preview text: it would be in the writer's language
+        validate_server_frame(
+            {"type": "conversation.updated", "conversation": 1, "last_seq": 2, "preview": "Hi"}
+        )
 
 
 # --- Every frame emitted during representative flows matches its schema -------------------------
@@ -230,6 +243,10 @@ async def test_every_frame_and_event_of_the_representative_flows_matches_its_sch
         await buyer.send(sent | {"client_id": client_id})
     await buyer.until("error", code="rate_limited")
 
+    # The channel layer re-subscribed after a Redis restart (conversations/channel_layer.py)
+    await get_channel_layer().group_send(user_group(lea.pk), {"type": "hub.resync"})
+    await buyer.until("resync")
+
     # Keep-alive, unsubscribe, and going offline
     await buyer.send({"type": "ping"})
     await buyer.until("pong")
@@ -254,4 +271,4 @@ async def test_every_frame_and_event_of_the_representative_flows_matches_its_sch
     # and the flows covered every frame type (a new type needs a flow here, and a schema)
     assert {f["type"] for f in received} | {e["type"] for e in emitted} == set(SERVER_FRAMES)
     # and group events are only ever hub events or session closes
-    assert {m["type"] for _g, m in group_events} <= {"hub.event", "hub.disconnect"}
+    assert {m["type"] for _g, m in group_events} <= {"hub.event", "hub.disconnect", "hub.resync"}
