@@ -136,9 +136,9 @@ def record_follow_ups(*, message: Message, names: Iterable[str] | None = None) -
     if not entries:
         return []
     FollowUpEntry.objects.bulk_create(entries)
-    ids = [entry.pk for entry in entries]
-    transaction.on_commit(lambda: publish(ids))
-    return ids
+    published = [(entry.pk, entry.name) for entry in entries]
+    transaction.on_commit(lambda: publish(published))
+    return [entry.pk for entry in entries]
 
 
 def requeue_follow_up(*, message: Message, name: str) -> int | None:
@@ -159,47 +159,54 @@ def requeue_follow_up(*, message: Message, name: str) -> int | None:
             "last_error": "",
         },
     )
-    transaction.on_commit(lambda: publish([entry.pk]))
+    transaction.on_commit(lambda: publish([(entry.pk, name)]))
     return entry.pk
 
 
 @transaction.atomic
 def retry_follow_ups(*, entry_ids: Iterable[int]) -> int:
     """Give dead (or stuck) entries a fresh set of attempts and publish them on commit."""
-    ids = list(
-        FollowUpEntry.objects.filter(
+    chosen = list(
+        FollowUpEntry.objects.select_for_update()
+        .filter(
             pk__in=list(entry_ids),
             status__in=[FollowUpStatus.DEAD, FollowUpStatus.PENDING, FollowUpStatus.ENQUEUED],
-        ).values_list("pk", flat=True)
+        )
+        .values_list("pk", "name")
     )
-    if not ids:
+    if not chosen:
         return 0
+    ids = [pk for pk, _name in chosen]
     FollowUpEntry.objects.filter(pk__in=ids).update(
         status=FollowUpStatus.PENDING,
         attempts=0,
         next_attempt_at=timezone.now() + _grace(),
         updated_at=timezone.now(),
     )
-    transaction.on_commit(lambda: publish(ids))
+    transaction.on_commit(lambda: publish(chosen))
     return len(ids)
 
 
 # --- relay and sweeper ---------------------------------------------------------------------------
 
 
-def _publish_one(entry_id: int) -> None:
+def _publish_one(entry_id: int, name: str) -> None:
     from conversations.tasks import run_follow_up
 
-    run_follow_up.delay(entry_id)
+    # FOLLOW_UP_QUEUES routes a follow-up to its own workers (e.g. Telegram deliveries to
+    # one process, so its rate limits hold); the others go to the default queue.
+    queue = settings.FOLLOW_UP_QUEUES.get(name)
+    run_follow_up.apply_async(args=[entry_id], **({"queue": queue} if queue else {}))
 
 
-def publish(entry_ids: list[int]) -> int:
-    """Publish entries to Celery (after commit). A failed publish only logs: the entry is
-    still on record and the sweeper publishes it once its ``next_attempt_at`` passes."""
+def publish(entries: list[tuple[int, str]]) -> int:
+    """Publish ``(entry id, follow-up name)`` pairs to Celery (after commit). A failed
+    publish only logs: the entry is still on record and the sweeper publishes it once its
+    ``next_attempt_at`` passes."""
     published = []
-    for entry_id in entry_ids:
+    for entry_id, name in entries:
         try:
-            _publish_one(entry_id)
+            _publish_one(entry_id, name)
         except Exception:
             logger.exception("follow-up %s not published; the sweeper will retry", entry_id)
             continue
@@ -231,7 +238,7 @@ def sweep_due(*, limit: int | None = None) -> list[int]:
             FollowUpEntry.objects.select_for_update(skip_locked=True)
             .filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
-            .values_list("pk", "status", "attempts")[:limit]
+            .values_list("pk", "name", "status", "attempts")[:limit]
         )
         if not due:
             return []
@@ -239,10 +246,10 @@ def sweep_due(*, limit: int | None = None) -> list[int]:
         # its last attempt, it is dead instead of being tried forever.
         exhausted = [
             pk
-            for pk, status, attempts in due
+            for pk, _name, status, attempts in due
             if status == FollowUpStatus.RUNNING and attempts >= settings.FOLLOW_UP_MAX_ATTEMPTS
         ]
-        again = [pk for pk, _status, _attempts in due if pk not in set(exhausted)]
+        again = [(pk, name) for pk, name, _status, _attempts in due if pk not in set(exhausted)]
         if exhausted:
             FollowUpEntry.objects.filter(pk__in=exhausted).update(
                 status=FollowUpStatus.DEAD,
@@ -251,18 +258,18 @@ def sweep_due(*, limit: int | None = None) -> list[int]:
                 updated_at=now,
             )
         if again:
-            FollowUpEntry.objects.filter(pk__in=again).update(
+            FollowUpEntry.objects.filter(pk__in=[pk for pk, _name in again]).update(
                 status=FollowUpStatus.ENQUEUED, next_attempt_at=now + _lease(), updated_at=now
             )
-    for entry_id in again:
+    for entry_id, name in again:
         try:
-            _publish_one(entry_id)
+            _publish_one(entry_id, name)
         except Exception:
             # Still enqueued with a lease: the next sweep after the lease tries again.
             logger.exception("follow-up %s not published by the sweeper", entry_id)
     if again or exhausted:
         logger.info("follow-up sweep: %s re-published, %s dead", len(again), len(exhausted))
-    return again
+    return [pk for pk, _name in again]
 
 
 # --- the worker side ---------------------------------------------------------------------------

@@ -233,6 +233,8 @@ FOLLOW_UP_RETRY_BASE_SECONDS = env.float("FOLLOW_UP_RETRY_BASE_SECONDS", default
 FOLLOW_UP_RETRY_MAX_SECONDS = env.float("FOLLOW_UP_RETRY_MAX_SECONDS", default=3600.0)
 FOLLOW_UP_MAX_ATTEMPTS = env.int("FOLLOW_UP_MAX_ATTEMPTS", default=8)
 FOLLOW_UP_SWEEP_BATCH = env.int("FOLLOW_UP_SWEEP_BATCH", default=500)
+# Follow-up name → Celery queue, e.g. "telegram_delivery=telegram" (others: the default queue).
+FOLLOW_UP_QUEUES = env.dict("FOLLOW_UP_QUEUES", default={})
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"

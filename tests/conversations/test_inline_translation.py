@@ -134,8 +134,8 @@ async def test_slow_translator_does_not_delay_delivery(deepl_api, settings):
     sent_tasks: list[int] = []
     from conversations import tasks
 
-    original_delay = tasks.run_follow_up.delay
-    tasks.run_follow_up.delay = lambda entry_id: sent_tasks.append(entry_id)
+    original_publish = tasks.run_follow_up.apply_async
+    tasks.run_follow_up.apply_async = lambda args, **_options: sent_tasks.extend(args)
     try:
         async with ws_client(jonas) as ws:
             await connect(ws)
@@ -160,5 +160,5 @@ async def test_slow_translator_does_not_delay_delivery(deepl_api, settings):
             assert translated["language"] == "de"
             assert translated["text"].startswith("[DE]")
     finally:
-        tasks.run_follow_up.delay = original_delay
+        tasks.run_follow_up.apply_async = original_publish
         app.conf.task_always_eager = True

@@ -360,3 +360,20 @@ def test_backoff_doubles_and_is_capped(settings):
     waits = [outbox.retry_backoff(n).total_seconds() for n in (1, 2, 3, 8, 20)]
 
     assert waits == [30, 60, 120, 3600, 3600]
+
+
+def test_a_follow_up_can_be_routed_to_its_own_queue(lea_and_jonas, settings, monkeypatch):
+    lea, _jonas, conversation = lea_and_jonas
+    settings.FOLLOW_UP_QUEUES = {"translation": "translations"}
+    from conversations import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.run_follow_up, "apply_async", lambda args, **options: sent.append((args, options))
+    )
+
+    message = say(conversation, lea)
+
+    entry = entry_of(message)
+    assert sent == [([entry.pk], {"queue": "translations"})]
+    assert entry.status == FollowUpStatus.ENQUEUED

@@ -200,7 +200,7 @@ def test_two_sweepers_in_parallel_never_publish_the_same_entry(settings, monkeyp
     published: list[tuple[str, int]] = []
     lock = threading.Lock()
 
-    def record(entry_id: int) -> None:
+    def record(entry_id: int, _name: str) -> None:
         with lock:
             published.append((threading.current_thread().name, entry_id))
 
@@ -251,7 +251,7 @@ def test_a_sweeper_skips_the_rows_another_sweeper_holds(settings, monkeypatch):
         ]
     )
     published: list[int] = []
-    monkeypatch.setattr(outbox, "_publish_one", published.append)
+    monkeypatch.setattr(outbox, "_publish_one", lambda entry_id, _name: published.append(entry_id))
     locked, release = threading.Event(), threading.Event()
 
     def other_sweeper() -> None:
