@@ -13,5 +13,9 @@ class BotsConfig(AppConfig):
 
         # Runs after the hub's translation and the assistant's reply follow-ups (nlu is
         # installed before bots), so the bot's replies reach Telegram after the buyer's message.
-        register_follow_up("telegram_delivery", follow_ups.enqueue_telegram_delivery)
+        register_follow_up(
+            "telegram_delivery",
+            applies=follow_ups.goes_to_telegram,
+            run=follow_ups.deliver_to_telegram,
+        )
         register_notifier("telegram", notify_on_telegram)

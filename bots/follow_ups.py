@@ -1,18 +1,40 @@
-"""Hooks the bot layer adds to ``post_message`` (run after each message commits)."""
+"""Hooks the bot layer adds to ``post_message`` (outbox entries written with each message)."""
 
 from __future__ import annotations
 
+import logging
+
 from conversations.models import Message
+from conversations.outbox import RetryLater
+
+logger = logging.getLogger(__name__)
 
 
-def enqueue_telegram_delivery(message: Message) -> None:
+def goes_to_telegram(message: Message) -> bool:
     """Anything not written by the buyer, in a conversation whose buyer uses Telegram."""
     if message.author_id is not None and message.author_id == message.conversation.buyer_id:
-        return
+        return False
     from bots.bridge import recipient_account
 
-    if recipient_account(message) is None:
-        return
-    from bots.tasks import deliver_to_telegram
+    return recipient_account(message) is not None
 
-    deliver_to_telegram.delay(message.pk)
+
+def deliver_to_telegram(message_id: int) -> str:
+    """Push one hub message to the buyer's Telegram chat (keyed by message: one
+    ``TelegramDelivery`` per message, so a retry of a finished delivery sends nothing).
+
+    The process's rate-limited sender retries 429/5xx/network errors (honouring
+    ``retry_after``) before reporting; a timeout waiting for it is retried by the outbox.
+    """
+    from bots.bridge import deliver_message
+    from bots.telegram.client import TelegramNotConfigured
+
+    try:
+        return deliver_message(message_id).status
+    except TelegramNotConfigured as error:
+        logger.warning("Telegram delivery of message %s skipped: %s", message_id, error)
+        return "not_configured"
+    except TimeoutError as error:
+        raise RetryLater(
+            "telegram_timeout", str(error) or "Telegram did not answer in time."
+        ) from error

@@ -11,7 +11,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def deliver_to_telegram(self, message_id: int) -> str:
-    """Push one hub message to the buyer's Telegram chat through this process's outbox.
+    """Before the outbox: tasks of this name still in a broker at upgrade time (new
+    deliveries are ``telegram_delivery`` outbox entries, see ``bots.follow_ups``).
 
     The outbox itself retries 429/5xx/network errors (honouring ``retry_after``) before
     reporting; a sender that cannot start (no token) is logged, not retried.

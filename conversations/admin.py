@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.utils.translation import ngettext
 
 from conversations.models import (
     Attachment,
     Block,
     Conversation,
     FlagWord,
+    FollowUpEntry,
     Message,
     MessageRevision,
     MessageTranslation,
@@ -303,3 +305,66 @@ class ContentTranslationAdmin(admin.ModelAdmin):
     list_filter = ["content_type", "language", "status", "is_manual_override"]
     search_fields = ["text"]
     readonly_fields = ["source_hash", "source_language", "attempts", "error", "updated_at"]
+
+
+@admin.register(FollowUpEntry)
+class FollowUpEntryAdmin(admin.ModelAdmin):
+    """The follow-up outbox; filter on "dead" to see the dead letters and retry them."""
+
+    list_display = [
+        "id",
+        "name",
+        "message",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error_code",
+        "updated_at",
+    ]
+    list_filter = ["status", "name", "last_error_code"]
+    search_fields = ["=message__id", "last_error_code"]
+    raw_id_fields = ["message"]
+    readonly_fields = [
+        "name",
+        "message",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error_code",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["-id"]
+    actions = ["retry"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Retry the selected follow-ups"), permissions=["change"])
+    def retry(self, request, queryset) -> None:
+        from conversations.outbox import retry_follow_ups
+
+        count = retry_follow_ups(entry_ids=queryset.values_list("pk", flat=True))
+        skipped = queryset.count() - count
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d follow-up queued again.",
+                "%(count)d follow-ups queued again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        if skipped > 0:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d follow-up was done or running and was left alone.",
+                    "%(count)d follow-ups were done or running and were left alone.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )

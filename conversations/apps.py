@@ -9,34 +9,25 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
 
-        from conversations import services
-        from conversations.models import MessageKind
-
-        TRANSLATABLE_OR_PEOPLE_KINDS = {
-            MessageKind.TEXT,
-            MessageKind.IMAGE,
-            MessageKind.BOT,
-            MessageKind.OFFER,
-            MessageKind.ORDER_UPDATE,
-        }
-
-        def enqueue_hub_work(message) -> None:
-            # One task per message keeps the request path to a single broker publish;
-            # the worker plans translations and the away auto-reply.
-            from conversations import tasks
-
-            if message.kind in TRANSLATABLE_OR_PEOPLE_KINDS:
-                tasks.after_message.delay(message.pk)
-
         # Cache invalidation only (the word list is read on the hot path).
         from django.db.models.signals import post_delete, post_save
 
+        from conversations import follow_ups, services
         from conversations.models import FlagWord
 
         post_save.connect(services.flag_words_changed, sender=FlagWord)
         post_delete.connect(services.flag_words_changed, sender=FlagWord)
 
-        services.register_follow_up("translation", enqueue_hub_work)
+        # Each follow-up is an outbox entry written with the message (conversations.outbox).
+        services.register_follow_up(
+            "translation", applies=follow_ups.needs_translation, run=follow_ups.translate
+        )
+        services.register_follow_up(
+            "away_reply",
+            applies=follow_ups.may_need_away_reply,
+            run=follow_ups.away_reply,
+            transactional=True,
+        )
 
         # A serving process loads the language-detection model before it is needed.
         from conversations.translation.detect import warm_up

@@ -524,3 +524,47 @@ class ContentTranslation(models.Model):
     def hash_source(text: str) -> str:
         """The fingerprint of a source text a translation was made from."""
         return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+
+
+class FollowUpStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ENQUEUED = "enqueued", _("Enqueued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    DEAD = "dead", _("Dead")
+
+
+class FollowUpEntry(models.Model):
+    """The transactional outbox: one follow-up of one message (translation, bot reply, …).
+
+    Written in the message's own transaction, so a committed message always has its
+    follow-ups on record; the relay publishes them on commit and the sweeper
+    (``conversations.tasks.sweep_follow_ups``) re-publishes whatever is still not done once
+    its ``next_attempt_at`` has passed. One row per follow-up (not per message) so each one
+    has its own attempts, backoff and dead-letter state.
+    """
+
+    name = models.CharField(max_length=64)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="follow_ups")
+    status = models.CharField(
+        max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    # When the sweeper may (re-)publish the entry: the grace period after commit, the lease
+    # of a published/running attempt, or the backoff after a failure.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "name"], name="one_follow_up_per_message")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="follow_up_due")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.message_id} ({self.status})"

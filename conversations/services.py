@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from conversations import moderation
+from conversations import moderation, outbox
 from conversations.events import broadcast_on_commit, conversation_group, user_group
 from conversations.models import (
     Attachment,
@@ -100,13 +100,21 @@ class PostResult:
     created: bool  # False when a retry with the same client_id returned the stored message
 
 
-FollowUp = Callable[[Message], None]
-_follow_ups: dict[str, FollowUp] = {}
+def register_follow_up(
+    name: str,
+    *,
+    applies: Callable[[Message], bool],
+    run: Callable[..., object],
+    transactional: bool = False,
+    prepare: Callable[[int], object] | None = None,
+) -> None:
+    """Apps add work to run after a message is committed (e.g. bot reply, Telegram).
 
-
-def register_follow_up(name: str, follow_up: FollowUp) -> None:
-    """Apps add work to run after a message is committed (e.g. bot reply, Telegram)."""
-    _follow_ups[name] = follow_up
+    ``applies(message)`` is a cheap check run inside the message's transaction; when it is
+    true an outbox entry is stored with the message and ``run(message_id)`` executes on a
+    Celery worker, at least once (so it must be idempotent; see ``conversations.outbox``).
+    """
+    outbox.register(name, applies=applies, run=run, transactional=transactional, prepare=prepare)
 
 
 # --- Access rules ------------------------------------------------------------------------
@@ -559,18 +567,11 @@ def _insert_message(
             # from the server in each reader's language (webchat's _preview_text).
             {"conversation": conversation.pk, "last_seq": seq},
         )
-    transaction.on_commit(lambda: _run_follow_ups(message))
+    # Same transaction as the message: a committed message always has its follow-ups.
+    outbox.record_follow_ups(message=message)
     return message
 
 
-def _run_follow_ups(message: Message) -> None:
-    for name, follow_up in list(_follow_ups.items()):
-        try:
-            follow_up(message)
-        except Exception:
-            # A failed enqueue must not undo a delivered message; the task's own retry
-            # policy and the periodic sweeps pick it up.
-            logger.exception("Follow-up %s failed for message %s", name, message.pk)
 
 
 @transaction.atomic
@@ -601,7 +602,7 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
         "message.updated",
         {"message": serialize_message(message)},
     )
-    transaction.on_commit(lambda: _run_follow_ups_for_edit(message))
+    outbox.requeue_follow_up(message=message, name="translation")
     return message
 
 
@@ -628,12 +629,6 @@ def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
         {"message": serialize_message(message)},
     )
     return message
-
-
-def _run_follow_ups_for_edit(message: Message) -> None:
-    follow_up = _follow_ups.get("translation")
-    if follow_up is not None:
-        follow_up(message)
 
 
 def mark_read(*, conversation: Conversation, user: User, seq: int) -> int:

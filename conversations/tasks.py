@@ -26,19 +26,36 @@ def translate_message(self, message_id: int) -> int:
     return outcome.done
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def run_follow_up(entry_id: int) -> str:
+    """One outbox entry (``conversations.outbox``): claim it, run its follow-up, record."""
+    from conversations.outbox import run_entry
+
+    return run_entry(entry_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_follow_ups() -> int:
+    """Beat: publish again the follow-ups still not done after their grace/lease/backoff."""
+    from conversations.outbox import sweep_due
+
+    return len(sweep_due())
+
+
 @shared_task(acks_late=True)
 def after_message(message_id: int) -> None:
-    """Hub follow-up of one committed message: translations, then the away auto-reply."""
-    from conversations.away import reply_if_away
-    from conversations.models import Message
+    """Before the outbox: tasks of this name still in a broker at upgrade time. New
+    messages get outbox entries instead; this runs the same idempotent follow-ups inline."""
+    from conversations import follow_ups
+    from conversations.outbox import RetryLater
 
-    message = Message.objects.filter(pk=message_id).first()
-    if message is None:
-        return
-    if message_translation.plan_translations(message):
-        translate_message.delay(message_id)
-    if message.author_id:
-        reply_if_away(message_id)
+    try:
+        follow_ups.translate(message_id)
+    except RetryLater:
+        logger.warning(
+            "translation of message %s left pending (provider asked to wait)", message_id
+        )
+    follow_ups.away_reply(message_id)
 
 
 @shared_task(acks_late=True)

@@ -42,6 +42,10 @@ app.conf.beat_schedule = {
         "task": "bots.tasks.prune_processed_updates",
         "schedule": crontab(hour=4, minute=7),
     },
+    "sweep-follow-ups": {
+        "task": "conversations.tasks.sweep_follow_ups",
+        "schedule": 30.0,
+    },
     "send-unread-notifications": {
         "task": "conversations.tasks.send_unread_notifications",
         "schedule": 60.0,

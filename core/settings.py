@@ -224,6 +224,20 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 
+# The follow-up outbox (conversations.outbox): an entry not done FOLLOW_UP_GRACE_SECONDS
+# after its message committed, or FOLLOW_UP_LEASE_SECONDS after it was published/claimed,
+# is published again by the sweeper (beat, every 30 s); failures back off from
+# FOLLOW_UP_RETRY_BASE_SECONDS doubling up to FOLLOW_UP_RETRY_MAX_SECONDS, and after
+# FOLLOW_UP_MAX_ATTEMPTS attempts the entry is dead (admin: Follow-ups → Retry).
+FOLLOW_UP_GRACE_SECONDS = env.float("FOLLOW_UP_GRACE_SECONDS", default=60.0)
+FOLLOW_UP_LEASE_SECONDS = env.float("FOLLOW_UP_LEASE_SECONDS", default=300.0)
+FOLLOW_UP_RETRY_BASE_SECONDS = env.float("FOLLOW_UP_RETRY_BASE_SECONDS", default=30.0)
+FOLLOW_UP_RETRY_MAX_SECONDS = env.float("FOLLOW_UP_RETRY_MAX_SECONDS", default=3600.0)
+FOLLOW_UP_MAX_ATTEMPTS = env.int("FOLLOW_UP_MAX_ATTEMPTS", default=8)
+FOLLOW_UP_SWEEP_BATCH = env.int("FOLLOW_UP_SWEEP_BATCH", default=500)
+# Follow-up name → Celery queue, e.g. "telegram_delivery=telegram" (others: the default queue).
+FOLLOW_UP_QUEUES = env.dict("FOLLOW_UP_QUEUES", default={})
+
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

@@ -10,4 +10,10 @@ class NluConfig(AppConfig):
         from nlu import follow_ups
 
         # After the hub's translation follow-up; before the channels' delivery ones.
-        register_follow_up("bot_reply", follow_ups.enqueue_bot_reply)
+        register_follow_up(
+            "bot_reply",
+            applies=follow_ups.may_reply_as_bot,
+            prepare=follow_ups.compute_bot_replies,
+            run=follow_ups.post_bot_replies,
+            transactional=True,
+        )

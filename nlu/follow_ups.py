@@ -1,26 +1,45 @@
-"""The assistant's hook on ``post_message``: a buyer's message it may answer → a Celery task."""
+"""The assistant's hook on ``post_message``: a buyer's message it may answer → an outbox entry."""
 
 from __future__ import annotations
 
 from conversations.models import Message, MessageKind
 
 
-def enqueue_bot_reply(message: Message) -> None:
-    """A buyer's message in a conversation the bot may answer → compute replies in Celery.
-
-    Cheap pre-check only; the task decides (handover, idle reactivation) with fresh data.
-    """
+def may_reply_as_bot(message: Message) -> bool:
+    """A buyer's message in a conversation the bot may answer (cheap pre-check, inside the
+    message's transaction); the worker decides (handover, idle reactivation) with fresh
+    data."""
     conversation = message.conversation
     if message.author_id is None or message.author_id != conversation.buyer_id:
-        return
+        return False
     if message.kind not in (MessageKind.TEXT, MessageKind.IMAGE):
-        return
+        return False
+    if conversation.bot_active:
+        return True
     from nlu.models import BotConversationState
 
-    handed_over = BotConversationState.objects.filter(
+    return BotConversationState.objects.filter(
         conversation_id=conversation.pk, handed_over_at__isnull=False, handed_back_at__isnull=True
     ).exists()
-    if conversation.bot_active or handed_over:
-        from nlu.tasks import reply_as_bot
 
-        reply_as_bot.delay(message.pk)
+
+def compute_bot_replies(message_id: int) -> list | None:
+    """Outside any transaction (may call Rasa, whose actions write to our database): the
+    replies the bot gives to the message, or None when the bot does not answer it."""
+    from nlu.dialogue import respond, should_answer
+
+    message = Message.objects.select_related("conversation__buyer").filter(pk=message_id).first()
+    if message is None or not should_answer(conversation=message.conversation, message=message):
+        return None
+    return respond(message.conversation, message)
+
+
+def post_bot_replies(message_id: int, replies: list | None) -> int:
+    """Post the computed replies. Registered ``transactional``: the replies and the outbox
+    entry's done mark commit together, so a retry never answers twice."""
+    if not replies:
+        return 0
+    from nlu.dialogue import post_bot_replies as post
+
+    conversation = Message.objects.select_related("conversation").get(pk=message_id).conversation
+    return len(post(conversation=conversation, replies=replies))

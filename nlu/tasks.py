@@ -7,7 +7,8 @@ from celery import shared_task
 
 @shared_task(acks_late=True, ignore_result=True)
 def reply_as_bot(message_id: int) -> int:
-    """Compute and post the shop bot's replies to one buyer message."""
+    """Before the outbox: tasks of this name still in a broker at upgrade time (new
+    replies are ``bot_reply`` outbox entries, see ``nlu.follow_ups``)."""
     from nlu.dialogue import reply_to_message
 
     return len(reply_to_message(message_id))

@@ -132,8 +132,8 @@ async def test_slow_translator_does_not_delay_delivery(deepl_api, settings):
     sent_tasks: list[int] = []
     from conversations import tasks
 
-    original_delay = tasks.after_message.delay
-    tasks.after_message.delay = lambda message_id: sent_tasks.append(message_id)
+    original_publish = tasks.run_follow_up.apply_async
+    tasks.run_follow_up.apply_async = lambda args, **_options: sent_tasks.extend(args)
     try:
         async with ws_client(jonas) as ws:
             await connect(ws)
@@ -150,11 +150,12 @@ async def test_slow_translator_does_not_delay_delivery(deepl_api, settings):
             assert sent_tasks == [new["message"]["id"]]
             # now the worker's job runs (slowly) and the translation arrives as an event
             app.conf.task_always_eager = True
-            await database_sync_to_async(tasks.after_message.apply)(args=[sent_tasks[0]])
+            [entry_id] = sent_tasks  # the message's one follow-up: its translation
+            await database_sync_to_async(tasks.run_follow_up.apply)(args=[entry_id])
             translated = await receive_until(ws, lambda f: f["type"] == "message.translated")
             assert translated["status"] == "done"
             assert translated["language"] == "de"
             assert translated["text"].startswith("[DE]")
     finally:
-        tasks.after_message.delay = original_delay
+        tasks.run_follow_up.apply_async = original_publish
         app.conf.task_always_eager = True
