@@ -28,7 +28,9 @@ def json_lines(logger_name: str = "") -> Iterator[list[dict]]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(factory(**config))
     target = logging.getLogger(logger_name)
-    previous_level = target.level
+    previous_level, previous_disabled = target.level, target.disabled
+    # A dictConfig elsewhere in the run (disable_existing_loggers) may have disabled it.
+    target.disabled = False
     target.addHandler(handler)
     target.setLevel(logging.DEBUG)
     lines: list[dict] = []
@@ -37,6 +39,7 @@ def json_lines(logger_name: str = "") -> Iterator[list[dict]]:
     finally:
         target.removeHandler(handler)
         target.setLevel(previous_level)
+        target.disabled = previous_disabled
         lines.extend(json.loads(line) for line in stream.getvalue().splitlines() if line)
 
 
