@@ -110,9 +110,7 @@ def rate(name: str) -> Callable[[str, HttpRequest], str | None]:
 def too_many_requests(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """django-ratelimit's RATELIMIT_VIEW: HTTP 429 with a translated message."""
     message = _("Too many requests. Wait a minute and try again.")
-    if request.path.startswith("/api/") or "application/json" in request.headers.get(
-        "Accept", ""
-    ):
+    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         return JsonResponse({"code": "rate_limited", "message": message}, status=429)
     return render(request, "core/too_many_requests.html", {"message": message}, status=429)
 

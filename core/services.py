@@ -123,7 +123,9 @@ def check_login(*, request: HttpRequest, email: str, password: str) -> User:
     if capped or pair_throttle.is_locked(pair):
         record_audit_event(kind=AuditEvent.Kind.LOGIN_LOCKED, subject_email=email, request=request)
         raise LoginLocked(
-            _("Too many failed sign-in attempts. Try again in a few minutes or reset your password."),
+            _(
+                "Too many failed sign-in attempts. Try again in a few minutes or reset your password."
+            ),
             retry_after=pair_throttle.window_seconds,
         )
     user = authenticate(request, username=email, password=password)

@@ -32,8 +32,8 @@ from core.forms import (
     SignUpForm,
 )
 from core.gdpr import erase_personal_data, export_personal_data
-from core.ratelimits import ip_key, rate
 from core.models import AuditEvent, Consent, User
+from core.ratelimits import ip_key, rate
 
 PENDING_2FA_KEY = "atelier_pending_2fa_user"
 PENDING_NEXT_KEY = "atelier_pending_next"
