@@ -350,12 +350,20 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-# Django serves uploads itself only in development (DEBUG as read at load time, so browser
-# tests, which run with settings.DEBUG flipped off, still show their images). In production
-# a web server or object store serves them.
+# Public uploads (product and process photos) under MEDIA_URL: Django serves them itself only
+# in development (DEBUG as read at load time, so browser tests, which run with settings.DEBUG
+# flipped off, still show their images); in production the web server does. Private uploads
+# (chat attachments, custom-request images, stage photos, proofs) are never served from
+# MEDIA_URL: core/media.py serves them to the parties only, at /private-media/, always.
 SERVE_MEDIA = DEBUG
+# With nginx in front: the `internal` location that maps to MEDIA_ROOT (e.g. "/protected-media/");
+# the authorised view then answers with X-Accel-Redirect instead of streaming the file itself.
+MEDIA_ACCEL_REDIRECT = env.str("MEDIA_ACCEL_REDIRECT", default="")
+# Links to private media that leave the site (photos Telegram fetches) carry a signed token
+# valid this long.
+MEDIA_SIGNED_URL_HOURS = env.int("MEDIA_SIGNED_URL_HOURS", default=24)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "core.media.MediaStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
