@@ -12,8 +12,11 @@ RUN python manage.py compilemessages --ignore=.venv --verbosity 0 \
 RUN useradd --create-home atelier && mkdir -p /app/media && chown -R atelier /app/media
 USER atelier
 EXPOSE 8000
-CMD ["uvicorn", "core.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--ws", "websockets-sansio", "--ws-per-message-deflate", "false", "--lifespan", "off", \
-     "--proxy-headers"]
-# X-Forwarded-For/-Proto are trusted only from the reverse proxy's address: set
-# FORWARDED_ALLOW_IPS (read by uvicorn) to it, as docker-compose.yml does.
+# X-Forwarded-For/-Proto are trusted only from the reverse proxy's address, passed explicitly
+# as --forwarded-allow-ips from FORWARDED_ALLOW_IPS (docker-compose.yml sets it; the default
+# trusts nobody but loopback). The client address behind them is what sign-in throttling,
+# rate limits and the audit log count (docs/security.md, "Trusted proxies").
+ENV FORWARDED_ALLOW_IPS=127.0.0.1
+CMD ["sh", "-c", "exec uvicorn core.asgi:application --host 0.0.0.0 --port 8000 \
+     --ws websockets-sansio --ws-per-message-deflate false --lifespan off \
+     --proxy-headers --forwarded-allow-ips \"$FORWARDED_ALLOW_IPS\""]
