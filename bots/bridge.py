@@ -52,6 +52,7 @@ from conversations.models import (
     Participant,
     TranslationStatus,
 )
+from core.media import with_media_token
 from core.models import User
 from nlu.dialogue.cards import product_caption
 
@@ -114,8 +115,9 @@ def _shown_text(message: Message, language: str) -> str:
 
 
 def _leaving_the_site(url: str) -> str:
-    """Cards and bot replies carry site-relative links; in Telegram they must be absolute."""
-    return settings.SITE_URL + url if url.startswith("/") else url
+    """Cards and bot replies carry site-relative links; in Telegram they must be absolute.
+    Private media (proofs, attachments) get a signed token: Telegram fetches without a session."""
+    return settings.SITE_URL + with_media_token(url) if url.startswith("/") else url
 
 
 def _buttons_keyboard(buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup | None:
@@ -293,7 +295,7 @@ def render_message(
                 requests.append(
                     OutboundPhoto(
                         chat_id=chat_id,
-                        photo_url=settings.SITE_URL + attachment.file.url,
+                        photo_url=_leaving_the_site(attachment.file.url),
                         caption=caption,
                     )
                 )

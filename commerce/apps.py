@@ -13,3 +13,14 @@ class CommerceConfig(AppConfig):
         # Every `manage.py check` (and the production entry points, core/startup.py) refuses
         # the dev gateway with DEBUG off and a selected but unconfigured payment provider.
         checks.register(check_payment_gateway, "commerce")
+
+        # Request images, stage photos and proofs are private to the parties (and admins);
+        # product and process photos stay public.
+        from commerce import selectors
+        from core.media import register_private_media
+
+        register_private_media(
+            prefix="commerce/requests/", can_access=selectors.request_image_readable
+        )
+        register_private_media(prefix="commerce/stages/", can_access=selectors.stage_photo_readable)
+        register_private_media(prefix="commerce/proofs/", can_access=selectors.proof_image_readable)

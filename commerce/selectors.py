@@ -14,10 +14,13 @@ from django.http import Http404
 
 from commerce.models import (
     ArtisanProfile,
+    CustomRequestImage,
     Offer,
     Order,
     Product,
+    ProductionStage,
     ProductStatus,
+    Proof,
     Shipment,
 )
 from core.models import User
@@ -103,3 +106,27 @@ def shipments_for_partner(*, user: User) -> QuerySet[Shipment]:
     if user.is_platform_admin:
         return qs
     return qs.filter(provider__members=user)
+
+
+# --- Private media checks (core.media): the parties to the request/order, and admins ---------
+
+
+def request_image_readable(user: User, name: str) -> bool:
+    image = CustomRequestImage.objects.select_related("request").filter(image=name).first()
+    return image is not None and is_party(
+        user, buyer_id=image.request.buyer_id, artisan_id=image.request.artisan_id
+    )
+
+
+def stage_photo_readable(user: User, name: str) -> bool:
+    stage = ProductionStage.objects.select_related("order").filter(photo=name).first()
+    return stage is not None and is_party(
+        user, buyer_id=stage.order.buyer_id, artisan_id=stage.order.artisan_id
+    )
+
+
+def proof_image_readable(user: User, name: str) -> bool:
+    proof = Proof.objects.select_related("order").filter(image=name).first()
+    return proof is not None and is_party(
+        user, buyer_id=proof.order.buyer_id, artisan_id=proof.order.artisan_id
+    )

@@ -52,3 +52,9 @@ class ConversationsConfig(AppConfig):
         user_logged_out.connect(
             session_revocation.on_user_logged_out, dispatch_uid="hub.user_logged_out"
         )
+
+        # Attachments are private: only people who may read the conversation see them.
+        from conversations.selectors import attachment_readable
+        from core.media import register_private_media
+
+        register_private_media(prefix="attachments/", can_access=attachment_readable)

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from conversations.models import (
+    Attachment,
     Conversation,
     ConversationStatus,
     Message,
@@ -160,3 +161,12 @@ def unread_total(*, user: User) -> int:
         .aggregate(n=Count("pk", filter=Q(conversation__last_seq__gt=F("last_read_seq"))))
     )
     return rows["n"] or 0
+
+
+def attachment_readable(user: User, name: str) -> bool:
+    """Private media check (core.media): an attachment's image or thumbnail is visible to
+    whoever may read its conversation (participants; admins, read-only)."""
+    attachment = Attachment.objects.filter(Q(file=name) | Q(thumbnail=name)).first()
+    return attachment is not None and (
+        readable_conversation(user=user, conversation_id=attachment.conversation_id) is not None
+    )

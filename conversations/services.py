@@ -572,8 +572,6 @@ def _insert_message(
     return message
 
 
-
-
 @transaction.atomic
 def edit_message(*, message: Message, editor: User, text: str) -> Message:
     """Edit a text message; every previous version is kept. Cards cannot be edited."""

@@ -1,7 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
+from django_ratelimit.decorators import ratelimit
 
 from core import views
+from core.ratelimits import email_key, ip_key, rate
+
+
+def _limit_password_reset(view):
+    """Reset emails per address and per email (each limit counts every request)."""
+    view = ratelimit(
+        key=email_key, rate=rate("password_reset_email"), method="POST", group="reset-email"
+    )(view)
+    return ratelimit(key=ip_key, rate=rate("password_reset_ip"), method="POST", group="reset-ip")(
+        view
+    )
+
 
 app_name = "core"
 
@@ -10,6 +23,7 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/login/", views.login_view, name="login"),
     path("accounts/login/2fa/", views.login_2fa, name="login_2fa"),
+    path("accounts/login/unlock/<str:token>/", views.login_unlock, name="login_unlock"),
     path("accounts/logout/", views.logout_view, name="logout"),
     path("accounts/reauth/", views.reauth, name="reauth"),
     path("accounts/settings/", views.account_settings, name="settings"),
@@ -25,11 +39,13 @@ urlpatterns = [
     path("accounts/privacy/erase/", views.data_erase, name="data_erase"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="core/password_reset.html",
-            email_template_name="core/email/password_reset.txt",
-            subject_template_name="core/email/password_reset_subject.txt",
-            success_url=reverse_lazy("core:password_reset_done"),
+        _limit_password_reset(
+            auth_views.PasswordResetView.as_view(
+                template_name="core/password_reset.html",
+                email_template_name="core/email/password_reset.txt",
+                subject_template_name="core/email/password_reset_subject.txt",
+                success_url=reverse_lazy("core:password_reset_done"),
+            )
         ),
         name="password_reset",
     ),

@@ -10,10 +10,13 @@ import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import django_auth
+
+from core.ratelimits import ApiWriteThrottle
 
 api = NinjaAPI(
     title="Atelier API",
@@ -23,6 +26,8 @@ api = NinjaAPI(
     openapi_url="/schema/",
     docs_url="/docs/",
     auth=django_auth,
+    # Writes (POST/PUT/PATCH/DELETE) per person, RATE_LIMITS["api_write"] (core/ratelimits.py).
+    throttle=[ApiWriteThrottle()],
 )
 
 
@@ -93,6 +98,13 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, "not_found", str(exc) or "Not found.", 404)
+
+
+@api.exception_handler(Throttled)
+def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    return _error(
+        request, "rate_limited", _("Too many requests. Wait a minute and try again."), 429
+    )
 
 
 @api.exception_handler(HttpError)

@@ -3,7 +3,9 @@
 Rules (see docs/security.md):
 - Artisans must enrol TOTP before selling. Enrolment is confirmed with a valid code.
 - A TOTP time-step is accepted at most once per user (no replay within its window).
-- Verification attempts are rate limited per user; logins per account and per client IP.
+- Verification attempts are rate limited per user. Sign-in failures are counted per
+  (client address, account), per address and per account; a locked-out person unlocks their
+  address for their account with a one-time emailed link (no CAPTCHA).
 - High-sensitivity actions need a re-authentication (password, plus TOTP when enrolled)
   within the last ``REAUTH_WINDOW_MINUTES`` minutes, stored in the session.
 """
@@ -20,6 +22,7 @@ import pyotp
 import segno
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -125,15 +128,104 @@ class Throttle:
         self._call("delete", self._key(ident))
 
 
-def login_throttle() -> Throttle:
-    return Throttle("login", settings.LOGIN_MAX_FAILURES, settings.LOGIN_LOCKOUT_MINUTES * 60)
+def _lockout_seconds() -> int:
+    return settings.LOGIN_LOCKOUT_MINUTES * 60
+
+
+def login_pair_throttle() -> Throttle:
+    """Failures of one account from one address: the lock a guesser runs into. Keyed by the
+    pair, so failing on someone's email elsewhere never locks them out."""
+    return Throttle("login-pair", settings.LOGIN_MAX_FAILURES, _lockout_seconds())
 
 
 def login_ip_throttle() -> Throttle:
-    # An address gets more room than one account: shared NATs are common.
-    return Throttle(
-        "login-ip", settings.LOGIN_MAX_FAILURES * 4, settings.LOGIN_LOCKOUT_MINUTES * 60
+    """Failures from one address over all accounts (credential stuffing). More room than a
+    pair: shared NATs are common."""
+    return Throttle("login-ip", settings.LOGIN_IP_MAX_FAILURES, _lockout_seconds())
+
+
+def login_account_throttle() -> Throttle:
+    """Failures of one account over all addresses (guessing from many addresses). High, and
+    an unlocked (address, account) pair passes it, so it cannot shut the owner out."""
+    return Throttle("login-account", settings.LOGIN_ACCOUNT_MAX_FAILURES, _lockout_seconds())
+
+
+def reauth_throttle() -> Throttle:
+    """Wrong passwords at re-authentication, per signed-in person."""
+    return Throttle("reauth", settings.LOGIN_MAX_FAILURES, _lockout_seconds())
+
+
+def login_pair_ident(*, ip: str, email: str) -> str:
+    return f"{ip}|{email.strip().lower()}"
+
+
+# --- Unlock by email -------------------------------------------------------------------------
+
+UNLOCK_SALT = "atelier.login-unlock"
+
+
+def _unlocked_marks() -> Throttle:
+    # A pair whose owner followed an unlock link passes the address and account caps for the
+    # lockout window (its own pair counter still applies). limit=1: one mark means unlocked.
+    return Throttle("login-unlocked", 1, _lockout_seconds())
+
+
+def _used_unlock_tokens() -> Throttle:
+    return Throttle("login-unlock-used", 1, settings.LOGIN_UNLOCK_LINK_MINUTES * 60)
+
+
+def unlock_mail_throttle() -> Throttle:
+    """At most one unlock email per account per lockout window: failing on someone's email
+    must not flood their inbox."""
+    return Throttle("login-unlock-mail", 1, _lockout_seconds())
+
+
+def is_pair_unlocked(pair: str) -> bool:
+    return _unlocked_marks().is_locked(pair)
+
+
+def make_unlock_token(*, user: User, ip: str) -> str:
+    """A signed, timestamped token naming the account and the address it unlocks (hashed)."""
+    payload = {
+        "u": user.pk,
+        "a": hashlib.sha256(ip.encode()).hexdigest()[:32],
+        "n": secrets.token_urlsafe(12),
+    }
+    return signing.TimestampSigner(salt=UNLOCK_SALT).sign_object(payload, compress=True)
+
+
+def redeem_unlock_token(*, token: str, ip: str) -> User:
+    """Accept an unlock link once, within LOGIN_UNLOCK_LINK_MINUTES, from the address it was
+    sent for; clears that (address, account) pair's failures and lets it past the caps.
+    Raises InvalidCode with a message for the person otherwise."""
+    try:
+        payload = signing.TimestampSigner(salt=UNLOCK_SALT).unsign_object(
+            token, max_age=settings.LOGIN_UNLOCK_LINK_MINUTES * 60
+        )
+    except signing.SignatureExpired as error:
+        raise InvalidCode(_("This unlock link has expired. Try to sign in again.")) from error
+    except signing.BadSignature as error:
+        raise InvalidCode(_("This unlock link is not valid.")) from error
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first()
+    if user is None:
+        raise InvalidCode(_("This unlock link is not valid."))
+    if not secrets.compare_digest(
+        payload.get("a", ""), hashlib.sha256(ip.encode()).hexdigest()[:32]
+    ):
+        raise InvalidCode(
+            _("Open this unlock link on the device (and network) where sign-in was locked.")
+        )
+    used = _used_unlock_tokens()
+    if used.record_failure(str(payload.get("n"))) > 1:
+        raise InvalidCode(_("This unlock link was already used."))
+    pair = login_pair_ident(ip=ip, email=user.email)
+    login_pair_throttle().reset(pair)
+    _unlocked_marks().record_failure(pair)
+    # The lockout's own audit kind, marked as its end (no new kind: no migration).
+    record_audit_event(
+        kind=AuditEvent.Kind.LOGIN_LOCKED, actor=user, unlocked_by_email_link=True, address=ip
     )
+    return user
 
 
 def totp_throttle() -> Throttle:
@@ -316,14 +408,14 @@ def is_recently_authenticated(session) -> bool:
 def reauthenticate(*, request, password: str, code: str = "") -> None:
     """Check password (+ second factor when enrolled) and open the re-auth window."""
     user: User = request.user
-    throttle = login_throttle()
-    if throttle.is_locked(user.email):
+    throttle = reauth_throttle()
+    if throttle.is_locked(str(user.pk)):
         raise TooManyAttempts(
             _("Too many failed attempts. Wait a few minutes and try again."),
             retry_after=throttle.window_seconds,
         )
     if not user.check_password(password):
-        throttle.record_failure(user.email)
+        throttle.record_failure(str(user.pk))
         record_audit_event(
             kind=AuditEvent.Kind.REAUTH_FAILED, actor=user, request=request, reason="password"
         )
@@ -332,6 +424,6 @@ def reauthenticate(*, request, password: str, code: str = "") -> None:
         if not code.strip():
             raise TwoFactorRequired(_("Enter the code from your authenticator app."))
         verify_second_factor(user=user, code=code, request=request)
-    throttle.reset(user.email)
+    throttle.reset(str(user.pk))
     mark_reauthenticated(request.session)
     record_audit_event(kind=AuditEvent.Kind.REAUTH, actor=user, request=request)

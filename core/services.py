@@ -9,14 +9,29 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.audit import client_ip, record_audit_event
 from core.models import AuditEvent, Consent, Role, User
-from core.security import InvalidCode, TooManyAttempts, login_ip_throttle, login_throttle
+from core.security import (
+    InvalidCode,
+    TooManyAttempts,
+    is_pair_unlocked,
+    login_account_throttle,
+    login_ip_throttle,
+    login_pair_ident,
+    login_pair_throttle,
+    make_unlock_token,
+    redeem_unlock_token,
+    unlock_mail_throttle,
+)
 from core.signals import revoke_sessions_on_commit
 
 SELF_SERVICE_ROLES = (Role.BUYER, Role.ARTISAN)
@@ -82,34 +97,86 @@ def sign_up(
     return user
 
 
+class LoginLocked(TooManyAttempts):
+    """Sign-in from this address is locked for this account (or this address is capped)."""
+
+
 def check_login(*, request: HttpRequest, email: str, password: str) -> User:
     """Verify email + password with lockout after repeated failures.
 
-    Raises TooManyAttempts while locked (even for the right password, so guessing gains
-    nothing) and InvalidCode for wrong credentials. Does not log in: the caller does,
-    after the second factor when the account has one.
+    Failures count per (address, account), per address and per account (core.security).
+    Raises LoginLocked while locked (even for the right password, so guessing gains
+    nothing) and InvalidCode for wrong credentials. An (address, account) pair whose owner
+    followed an unlock link passes the address and account caps. Does not log in: the
+    caller does, after the second factor when the account has one.
     """
     email = (email or "").strip().lower()
-    account_throttle, ip_throttle = login_throttle(), login_ip_throttle()
     ip = client_ip(request) or "unknown"
-    if account_throttle.is_locked(email) or ip_throttle.is_locked(ip):
+    pair = login_pair_ident(ip=ip, email=email)
+    pair_throttle, ip_throttle, account_throttle = (
+        login_pair_throttle(),
+        login_ip_throttle(),
+        login_account_throttle(),
+    )
+    capped = not is_pair_unlocked(pair) and (
+        ip_throttle.is_locked(ip) or account_throttle.is_locked(email)
+    )
+    if capped or pair_throttle.is_locked(pair):
         record_audit_event(kind=AuditEvent.Kind.LOGIN_LOCKED, subject_email=email, request=request)
-        raise TooManyAttempts(
+        raise LoginLocked(
             _(
                 "Too many failed sign-in attempts. Try again in a few minutes or reset your password."
             ),
-            retry_after=account_throttle.window_seconds,
+            retry_after=pair_throttle.window_seconds,
         )
     user = authenticate(request, username=email, password=password)
     if user is None or user.is_suspended or user.erased_at:
-        account_throttle.record_failure(email)
-        ip_throttle.record_failure(ip)
+        for throttle, ident in (
+            (pair_throttle, pair),
+            (ip_throttle, ip),
+            (account_throttle, email),
+        ):
+            throttle.record_failure(ident)
         record_audit_event(kind=AuditEvent.Kind.LOGIN_FAILED, subject_email=email, request=request)
         if user is not None and user.is_suspended:
             raise InvalidCode(_("This account is suspended. Contact support."))
         raise InvalidCode(_("Email or password is not correct."))
-    account_throttle.reset(email)
+    pair_throttle.reset(pair)
     return user
+
+
+def send_login_unlock_email(*, request: HttpRequest, email: str) -> bool:
+    """Email the account's owner a one-time link that unlocks sign-in from this address.
+
+    Says nothing about whether the account exists (the caller shows the same page either
+    way); at most one email per account per lockout window. Returns whether one was sent.
+    """
+    email = (email or "").strip().lower()
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None or user.erased_at or user.is_suspended:
+        return False
+    mail_throttle = unlock_mail_throttle()
+    if mail_throttle.is_locked(user.email):
+        return False
+    mail_throttle.record_failure(user.email)
+    token = make_unlock_token(user=user, ip=client_ip(request) or "unknown")
+    link = settings.SITE_URL + reverse("core:login_unlock", kwargs={"token": token})
+    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        context = {
+            "user": user,
+            "link": link,
+            "minutes": settings.LOGIN_UNLOCK_LINK_MINUTES,
+            "address": client_ip(request) or "",
+        }
+        subject = render_to_string("core/email/login_unlock_subject.txt", context).strip()
+        body = render_to_string("core/email/login_unlock.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
+
+
+def unlock_login(*, request: HttpRequest, token: str) -> User:
+    """Redeem an emailed unlock link from the address it was sent for (once, in time)."""
+    return redeem_unlock_token(token=token, ip=client_ip(request) or "unknown")
 
 
 @transaction.atomic

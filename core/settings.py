@@ -75,6 +75,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.ActiveAccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Below XFrameOptionsMiddleware: responses pass through it first, so it sees only the
+    # view's own X-Frame-Options choice (frame-ancestors follows it), not the DENY default.
+    "core.csp.AtelierCSPMiddleware",
+    # Turns django-ratelimit's Ratelimited into RATELIMIT_VIEW's 429 (not a 403).
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -200,6 +205,20 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate-limit counters: the default cache (shared Redis across processes in production), with a
+# fall-back to this process's memory while it is unreachable (core/ratelimits.py).
+CACHES["ratelimit"] = {"BACKEND": "core.ratelimits.ResilientCache", "LOCATION": "default"}
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_VIEW = "core.ratelimits.too_many_requests"
+# Requests per address (or per person) in django-ratelimit's notation; "" turns one off.
+RATE_LIMITS = {
+    "login_ip": env.str("RATE_LIMIT_LOGIN_IP", default="30/m"),
+    "login_2fa_ip": env.str("RATE_LIMIT_LOGIN_2FA_IP", default="30/m"),
+    "signup_ip": env.str("RATE_LIMIT_SIGNUP_IP", default="10/h"),
+    "password_reset_ip": env.str("RATE_LIMIT_PASSWORD_RESET_IP", default="10/h"),
+    "password_reset_email": env.str("RATE_LIMIT_PASSWORD_RESET_EMAIL", default="5/h"),
+    "api_write": env.str("RATE_LIMIT_API_WRITE", default="300/m"),
+}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
@@ -261,10 +280,17 @@ if TESTING:
 REAUTH_WINDOW_MINUTES = env.int("REAUTH_WINDOW_MINUTES", default=10)
 # Buyers must re-authenticate to see their order history when this is true.
 REAUTH_FOR_ORDER_HISTORY = env.bool("REAUTH_FOR_ORDER_HISTORY", default=False)
-# Login brute-force protection: after N failures within the window the account and the
-# client address are locked for LOGIN_LOCKOUT_MINUTES.
+# Login brute-force protection (docs/security.md), counted in windows of LOGIN_LOCKOUT_MINUTES.
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+# Failures are counted per (address, account): LOGIN_MAX_FAILURES locks that pair only, so
+# nobody can lock a known email out from elsewhere. An address is capped over all accounts
+# (LOGIN_IP_MAX_FAILURES), an account over all addresses (LOGIN_ACCOUNT_MAX_FAILURES, against
+# guessing from many addresses). The locked-out person is emailed a one-time link (valid
+# LOGIN_UNLOCK_LINK_MINUTES) that unlocks sign-in for their address and that account.
+LOGIN_IP_MAX_FAILURES = env.int("LOGIN_IP_MAX_FAILURES", default=20)
+LOGIN_ACCOUNT_MAX_FAILURES = env.int("LOGIN_ACCOUNT_MAX_FAILURES", default=50)
+LOGIN_UNLOCK_LINK_MINUTES = env.int("LOGIN_UNLOCK_LINK_MINUTES", default=15)
 TOTP_MAX_FAILURES = env.int("TOTP_MAX_FAILURES", default=5)
 TOTP_ISSUER = env.str("TOTP_ISSUER", default="Atelier")
 # Optional key for encrypting TOTP secrets at rest (comma-separated Fernet keys, newest first).
@@ -285,6 +311,36 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 # Health probes come from the orchestrator over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]  # /healthz, /readyz: core.health.ProbeMiddleware
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4; core/csp.py adds ws(s)://<host>, Stripe.js when it is
+# the gateway, and frame-ancestors 'self' for views that allow same-origin framing). No inline
+# script anywhere: every script is a static file. style-src-attr allows the templates' style=""
+# attributes (layout tweaks such as margin:0); <style> elements and foreign stylesheets stay
+# blocked. Enforced by default, in development too, so what works locally works in production;
+# CSP_REPORT_ONLY=true sends it as Content-Security-Policy-Report-Only instead.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        # data: for the QR code SVG (2FA), blob: for previews of images being attached.
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # --- GDPR / retention -------------------------------------------------------------------
 # Chat content of conversations closed more than N days ago is purged (0 disables).
@@ -310,12 +366,20 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-# Django serves uploads itself only in development (DEBUG as read at load time, so browser
-# tests, which run with settings.DEBUG flipped off, still show their images). In production
-# a web server or object store serves them.
+# Public uploads (product and process photos) under MEDIA_URL: Django serves them itself only
+# in development (DEBUG as read at load time, so browser tests, which run with settings.DEBUG
+# flipped off, still show their images); in production the web server does. Private uploads
+# (chat attachments, custom-request images, stage photos, proofs) are never served from
+# MEDIA_URL: core/media.py serves them to the parties only, at /private-media/, always.
 SERVE_MEDIA = DEBUG
+# With nginx in front: the `internal` location that maps to MEDIA_ROOT (e.g. "/protected-media/");
+# the authorised view then answers with X-Accel-Redirect instead of streaming the file itself.
+MEDIA_ACCEL_REDIRECT = env.str("MEDIA_ACCEL_REDIRECT", default="")
+# Links to private media that leave the site (photos Telegram fetches) carry a signed token
+# valid this long.
+MEDIA_SIGNED_URL_HOURS = env.int("MEDIA_SIGNED_URL_HOURS", default=24)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "core.media.MediaStorage"},
     "staticfiles": {
         "BACKEND": (
             # whitenoise's compressed manifest + hashed names in ES module imports

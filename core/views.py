@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from core import security, services
 from core.audit import record_audit_event
@@ -31,6 +33,7 @@ from core.forms import (
 from core.gdpr import erase_personal_data, export_personal_data
 from core.http import safe_next_url
 from core.models import AuditEvent, Consent, User
+from core.ratelimits import ip_key, rate
 
 PENDING_2FA_KEY = "atelier_pending_2fa_user"
 PENDING_NEXT_KEY = "atelier_pending_next"
@@ -76,6 +79,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 
 
+@ratelimit(key=ip_key, rate=rate("signup_ip"), method="POST", group="signup-ip")
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None, initial={"preferred_language": request.LANGUAGE_CODE})
@@ -97,6 +101,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "core/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@ratelimit(key=ip_key, rate=rate("login_ip"), method="POST", group="login-ip")
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
@@ -108,9 +113,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
             )
-        except security.TooManyAttempts as exc:
-            form.add_error(None, exc.message)
-            status = 429
+        except services.LoginLocked as exc:
+            # The same page whether or not the account exists: no enumeration.
+            services.send_login_unlock_email(request=request, email=form.cleaned_data["email"])
+            return render(
+                request,
+                "core/login_locked.html",
+                {"message": exc.message, "minutes": settings.LOGIN_UNLOCK_LINK_MINUTES},
+                status=429,
+            )
         except security.InvalidCode as exc:
             form.add_error(None, exc.message)
             status = 400
@@ -131,6 +142,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+@ratelimit(key=ip_key, rate=rate("login_ip"), method="POST", group="login-ip")
+@require_http_methods(["GET", "POST"])
+def login_unlock(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed unlock link: GET asks (mail scanners prefetch links), POST unlocks."""
+    if request.method == "POST":
+        try:
+            services.unlock_login(request=request, token=token)
+        except security.InvalidCode as exc:
+            return render(request, "core/login_unlock.html", {"error": exc.message}, status=400)
+        messages.success(request, _("Sign-in is unlocked on this device. Sign in now."))
+        return redirect("core:login")
+    return render(request, "core/login_unlock.html")
+
+
 def _complete_login(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     # Signing in with all factors counts as a fresh authentication.
@@ -142,6 +167,7 @@ def _complete_login(request: HttpRequest, user: User, next_url: str) -> HttpResp
     return redirect(next_url)
 
 
+@ratelimit(key=ip_key, rate=rate("login_2fa_ip"), method="POST", group="login-2fa-ip")
 @require_http_methods(["GET", "POST"])
 def login_2fa(request: HttpRequest) -> HttpResponse:
     user_id = request.session.get(PENDING_2FA_KEY)

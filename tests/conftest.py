@@ -131,10 +131,43 @@ def browser(chromium_path, monkeypatch):
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
         )
+        violations = _record_csp_violations(browser)
         try:
             yield browser
         finally:
             browser.close()
+        # Any Content-Security-Policy violation on any page fails the test.
+        assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+# Every page reports CSP violations to the console, where the listener below collects them.
+_CSP_VIOLATION_JS = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+});
+"""
+
+
+def _record_csp_violations(browser) -> list[str]:
+    violations: list[str] = []
+    new_context = browser.new_context
+
+    def on_console(message) -> None:
+        text = message.text
+        if message.type == "error" and (
+            "CSP violation" in text or "Content Security Policy" in text
+        ):
+            violations.append(text)
+
+    def new_context_recording(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.add_init_script(_CSP_VIOLATION_JS)
+        context.on("console", on_console)
+        return context
+
+    browser.new_context = new_context_recording
+    return violations
 
 
 @pytest.fixture

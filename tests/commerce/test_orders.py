@@ -130,7 +130,7 @@ def test_production_update_with_photo_reaches_the_chat(buyer, artisan, order):
     )
     line = cards(order.conversation, MessageKind.SYSTEM)[-1].payload
     assert line["event"] == "order.production" and line["stage"] == "finishing"
-    assert line["photo_url"].startswith("/media/commerce/stages/")  # relative to the site
+    assert line["photo_url"].startswith("/private-media/commerce/stages/")  # relative, authorised
 
 
 def test_proof_approval_keeps_time_and_hash(buyer, artisan, conversation):

@@ -31,3 +31,15 @@ def test_env_example_names_every_provider_setting():
         "PAYMENT_GATEWAY",
     ):
         assert name in text, name
+
+
+def test_uploads_have_a_volume_and_proxies_are_trusted_only_explicitly():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert "media" in compose["volumes"]
+    for name in ("web", "worker"):
+        assert "media:/app/media" in compose["services"][name]["volumes"], name
+    assert "FORWARDED_ALLOW_IPS" in compose["services"]["web"]["environment"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '--forwarded-allow-ips \\"$FORWARDED_ALLOW_IPS\\"' in dockerfile
+    assert "ENV FORWARDED_ALLOW_IPS=127.0.0.1" in dockerfile
+    assert "--no-proxy-headers" in (ROOT / "Makefile").read_text()  # `make run`: no proxy

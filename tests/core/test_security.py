@@ -169,7 +169,8 @@ UNREACHABLE_REDIS = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-    }
+    },
+    "ratelimit": {"BACKEND": "core.ratelimits.ResilientCache", "LOCATION": "default"},
 }
 
 
