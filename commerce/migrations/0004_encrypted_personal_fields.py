@@ -21,7 +21,7 @@ def encrypt_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commerce', '0002_shipping_addresses_profiles_and_event_codes'),
+        ('commerce', '0003_offer_payment_events'),
     ]
 
     operations = [

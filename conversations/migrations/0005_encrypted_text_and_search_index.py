@@ -34,7 +34,7 @@ def encrypt_and_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0003_one_open_thread_per_pair'),
+        ('conversations', '0004_follow_up_outbox'),
     ]
 
     operations = [
