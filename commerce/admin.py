@@ -112,7 +112,7 @@ class CustomRequestAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["status"]
-    search_fields = ["buyer__email", "artisan__email", "description"]
+    search_fields = ["buyer__email", "artisan__email"]  # description: encrypted at rest
 
 
 class OfferLineInline(admin.TabularInline):

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from commerce.money import CURRENCY_CHOICES, format_money
+from core.crypto import EncryptedCharField, EncryptedJSONField, EncryptedTextField
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -258,7 +259,7 @@ class CustomRequest(models.Model):
     conversation = models.ForeignKey(
         "conversations.Conversation", on_delete=models.PROTECT, related_name="custom_requests"
     )
-    description = models.TextField()
+    description = EncryptedTextField()
     budget = models.DecimalField(**MONEY, null=True, blank=True)
     budget_currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, blank=True)
     deadline = models.DateField(null=True, blank=True)
@@ -332,8 +333,8 @@ class Offer(models.Model):
     deposit_percent = models.PositiveSmallIntegerField(default=0)
     revision_rounds_included = models.PositiveSmallIntegerField(default=1)
     personalised = models.BooleanField(default=False)
-    note = models.TextField(blank=True)
-    response_note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
+    response_note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -406,14 +407,15 @@ class ShippingAddress(models.Model):
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shipping_addresses"
     )
-    full_name = models.CharField(_("Full name"), max_length=120)
-    line1 = models.CharField(_("Address"), max_length=200)
-    line2 = models.CharField(_("Address line 2"), max_length=200, blank=True)
-    city = models.CharField(_("City"), max_length=100)
-    region = models.CharField(_("State, province or region"), max_length=100, blank=True)
-    postal_code = models.CharField(_("Postal code"), max_length=20, blank=True)
+    # Encrypted at rest (core/crypto.py), like the order's snapshot of it.
+    full_name = EncryptedCharField(_("Full name"), max_length=120)
+    line1 = EncryptedCharField(_("Address"), max_length=200)
+    line2 = EncryptedCharField(_("Address line 2"), max_length=200, blank=True)
+    city = EncryptedCharField(_("City"), max_length=100)
+    region = EncryptedCharField(_("State, province or region"), max_length=100, blank=True)
+    postal_code = EncryptedCharField(_("Postal code"), max_length=20, blank=True)
     country = CountryField(_("Country"))
-    phone = models.CharField(_("Phone (for the carrier)"), max_length=30, blank=True)
+    phone = EncryptedCharField(_("Phone (for the carrier)"), max_length=30, blank=True)
     is_default = models.BooleanField(_("Default address"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -527,11 +529,12 @@ class Order(models.Model):
     arrives_from = models.DateField(null=True, blank=True)
     arrives_to = models.DateField(null=True, blank=True)
     # Personal fields: scrubbed by GDPR erasure, the order itself is kept.
-    shipping_name = models.CharField(max_length=120, blank=True)
+    shipping_name = EncryptedCharField(max_length=120, blank=True)
     # Snapshot of the chosen ShippingAddress (structured fields, see address_snapshot()):
     # editing or deleting the address book later never changes where an order went.
-    shipping_address = models.JSONField(default=dict, blank=True)
-    buyer_note = models.TextField(blank=True)
+    # Both encrypted at rest (core/crypto.py); the snapshot is only ever read whole.
+    shipping_address = EncryptedJSONField(default=dict, blank=True)
+    buyer_note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     paid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

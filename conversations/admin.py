@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 from django.utils.translation import ngettext
 
+from conversations import search
 from conversations.models import (
     Attachment,
     Block,
@@ -80,9 +83,17 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["kind", "flagged", "channel", "language"]
-    search_fields = ["text", "author__email"]
+    # ``text`` is encrypted at rest: words are found through the blind index instead.
+    search_fields = ["author__email"]
     raw_id_fields = ["conversation", "author", "hidden_by"]
     inlines = [TranslationInline, RevisionInline]
+
+    def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        in_text = search.matching_message_ids(search_term)
+        if in_text is None:
+            return results, may_have_duplicates
+        return results | queryset.filter(pk__in=in_text), may_have_duplicates
 
     @admin.display(description="Translations")
     def translation_status(self, obj: Message) -> str:

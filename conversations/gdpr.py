@@ -48,6 +48,7 @@ def erase_messages(user: User) -> None:
         MessageTranslation,
         QuickReply,
     )
+    from conversations.search import forget_messages
 
     mine = Message.objects.filter(author=user)
     MessageRevision.objects.filter(message__in=mine).delete()
@@ -58,7 +59,9 @@ def erase_messages(user: User) -> None:
             attachment.thumbnail.delete(save=False)
         attachment.delete()
     # Keep the frame (seq, kind, time) so the other side's history stays coherent.
-    mine.filter(kind__in=["text", "image"]).update(text="", payload={}, client_id=None)
+    erased = mine.filter(kind__in=["text", "image"])
+    forget_messages(erased.values("pk"))
+    erased.update(text="", payload={}, client_id=None)
     QuickReply.objects.filter(owner=user).delete()
 
 

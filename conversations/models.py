@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import EncryptedTextField
+
 
 class Channel(models.TextChoices):
     WEB = "web", _("Web")
@@ -132,7 +134,8 @@ class Message(models.Model):
         related_name="messages",
     )
     kind = models.CharField(max_length=16, choices=MessageKind.choices, default=MessageKind.TEXT)
-    text = models.TextField(blank=True)
+    # Encrypted at rest (core/crypto.py); found by the blind index below, not by SQL LIKE.
+    text = EncryptedTextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     # Client-generated id: a retry with the same id returns the same message.
     client_id = models.CharField(max_length=64, null=True, blank=True)
@@ -175,11 +178,27 @@ class MessageRevision(models.Model):
     """A previous text of an edited message (every version is kept)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
-    text = models.TextField()
+    text = EncryptedTextField()
     replaced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["replaced_at", "id"]
+
+
+class MessageSearchTerm(models.Model):
+    """The inbox's blind index: one row per distinct normalised word (and short prefix) of a
+    message, stored as a keyed HMAC digest (conversations/search.py), so the encrypted text
+    stays searchable without the database ever holding its words."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="search_terms")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "digest"], name="uniq_message_term")
+        ]
+        indexes = [models.Index(fields=["digest", "conversation"], name="search_term_digest")]
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -228,7 +247,7 @@ class MessageTranslation(models.Model):
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="translations")
     target_language = models.CharField(max_length=8)
-    text = models.TextField(blank=True)
+    text = EncryptedTextField(blank=True)
     status = models.CharField(
         max_length=16, choices=TranslationStatus.choices, default=TranslationStatus.PENDING
     )
@@ -251,7 +270,7 @@ class TranslationCacheEntry(models.Model):
     source_hash = models.CharField(max_length=64)
     source_language = models.CharField(max_length=8, blank=True)
     target_language = models.CharField(max_length=8)
-    text = models.TextField()
+    text = EncryptedTextField()
     detected_source_language = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

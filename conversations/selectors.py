@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
+from conversations import search
 from conversations.models import (
     Attachment,
     Conversation,
@@ -140,15 +141,19 @@ def inbox(
     # PostgreSQL refuses NUL in a string literal; it never matches anything anyway.
     query = query.replace("\x00", "").strip()
     if query:
-        qs = qs.filter(
+        matches = (
             Q(subject__icontains=query)
             | Q(buyer__display_name__icontains=query)
             | Q(buyer__email__icontains=query)
             | Q(artisan__display_name__icontains=query)
-            | Q(messages__text__icontains=query)
             # Cards hold facts, not text: an order reference finds its order's thread.
             | Q(messages__payload__order__iexact=query.strip())
-        ).distinct()
+        )
+        # Message bodies are encrypted at rest: they are found through the blind index.
+        in_messages = search.matching_conversation_ids(query)
+        if in_messages is not None:
+            matches |= Q(pk__in=in_messages)
+        qs = qs.filter(matches).distinct()
     if label:
         qs = qs.filter(labels__owner=user, labels__name=label)
     return qs.order_by("-has_unread", F("last_message_at").desc(nulls_last=True), "-id")

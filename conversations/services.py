@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from conversations import moderation, outbox
+from conversations import moderation, outbox, search
 from conversations.events import broadcast_on_commit, conversation_group, user_group
 from conversations.models import (
     Attachment,
@@ -540,6 +540,7 @@ def _insert_message(
         flagged=bool(flags),
         flag_reasons=[{"reason": f.reason, "excerpt": f.excerpt} for f in flags],
     )
+    search.index_message(message)
     if attachment_ids:
         attachments = list(
             Attachment.objects.select_for_update().filter(
@@ -594,6 +595,7 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
         {"reason": f.reason, "excerpt": f.excerpt} for f in flags
     ]
     message.save(update_fields=["text", "edited_at", "flagged", "flag_reasons"])
+    search.index_message(message)
     message.translations.all().delete()  # the old translations no longer match
     broadcast_on_commit(
         conversation_group(message.conversation_id),
@@ -715,6 +717,7 @@ def hide_message(*, message: Message, moderator: User, note: str = "") -> Messag
         message.hidden_at = timezone.now()
         message.hidden_by = moderator
         message.save(update_fields=["hidden_at", "hidden_by"])
+        search.index_message(message)  # a removed message is no longer findable
     message.reports.filter(status=Report.Status.OPEN).update(
         status=Report.Status.ACTIONED, resolved_at=timezone.now(), resolved_by=moderator
     )
@@ -728,6 +731,7 @@ def unhide_message(*, message: Message, moderator: User, note: str = "") -> Mess
     message.hidden_at = None
     message.hidden_by = None
     message.save(update_fields=["hidden_at", "hidden_by"])
+    search.index_message(message)
     return _record_visibility_change(message=message, moderator=moderator, kind="unhide", note=note)
 
 
@@ -848,6 +852,7 @@ def purge_closed_conversation_content(*, older_than_days: int) -> int:
         if attachment.thumbnail:
             attachment.thumbnail.delete(save=False)
         attachment.delete()
+    search.forget_messages(chat.values("pk"))
     chat.update(text="", payload={})
     from conversations.models import MessageTranslation
 

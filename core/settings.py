@@ -9,6 +9,8 @@ to a real broker on Redis.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -293,8 +295,21 @@ LOGIN_ACCOUNT_MAX_FAILURES = env.int("LOGIN_ACCOUNT_MAX_FAILURES", default=50)
 LOGIN_UNLOCK_LINK_MINUTES = env.int("LOGIN_UNLOCK_LINK_MINUTES", default=15)
 TOTP_MAX_FAILURES = env.int("TOTP_MAX_FAILURES", default=5)
 TOTP_ISSUER = env.str("TOTP_ISSUER", default="Atelier")
-# Optional key for encrypting TOTP secrets at rest (comma-separated Fernet keys, newest first).
+# Keys for data at rest (chat bodies, custom requests, offer notes, addresses, TOTP secrets):
+# comma-separated Fernet keys, newest first (core/crypto.py; rotation: manage.py
+# rotate_encryption_keys). Production refuses to start without them (core.E010); with DEBUG
+# on, a development key is derived from the embedded SECRET_KEY so the embedded setup
+# encrypts exactly as production does.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS and DEBUG:
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(f"atelier-dev-field-key:{SECRET_KEY}".encode()).digest()
+        ).decode()
+    ]
+# Key for the inbox's blind search index (HMAC of normalised words, conversations/search.py);
+# changing it needs `manage.py rebuild_search_index`.
+SEARCH_INDEX_KEY = env.str("SEARCH_INDEX_KEY", default=f"search-index:{SECRET_KEY}")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -73,6 +73,15 @@ def make_user(email: str, role: str = Role.BUYER, **extra) -> User:
     return User.objects.create_user(email=email, password=PASSWORD, role=role, **extra)
 
 
+def message_with_text(text: str, **filters):
+    """The one message with this text. Bodies are encrypted at rest, so the database cannot
+    compare them: the candidates are decrypted and compared here."""
+    from conversations.models import Message
+
+    [message] = [m for m in Message.objects.filter(**filters) if m.text == text]
+    return message
+
+
 def enrol_totp(user: User) -> pyotp.TOTP:
     secret = pyotp.random_base32()
     user.totp_secret = secret

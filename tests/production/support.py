@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Variables of the test run that must not leak into a "production" child.
@@ -36,6 +38,8 @@ def production_env(**overrides: str) -> dict[str, str]:
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_SETTINGS_MODULE": "core.settings",
+            # The same keys as this test process, so both read what the other wrote.
+            "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         }
     )
     for key, value in overrides.items():

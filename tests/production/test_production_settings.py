@@ -63,6 +63,18 @@ def test_a_missing_secret_key_is_refused():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_missing_encryption_keys_are_refused():
+    # Given production without keys for data at rest
+    env = production_env(**STRIPE_KEYS, FIELD_ENCRYPTION_KEYS="")
+    # Then the checks fail and the ASGI entry point refuses to serve
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "core.E010" in result.stderr
+    served = run_python(IMPORT_ASGI, env)
+    assert "SERVING" not in served.stdout
+    assert "core.E010" in served.stderr
+
+
 def test_check_deploy_is_clean_with_a_configured_provider():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", env=production_env(**STRIPE_KEYS)

@@ -14,7 +14,6 @@ from django.test import AsyncClient
 from bots.models import LinkCode, ProcessedUpdate, TelegramAccount
 from bots.services import create_link_code
 from commerce.models import Order
-from conversations.models import Message
 from conversations.services import post_message
 from core.models import Consent
 from tests.bots.support import (
@@ -26,6 +25,7 @@ from tests.bots.support import (
     make_shop,
     texts,
 )
+from tests.conftest import message_with_text
 from tests.standins.telegram_server import (
     TelegramBotApiStandIn,
     callback_query_update,
@@ -147,7 +147,7 @@ async def test_artisan_message_in_another_conversation_offers_a_reply_button(
     )
 
     # Then the answer lands in the order's conversation
-    answer = await db_call(Message.objects.get)(text="Red please")
+    answer = await db_call(message_with_text)("Red please")
     assert answer.conversation_id == order.conversation_id
     assert texts(telegram_standin, BUYER)[-1] == (
         f"Your messages now go to “Order {order.reference}: Red wool scarf”. "

@@ -24,6 +24,7 @@ from tests.bots.support import (
     successful_payment_update,
     texts,
 )
+from tests.conftest import message_with_text
 from tests.standins.telegram_server import (
     TelegramBotApiStandIn,
     callback_query_update,
@@ -346,7 +347,7 @@ async def test_messages_a_guest_sends_are_not_echoed_back(
     )
 
     assert len(telegram_standin.sent_messages(BUYER)) == before
-    buyer_message = await db_call(Message.objects.get)(conversation=conversation, text="Thanks!")
+    buyer_message = await db_call(message_with_text)("Thanks!", conversation=conversation)
     assert not await db_call(TelegramDelivery.objects.filter(message=buyer_message).exists)()
 
 
@@ -360,5 +361,7 @@ async def test_blocked_bot_marks_the_account_unreachable(
 
     account = await db_call(TelegramAccount.objects.get)(telegram_user_id=BUYER)
     assert account.unreachable_since is not None
-    delivery = await db_call(TelegramDelivery.objects.get)(message__text="Hello?")
+    delivery = await db_call(TelegramDelivery.objects.get)(
+        message=await db_call(message_with_text)("Hello?")
+    )
     assert delivery.status == "blocked"
