@@ -125,7 +125,10 @@ def wait_for(condition, *, seconds: float, what: str, every=None) -> None:
     raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
-def test_kill_9_of_the_worker_mid_batch_loses_no_follow_up_and_runs_none_twice(real_worker):
+def test_kill_9_of_the_worker_mid_batch_loses_no_follow_up_and_runs_none_twice(
+    real_worker, settings
+):
+    settings.MESSAGE_SEND_RATE = "1000/10s"  # one buyer posts the whole batch at once
     deepl_api, spawn = real_worker
     count = 50
     lea = make_user("lea@example.fr", preferred_language="fr")
