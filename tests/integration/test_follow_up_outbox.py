@@ -125,14 +125,9 @@ def wait_for(condition, *, seconds: float, what: str, every=None) -> None:
     raise AssertionError(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
-def test_kill_9_of_the_worker_mid_batch_loses_no_follow_up_and_runs_none_twice(
-    real_worker, settings
-):
+def test_kill_9_of_the_worker_mid_batch_loses_no_follow_up_and_runs_none_twice(real_worker):
     deepl_api, spawn = real_worker
     count = 50
-    # One person posts the whole batch at once: above the default send rate (20/10 s),
-    # which this test is not about.
-    settings.MESSAGE_SEND_RATE = f"{count}/10s"
     lea = make_user("lea@example.fr", preferred_language="fr")
     jonas = make_user("jonas@example.de", role="artisan", preferred_language="de")
     conversation = start_conversation(buyer=lea, artisan=jonas)
