@@ -390,6 +390,8 @@ def translate_listing(label: str, object_id: int) -> int:
     model = apps.get_model(label)
     obj = model.objects.filter(pk=object_id).first()
     if obj is None:
+        # The listing is gone: its pending rows would otherwise be swept forever.
+        _pending_rows(ContentType.objects.get_for_model(model), object_id).delete()
         return 0
     # A lease, so the sweeper does not publish this listing again while we work on it.
     _pending_rows(ContentType.objects.get_for_model(obj), obj.pk).update(

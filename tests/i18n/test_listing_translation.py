@@ -504,3 +504,18 @@ def test_beat_names_the_listing_sweeper_and_the_worker_knows_it():
     entry = app.conf.beat_schedule["sweep-listing-translations"]
     assert entry["task"] == "commerce.sweep_listing_translations"
     assert entry["task"] in app.tasks
+
+
+def test_pending_rows_of_a_deleted_listing_are_dropped_not_swept_forever(
+    deepl_api, saved, french_shop, potter, monkeypatch, sweep
+):
+    monkeypatch.setattr(translate_listing, "delay", lambda *args: None)
+    vase = list_vase(saved, potter)
+    monkeypatch.undo()
+    clock_moves_past_next_attempt(rows(vase))
+    vase_rows = rows(vase)
+    type(vase).objects.filter(pk=vase.pk).delete()
+    assert sweep() == 1
+    assert vase_rows.count() == 0
+    assert sweep() == 0
+    assert deepl_api.translate_calls == []
