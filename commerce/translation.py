@@ -13,6 +13,18 @@ Rules:
 - an artisan's manual override is never overwritten; when the original changes later,
   the override is flagged ``override_outdated`` so the artisan can review it;
 - without a DeepL key the rows say "not configured" and pages show the original.
+
+Durability (the outbox pattern of ``conversations/outbox.py``, on the rows themselves): the
+save's own transaction marks every row it will change ``pending`` with a
+``next_attempt_at`` one grace period ahead (``FOLLOW_UP_GRACE_SECONDS``), and only then
+publishes ``translate_listing`` on commit. The task pushes its rows a lease ahead
+(``FOLLOW_UP_LEASE_SECONDS``) while it works; a retryable provider error leaves a row
+``pending`` with a doubling backoff, and after ``TRANSLATION_MAX_ATTEMPTS`` attempts it is
+``failed`` (dead: admin → Content translations, filter "failed", action "Retry"). The
+sweeper (beat, ``commerce.sweep_listing_translations``) publishes the listing of every
+pending row whose time has come — a lost publish, a killed worker, a backoff that ran out —
+taking rows with ``FOR UPDATE SKIP LOCKED`` and pushing them a lease ahead, so two sweepers
+never publish the same listing. Every run is idempotent (unique rows, source hashes).
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.apps import apps
@@ -123,14 +136,84 @@ def listing_source_language(obj: models.Model, texts: list[str]) -> str:
 # --- requesting and computing translations ---------------------------------------------------
 
 
+def _grace() -> timedelta:
+    return timedelta(seconds=settings.FOLLOW_UP_GRACE_SECONDS)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.FOLLOW_UP_LEASE_SECONDS)
+
+
+def _backoff(attempts: int) -> timedelta:
+    """Wait after failed attempt number ``attempts`` (1-based): doubling with jitter."""
+    return timedelta(seconds=retry_delay(max(attempts - 1, 0)))
+
+
+def mark_listing_pending(obj: models.Model) -> int:
+    """Record, in the caller's transaction, which rows of ``obj`` need a (new) translation.
+
+    Every (field, language) whose row is missing, computed from another source text, or
+    not settled becomes ``pending`` (attempts reset: a new save is a new try), due for the
+    sweeper one grace period from now. Overrides are left alone. Returns how many rows.
+    """
+    fields = translatable_fields(obj)
+    languages = listing_languages()
+    content_type = ContentType.objects.get_for_model(obj)
+    existing = {
+        (row.field, row.language): row
+        for row in ContentTranslation.objects.filter(
+            content_type=content_type, object_id=obj.pk, field__in=fields
+        )
+    }
+    due = timezone.now() + _grace()
+    new_rows: list[ContentTranslation] = []
+    stale_by_hash: dict[str, list[int]] = {}
+    for field in fields:
+        text = str(getattr(obj, field) or "").strip()
+        if not text:
+            continue
+        text_hash = source_hash_of(text)
+        for language in languages:
+            row = existing.get((field, language))
+            if row is None:
+                new_rows.append(
+                    ContentTranslation(
+                        content_type=content_type,
+                        object_id=obj.pk,
+                        field=field,
+                        language=language,
+                        status=TranslationStatus.PENDING,
+                        source_hash=text_hash,
+                        next_attempt_at=due,
+                    )
+                )
+            elif not row.is_manual_override and not (
+                row.source_hash == text_hash and row.status in SETTLED_STATUSES
+            ):
+                stale_by_hash.setdefault(text_hash, []).append(row.pk)
+    # A concurrent save of the same listing may insert the same rows: either is right.
+    ContentTranslation.objects.bulk_create(new_rows, ignore_conflicts=True)
+    for text_hash, row_ids in stale_by_hash.items():
+        ContentTranslation.objects.filter(pk__in=row_ids, is_manual_override=False).update(
+            status=TranslationStatus.PENDING,
+            source_hash=text_hash,
+            attempts=0,
+            next_attempt_at=due,
+            updated_at=timezone.now(),
+        )
+    return len(new_rows) + sum(len(ids) for ids in stale_by_hash.values())
+
+
 def request_listing_translation(obj: models.Model) -> None:
     """Call after saving a product or shop profile: translation runs after commit, async.
 
-    Never blocks or fails the save: the task runs on a worker (inline in eager mode, after
-    the transaction committed) and handles provider errors itself.
+    Never blocks or fails the save: the pending rows are written in the save's transaction
+    (so a lost publish is found by the sweeper), the task runs on a worker (inline in eager
+    mode, after the transaction committed) and handles provider errors itself.
     """
     if not translatable_fields(obj) or obj.pk is None:
         return
+    mark_listing_pending(obj)
     label, pk = _label(obj), obj.pk
     transaction.on_commit(lambda: translate_listing.delay(label, pk))
 
@@ -153,7 +236,15 @@ class _TranslationSlot:
     source_hash: str
     source_language: str
 
-    def store(self, status: str, *, text: str = "", error: str = "", attempts: int = 0) -> None:
+    def store(
+        self,
+        status: str,
+        *,
+        text: str = "",
+        error: str = "",
+        attempts: int = 0,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
         """Create or update the machine row; an override (even one made meanwhile) stays."""
         values = {
             "status": status,
@@ -162,6 +253,7 @@ class _TranslationSlot:
             "source_hash": self.source_hash,
             "source_language": self.source_language,
             "attempts": attempts,
+            "next_attempt_at": next_attempt_at,
         }
         row, created = ContentTranslation.objects.get_or_create(
             content_type=self.content_type,
@@ -250,10 +342,20 @@ def translate_listing_fields(
                 continue
             except TranslationError as exc:
                 if exc.retryable and attempts < settings.TRANSLATION_MAX_ATTEMPTS:
-                    slot.store(TranslationStatus.PENDING, error=str(exc), attempts=attempts)
+                    slot.store(
+                        TranslationStatus.PENDING,
+                        error=str(exc),
+                        attempts=attempts,
+                        next_attempt_at=timezone.now() + _backoff(attempts),
+                    )
                     retry_later = True
                 else:
-                    slot.store(TranslationStatus.FAILED, error=str(exc) or "Translation failed.")
+                    # Dead: stays visible in the admin (status "failed") until retried.
+                    slot.store(
+                        TranslationStatus.FAILED,
+                        error=str(exc) or "Translation failed.",
+                        attempts=attempts,
+                    )
                 continue
             _record_usage(result.billed_characters or len(text))
             TranslationCacheEntry.objects.get_or_create(
@@ -270,23 +372,64 @@ def translate_listing_fields(
     return ListingTranslationOutcome(translated, reused, retry_later)
 
 
-@shared_task(bind=True, name="commerce.translate_listing", max_retries=5, acks_late=True)
-def translate_listing(self, label: str, object_id: int) -> int:
-    """Translate one listing's fields; retry later on 429/5xx/timeouts."""
+def _pending_rows(content_type: ContentType, object_id: int) -> models.QuerySet:
+    return ContentTranslation.objects.filter(
+        content_type=content_type,
+        object_id=object_id,
+        status=TranslationStatus.PENDING,
+        is_manual_override=False,
+    )
+
+
+@shared_task(name="commerce.translate_listing", acks_late=True)
+def translate_listing(label: str, object_id: int) -> int:
+    """Translate one listing's fields. A 429/5xx/timeout leaves rows pending with a backoff
+    (``next_attempt_at``); the sweeper publishes them again when it has passed."""
+    if label not in TRANSLATABLE_FIELDS:
+        raise ValueError(f"{label} has no translatable fields")
     model = apps.get_model(label)
     obj = model.objects.filter(pk=object_id).first()
     if obj is None:
+        # The listing is gone: its pending rows would otherwise be swept forever.
+        _pending_rows(ContentType.objects.get_for_model(model), object_id).delete()
         return 0
-    outcome = translate_listing_fields(obj=obj)
-    if outcome.retry_later:
-        if self.request.is_eager:
-            # Inline mode has no scheduler: one more try, then rows stay pending until
-            # the next save re-requests them.
-            if self.request.retries < 1:
-                return translate_listing.apply(args=[label, object_id], retries=1).result
-            return outcome.translated
-        raise self.retry(countdown=retry_delay(self.request.retries + 1))
-    return outcome.translated
+    # A lease, so the sweeper does not publish this listing again while we work on it.
+    _pending_rows(ContentType.objects.get_for_model(obj), obj.pk).update(
+        next_attempt_at=timezone.now() + _lease()
+    )
+    return translate_listing_fields(obj=obj).translated
+
+
+@shared_task(name="commerce.sweep_listing_translations")
+def sweep_listing_translations(limit: int | None = None) -> int:
+    """Publish ``translate_listing`` again for every listing with a pending row that is due
+    (beat). Returns how many listings were published."""
+    limit = limit or settings.FOLLOW_UP_SWEEP_BATCH
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            ContentTranslation.objects.select_for_update(skip_locked=True)
+            .filter(status=TranslationStatus.PENDING, is_manual_override=False)
+            .filter(models.Q(next_attempt_at__lte=now) | models.Q(next_attempt_at__isnull=True))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "content_type_id", "object_id")[:limit]
+        )
+        if not rows:
+            return 0
+        ContentTranslation.objects.filter(pk__in=[pk for pk, _ct, _obj in rows]).update(
+            next_attempt_at=now + _lease()
+        )
+        listings: list[tuple[str, int]] = []
+        for _pk, content_type_id, object_id in rows:
+            content_type = ContentType.objects.get_for_id(content_type_id)
+            label = f"{content_type.app_label}.{content_type.model}"
+            if label in TRANSLATABLE_FIELDS and (label, object_id) not in listings:
+                listings.append((label, object_id))
+        transaction.on_commit(
+            lambda: [translate_listing.delay(label, pk) for label, pk in listings]
+        )
+    logger.info("listing translations swept", extra={"listings": len(listings)})
+    return len(listings)
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -71,7 +71,8 @@ from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from commerce.services.payments import PaymentNotCaptured
 from conversations.models import Conversation
 from conversations.services import HubError
-from core.decorators import role_required, seller_required, sensitive_action
+from core.decorators import reauth_redirect, role_required, seller_required, sensitive_action
+from core.security import is_recently_authenticated
 
 logger = logging.getLogger(__name__)
 SHOP_PAGE_SIZE = 12
@@ -619,6 +620,13 @@ def studio_order(request: HttpRequest, reference: str) -> HttpResponse:
     if order.artisan_id != request.user.pk:
         raise Http404("No such order.")
     action = request.POST.get("action", "")
+    if (
+        request.method == "POST"
+        and action in studio.REAUTH_ACTIONS
+        and not is_recently_authenticated(request.session)
+    ):
+        # Back to this page after re-authenticating; the artisan confirms the refund again.
+        return reauth_redirect(request)
     forms = {
         "production": ProductionUpdateForm(
             request.POST if action == "production" else None,

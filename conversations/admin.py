@@ -310,12 +310,38 @@ class ContentTranslationAdmin(admin.ModelAdmin):
         "field",
         "language",
         "status",
+        "attempts",
+        "error",
         "is_manual_override",
         "updated_at",
     ]
     list_filter = ["content_type", "language", "status", "is_manual_override"]
     search_fields = ["text"]
-    readonly_fields = ["source_hash", "source_language", "attempts", "error", "updated_at"]
+    readonly_fields = [
+        "source_hash",
+        "source_language",
+        "attempts",
+        "next_attempt_at",
+        "error",
+        "updated_at",
+    ]
+    actions = ["retry"]
+
+    @admin.action(description=_("Retry the selected failed translations"), permissions=["change"])
+    def retry(self, request, queryset) -> None:
+        from conversations.message_translation import retry_content_translations
+
+        count = retry_content_translations(row_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d translation queued again.",
+                "%(count)d translations queued again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(FollowUpEntry)

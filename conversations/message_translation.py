@@ -21,6 +21,7 @@ from django.utils import timezone
 from conversations.events import broadcast_on_commit, conversation_group
 from conversations.glossary import message_translation_options, translate_with_options
 from conversations.models import (
+    ContentTranslation,
     Message,
     MessageKind,
     MessageTranslation,
@@ -221,3 +222,25 @@ def _finish(
     row.status, row.text, row.error, row.provider = status, text, error, provider
     row.save(update_fields=["status", "text", "error", "provider", "updated_at"])
     _announce(row)
+
+
+RETRYABLE_CONTENT_STATUSES = (TranslationStatus.FAILED, TranslationStatus.PAUSED)
+
+
+@transaction.atomic
+def retry_content_translations(*, row_ids) -> int:
+    """Put failed ("dead") or paused listing translations back to pending, due now, with a
+    fresh attempt count; the listing sweeper (``commerce.sweep_listing_translations``)
+    publishes them on its next run. Other rows and overrides are left alone. Returns how
+    many rows were queued again."""
+    return ContentTranslation.objects.filter(
+        pk__in=list(row_ids),
+        status__in=RETRYABLE_CONTENT_STATUSES,
+        is_manual_override=False,
+    ).update(
+        status=TranslationStatus.PENDING,
+        attempts=0,
+        error="",
+        next_attempt_at=timezone.now(),
+        updated_at=timezone.now(),
+    )

@@ -523,6 +523,10 @@ class ContentTranslation(models.Model):
     is_manual_override = models.BooleanField(default=False)
     error = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Durable retry state of a pending row (commerce.translation's sweeper): when it is due
+    # to be published again (past the grace after the save, a lease, or a backoff). Null
+    # once settled, failed for good ("dead") or paused.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -534,7 +538,10 @@ class ContentTranslation(models.Model):
                 name="uniq_content_translation",
             )
         ]
-        indexes = [models.Index(fields=["content_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"]),
+            models.Index(fields=["status", "next_attempt_at"], name="content_translation_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.content_type_id}:{self.object_id}.{self.field} [{self.language}]"

@@ -1,14 +1,18 @@
 """The JSON API root (django-ninja). Apps contribute routers; the schema is at /api/schema/.
 
 Errors always have the shape ``{"code": ..., "message": ..., "field"?: ...}``; a rate-limited
-request (429) also has ``retry_after`` (seconds) and a ``Retry-After`` header.
+request (429) also has ``retry_after`` (seconds) and a ``Retry-After`` header. The database
+unreachable or timing out is ``503 {"code": "unavailable", "retry_after": 1}`` (retry the
+same request: nothing was committed).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -17,6 +21,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import django_auth
 
 from core.ratelimits import ApiWriteThrottle
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="Atelier API",
@@ -105,6 +111,16 @@ def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     return _error(
         request, "rate_limited", _("Too many requests. Wait a minute and try again."), 429
     )
+
+
+@api.exception_handler(OperationalError)
+def _database_unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    # The database is unreachable or timed out (connect_timeout, DB_POOL_TIMEOUT,
+    # statement_timeout): nothing was committed, so the same request (same client_id) is
+    # safe to retry. A coded JSON answer, not the HTML 500 page (core/error_views.py does
+    # the same for a failure before the view, e.g. loading the session).
+    logger.warning("API request failed on the database: %s", exc)
+    return _error(request, "unavailable", _("Something went wrong. Try again."), 503, retry_after=1)
 
 
 @api.exception_handler(HttpError)

@@ -46,6 +46,10 @@ app.conf.beat_schedule = {
         "task": "conversations.tasks.sweep_follow_ups",
         "schedule": 30.0,
     },
+    "sweep-listing-translations": {
+        "task": "commerce.sweep_listing_translations",
+        "schedule": 60.0,
+    },
     "send-unread-notifications": {
         "task": "conversations.tasks.send_unread_notifications",
         "schedule": 60.0,

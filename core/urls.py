@@ -37,3 +37,6 @@ if settings.SERVE_MEDIA:
         return serve(request, path, document_root=settings.MEDIA_ROOT)
 
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", _media, name="media")]
+
+# JSON for API clients (and 503 when the database is unreachable); HTML otherwise.
+handler500 = "core.error_views.server_error"

@@ -85,6 +85,10 @@ def send_change_from_studio(*, artisan: User, order: Order, data: Mapping[str, A
     )
 
 
+# Actions that move money back out: the page asks for a fresh re-authentication first
+# (core.decorators.recently_authenticated), so a stolen session cannot refund orders.
+REAUTH_ACTIONS: frozenset[str] = frozenset({"refund"})
+
 STUDIO_ACTIONS: Mapping[str, StudioAction] = {
     "ready": mark_ready_from_studio,
     "refund": refund_from_studio,

@@ -3,10 +3,13 @@ retranslated only when the source changes, artisans' overrides never overwritten
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
+from django.utils import timezone
 
 from commerce import services
 from commerce.errors import InvalidInput, NotAllowed
@@ -15,6 +18,8 @@ from commerce.translation import (
     localized_fields,
     override_listing_translation,
     revert_listing_translation,
+    sweep_listing_translations,
+    translate_listing,
     translate_listing_fields,
 )
 from conversations.admin import ContentTranslationForm
@@ -355,3 +360,162 @@ def test_only_the_owner_can_translate_a_listing(client, saved, french_shop, pott
     product = list_vase(saved, potter)
     client.force_login(artisan)
     assert client.get(f"/studio/products/{product.pk}/translations/").status_code == 404
+
+
+# --- durable state: pending rows, the sweeper, backoff and dead rows ---------------------------
+
+
+def clock_moves_past_next_attempt(queryset) -> None:
+    """The time a row waits for (grace, lease or backoff) has passed."""
+    queryset.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    """One beat run of the sweeper; what it publishes runs inline (eager Celery)."""
+
+    def run() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return sweep_listing_translations()
+
+    return run
+
+
+def test_the_save_itself_records_the_pending_rows(deepl_api, french_shop, potter, monkeypatch):
+    # Given a save whose publish after commit is lost (broker down, process killed)
+    published = []
+    monkeypatch.setattr(translate_listing, "delay", lambda *args: published.append(args))
+    vase = services.create_product(
+        artisan=potter,
+        fields=services.ProductInput(
+            title=TITLE,
+            description=DESCRIPTION,
+            price=Decimal("85.00"),
+            currency="EUR",
+            stock_quantity=1,
+        ),
+    )
+    # Then the transaction holds one pending row per field and language, due after the grace
+    assert published == []  # nothing committed yet (the test transaction is open)
+    pending = rows(vase)
+    assert pending.count() == 2 * 5
+    assert set(pending.values_list("status", flat=True)) == {TranslationStatus.PENDING}
+    assert all(row.next_attempt_at > timezone.now() for row in pending)
+
+
+def test_a_lost_publish_is_picked_up_by_the_sweeper(
+    deepl_api, saved, french_shop, potter, monkeypatch, sweep
+):
+    # Given a new listing whose translate_listing task never reached a worker
+    lost = []
+    monkeypatch.setattr(translate_listing, "delay", lambda *args: lost.append(args))
+    vase = list_vase(saved, potter)
+    monkeypatch.undo()
+    assert len(lost) == 1
+    assert rows(vase, status=TranslationStatus.PENDING).count() == 10
+    assert deepl_api.translate_calls == []
+    # When the sweeper runs within the grace period it leaves the fresh rows alone
+    assert sweep() == 0
+    # and once the grace period is over it publishes the listing once
+    clock_moves_past_next_attempt(rows(vase))
+    assert sweep() == 1
+    # Then every row is settled, with one DeepL call per field and foreign language
+    assert rows(vase, status=TranslationStatus.DONE).count() == 8
+    assert rows(vase, status=TranslationStatus.SAME_LANGUAGE).count() == 2
+    assert set(rows(vase).values_list("next_attempt_at", flat=True)) == {None}
+    assert len(deepl_api.translate_calls) == 8
+    assert localized(vase, "title", "de").text == f"[DE] {TITLE}"
+    # and sweeping again publishes nothing and calls nobody
+    clock_moves_past_next_attempt(rows(vase))
+    assert sweep() == 0
+    assert len(deepl_api.translate_calls) == 8
+
+
+def test_a_listing_being_translated_is_not_published_again_within_its_lease(
+    deepl_api, saved, french_shop, potter, monkeypatch, sweep
+):
+    monkeypatch.setattr(translate_listing, "delay", lambda *args: None)
+    vase = list_vase(saved, potter)
+    clock_moves_past_next_attempt(rows(vase))
+    # The sweeper publishes (and the publish is lost again): the rows are leased
+    assert sweep() == 1
+    assert all(row.next_attempt_at > timezone.now() for row in rows(vase))
+    assert sweep() == 0
+
+
+def test_a_failing_provider_backs_off_then_the_rows_are_dead_and_listed_in_the_admin(
+    deepl_api, saved, french_shop, potter, settings, sweep, admin_client
+):
+    settings.TRANSLATION_MAX_ATTEMPTS = 3
+    deepl_api.set_mode("server_error")
+    # Given a save while DeepL answers 5xx: attempt 1 fails, the rows wait for a backoff
+    vase = list_vase(saved, potter)
+    failing = rows(vase).exclude(status=TranslationStatus.SAME_LANGUAGE)
+    assert failing.count() == 8
+    assert set(failing.values_list("status", "attempts")) == {(TranslationStatus.PENDING, 1)}
+    assert all(row.next_attempt_at > timezone.now() for row in failing)
+    assert sweep() == 0  # still backing off
+    calls_after_first = len(deepl_api.translate_calls)
+    assert calls_after_first == 8
+
+    # When the backoff passes, the sweeper tries again: attempt 2, a longer backoff
+    clock_moves_past_next_attempt(failing)
+    assert sweep() == 1
+    assert set(failing.values_list("status", "attempts")) == {(TranslationStatus.PENDING, 2)}
+    assert all(row.next_attempt_at > timezone.now() for row in failing)
+    assert len(deepl_api.translate_calls) == 16
+
+    # and after the last attempt the rows are dead: failed, no longer swept
+    clock_moves_past_next_attempt(failing)
+    assert sweep() == 1
+    assert set(failing.values_list("status", "attempts")) == {(TranslationStatus.FAILED, 3)}
+    assert set(failing.values_list("next_attempt_at", flat=True)) == {None}
+    assert all(row.error for row in failing)
+    assert sweep() == 0
+    assert len(deepl_api.translate_calls) == 24
+    assert localized(vase, "title", "de").text == TITLE  # viewers see the original
+
+    # Then the admin lists them under "failed"
+    changelist = reverse("admin:conversations_contenttranslation_changelist")
+    listed = admin_client.get(changelist, {"status__exact": TranslationStatus.FAILED})
+    assert listed.status_code == 200
+    assert listed.context["cl"].result_count == 8
+    assert set(listed.context["cl"].result_list) == set(failing)
+
+    # and once DeepL is back, "Retry" queues them again for the next sweep
+    deepl_api.set_mode("normal")
+    response = admin_client.post(
+        changelist,
+        {"action": "retry", "_selected_action": list(rows(vase).values_list("pk", flat=True))},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "8 translations queued again." in response.content.decode()
+    assert set(failing.values_list("status", "attempts")) == {(TranslationStatus.PENDING, 0)}
+    assert sweep() == 1
+    assert set(failing.values_list("status", "attempts")) == {(TranslationStatus.DONE, 1)}
+    assert len(deepl_api.translate_calls) == 32
+    assert localized(vase, "title", "de").text == f"[DE] {TITLE}"
+
+
+def test_beat_names_the_listing_sweeper_and_the_worker_knows_it():
+    from core.celery import app
+
+    entry = app.conf.beat_schedule["sweep-listing-translations"]
+    assert entry["task"] == "commerce.sweep_listing_translations"
+    assert entry["task"] in app.tasks
+
+
+def test_pending_rows_of_a_deleted_listing_are_dropped_not_swept_forever(
+    deepl_api, saved, french_shop, potter, monkeypatch, sweep
+):
+    monkeypatch.setattr(translate_listing, "delay", lambda *args: None)
+    vase = list_vase(saved, potter)
+    monkeypatch.undo()
+    clock_moves_past_next_attempt(rows(vase))
+    vase_rows = rows(vase)
+    type(vase).objects.filter(pk=vase.pk).delete()
+    assert sweep() == 1
+    assert vase_rows.count() == 0
+    assert sweep() == 0
+    assert deepl_api.translate_calls == []
