@@ -11,10 +11,11 @@ import math
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import django_auth
+from pydantic.json_schema import SkipJsonSchema
 
 from core.ratelimits import ApiWriteThrottle
 
@@ -29,6 +30,33 @@ api = NinjaAPI(
     # Writes (POST/PUT/PATCH/DELETE) per person, RATE_LIMITS["api_write"] (core/ratelimits.py).
     throttle=[ApiWriteThrottle()],
 )
+
+
+class ErrorOut(Schema):
+    """The one error body of the API (every 4xx); ``field`` and ``retry_after`` only when set."""
+
+    code: str
+    message: str
+    # Absent (never null) when unset, so the schema shows plain optional properties.
+    field: str | SkipJsonSchema[None] = None
+    retry_after: float | SkipJsonSchema[None] = None
+
+
+# What every operation of a signed-in router can answer besides its own errors: 401 (no
+# session), 422 (a parameter or body that does not validate). Writes add 403 (the session's
+# CSRF check, and the operation's own refusals) and 429 (ApiWriteThrottle).
+_READ_ERRORS = (401, 422)
+_WRITE_ERRORS = (401, 403, 422, 429)
+
+
+def read_responses(*errors: int, ok: object = dict) -> dict[int, object]:
+    """``response=`` for a signed-in read: 200 ``ok`` plus its error statuses as ``ErrorOut``."""
+    return {200: ok, **dict.fromkeys(sorted({*_READ_ERRORS, *errors}), ErrorOut)}
+
+
+def write_responses(*errors: int, ok: object = dict) -> dict[int, object]:
+    """``response=`` for a signed-in write (POST/PUT/PATCH/DELETE), throttled and CSRF-checked."""
+    return {200: ok, **dict.fromkeys(sorted({*_WRITE_ERRORS, *errors}), ErrorOut)}
 
 
 class ApiError(Exception):
