@@ -28,6 +28,15 @@ from commerce.money import (
 from commerce.services.offers import _validated_lines
 from conversations.services import start_conversation
 
+
+def _attempt(call, errors):
+    """(value, None) or (None, the domain error): assertions stay outside ``except``."""
+    try:
+        return call(), None
+    except errors as error:
+        return None, error
+
+
 BOUNDED = settings(max_examples=200, derandomize=True, deadline=None, database=None)
 
 currencies = st.sampled_from(SUPPORTED_CURRENCIES) | st.text(max_size=5)
@@ -51,9 +60,8 @@ amounts = st.one_of(
 @BOUNDED
 @given(amount=amounts, currency=currencies)
 def test_price_is_a_clean_decimal_or_invalid_money(amount, currency):
-    try:
-        price = validate_price(amount, currency)
-    except InvalidMoney as error:
+    price, error = _attempt(lambda: validate_price(amount, currency), InvalidMoney)
+    if error is not None:
         assert error.code == "invalid_money"
         assert error.field in ("price", "currency")
         return
@@ -68,9 +76,8 @@ def test_price_is_a_clean_decimal_or_invalid_money(amount, currency):
 @BOUNDED
 @given(amount=amounts, currency=currencies)
 def test_delta_is_signed_but_bounded(amount, currency):
-    try:
-        delta = validate_delta(amount, currency)
-    except InvalidMoney:
+    delta, error = _attempt(lambda: validate_delta(amount, currency), InvalidMoney)
+    if error is not None:
         return
     assert delta.is_finite()
     assert abs(delta) <= MAX_AMOUNT
@@ -115,9 +122,10 @@ line_inputs = st.builds(
     currency="EUR",
 )
 def test_offer_lines_are_clean_or_a_domain_error(lines, currency):
-    try:
-        cleaned = _validated_lines(lines, currency, signed=False)
-    except (InvalidInput, InvalidMoney) as error:
+    cleaned, error = _attempt(
+        lambda: _validated_lines(lines, currency, signed=False), (InvalidInput, InvalidMoney)
+    )
+    if error is not None:
         assert error.field == "lines"
         return
     assert 1 <= len(cleaned) <= 30
@@ -145,16 +153,18 @@ def test_send_offer_answers_a_domain_error_or_an_offer(buyer, artisan, lines, cu
         user=artisan, shop_name="Casa Barro", story="Clay.", region="Oaxaca", country="MX"
     )
     conversation = start_conversation(buyer=buyer, artisan=artisan, subject="A bowl")
-    try:
-        offer = services.send_offer(
+    offer, error = _attempt(
+        lambda: services.send_offer(
             artisan=artisan,
             conversation=conversation,
             lines=lines,
             currency=currency,
             lead_time_days=14,
             shipping_amount=shipping,
-        )
-    except CommerceError as error:
+        ),
+        CommerceError,
+    )
+    if error is not None:
         assert error.code in ("invalid", "invalid_money")
         return
     assert offer.total > 0
