@@ -22,7 +22,7 @@ from commerce import services as commerce
 from conversations.services import post_message, start_conversation
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = pytest.mark.django_db
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -94,6 +94,7 @@ def _session_for(user) -> tuple[dict[str, str], dict[str, str]]:
     return cookies, {"X-CSRFToken": token}
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @pytest.mark.parametrize("role", ["buyer", "artisan"])
 @settings(
@@ -110,3 +111,37 @@ def test_api_conforms_to_its_schema(case, role, request, marketplace):
     # The session and the CSRF token were accepted: what was checked is the operation itself.
     assert response.status_code != 401, response.text
     assert "CSRF" not in response.text
+
+
+def test_every_operation_documents_its_errors_with_one_body(client):
+    paths = client.get("/api/schema/").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            if path == "/api/health/":
+                assert statuses == {"200"}
+                continue
+            expected = {"401", "422"} | ({"403", "429"} if method != "get" else set())
+            assert expected <= statuses, (method, path, statuses)
+            for status in statuses - {"200"}:
+                body = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+
+
+def test_a_write_without_the_csrf_token_is_a_documented_403(marketplace, buyer):
+    cookies, _ = _session_for(buyer)
+    client = Client(enforce_csrf_checks=True)
+    client.cookies.load(cookies)
+    response = client.post(
+        f"/api/conversations/{marketplace.pk}/read/", {"seq": 1}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {"code": "error", "message": "CSRF check Failed"}
+    with_token = client.post(
+        f"/api/conversations/{marketplace.pk}/read/",
+        {"seq": 1},
+        content_type="application/json",
+        headers={"X-CSRFToken": cookies["csrftoken"]},
+    )
+    assert with_token.status_code == 200
+    assert with_token.json()["last_read_seq"] == 1
