@@ -145,3 +145,26 @@ def test_a_write_without_the_csrf_token_is_a_documented_403(marketplace, buyer):
     )
     assert with_token.status_code == 200
     assert with_token.json()["last_read_seq"] == 1
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unmatched_api_path_is_a_json_404(client, buyer, method):
+    # An encoded "/" in a path parameter decodes into a path no operation matches.
+    client.force_login(buyer)
+    response = getattr(client, method)("/api/commerce/orders/ORD%2F1/")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Not found."}
+
+
+def test_nul_characters_never_reach_the_database(client, buyer):
+    # PostgreSQL refuses NUL in text (a DataError, a 500): the API drops it from bodies and
+    # queries, and an order reference holding one is simply not found.
+    client.force_login(buyer)
+    started = client.post(
+        "/api/conversations/", {"subject": "A\x00 bowl"}, content_type="application/json"
+    )
+    listed = client.get("/api/conversations/?label=a%00b&q=x%00")
+    order = client.get("/api/commerce/orders/ORD%00-1/")
+    assert (started.status_code, started.json()["subject"]) == (200, "A bowl")
+    assert listed.status_code == 200
+    assert (order.status_code, order.json()["code"]) == (404, "not_found")
