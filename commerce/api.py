@@ -15,7 +15,7 @@ from commerce import selectors, services
 from commerce.errors import CommerceError, OfferAlreadyAccepted
 from commerce.models import Proof
 from commerce.serializers import serialize_offer, serialize_order, serialize_proof
-from core.api import ApiError
+from core.api import ApiError, read_responses, write_responses
 
 router = Router(tags=["commerce"])
 
@@ -33,19 +33,31 @@ def _call(action: Callable[[], Any]) -> Any:
         raise ApiError(error.code, error.message, error.status, error.field) from error
 
 
-@router.get("/offers/{offer_id}/", summary="An offer (parties and admins only)")
+@router.get(
+    "/offers/{offer_id}/",
+    response=read_responses(404),
+    summary="An offer (parties and admins only)",
+)
 def get_offer(request: HttpRequest, offer_id: int) -> dict:
     return serialize_offer(selectors.offer_for_viewer(offer_id=offer_id, user=request.user))
 
 
-@router.post("/offers/{offer_id}/accept/", summary="Accept an offer; returns the order")
+@router.post(
+    "/offers/{offer_id}/accept/",
+    response=write_responses(400, 404, 409),
+    summary="Accept an offer; returns the order",
+)
 def accept_offer(request: HttpRequest, offer_id: int) -> dict:
     offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
     order = _call(lambda: services.accept_offer(buyer=request.user, offer=offer))
     return {"offer": serialize_offer(offer), "order": serialize_order(order)}
 
 
-@router.post("/offers/{offer_id}/decline/", summary="Decline an offer")
+@router.post(
+    "/offers/{offer_id}/decline/",
+    response=write_responses(400, 404, 409),
+    summary="Decline an offer",
+)
 def decline_offer(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
     offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
     return serialize_offer(
@@ -53,7 +65,11 @@ def decline_offer(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
     )
 
 
-@router.post("/offers/{offer_id}/request-changes/", summary="Ask for a new version")
+@router.post(
+    "/offers/{offer_id}/request-changes/",
+    response=write_responses(400, 404, 409),
+    summary="Ask for a new version",
+)
 def request_changes(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
     offer = selectors.offer_for_viewer(offer_id=offer_id, user=request.user)
     return serialize_offer(
@@ -63,7 +79,11 @@ def request_changes(request: HttpRequest, offer_id: int, body: NoteIn) -> dict:
     )
 
 
-@router.get("/orders/{reference}/", summary="An order (parties and admins only)")
+@router.get(
+    "/orders/{reference}/",
+    response=read_responses(404),
+    summary="An order (parties and admins only)",
+)
 def get_order(request: HttpRequest, reference: str) -> dict:
     order = selectors.order_for_viewer(reference=reference, user=request.user)
     data = serialize_order(order)
@@ -88,14 +108,20 @@ def _proof(request: HttpRequest, proof_id: int) -> Proof:
     return proof
 
 
-@router.post("/proofs/{proof_id}/approve/", summary="Approve a proof (time and image hash kept)")
+@router.post(
+    "/proofs/{proof_id}/approve/",
+    response=write_responses(400, 404, 409),
+    summary="Approve a proof (time and image hash kept)",
+)
 def approve_proof(request: HttpRequest, proof_id: int) -> dict:
     proof = _proof(request, proof_id)
     return serialize_proof(_call(lambda: services.approve_proof(buyer=request.user, proof=proof)))
 
 
 @router.post(
-    "/proofs/{proof_id}/request-changes/", summary="Request changes (uses a revision round)"
+    "/proofs/{proof_id}/request-changes/",
+    response=write_responses(400, 404, 409),
+    summary="Request changes (uses a revision round)",
 )
 def request_proof_changes(request: HttpRequest, proof_id: int, body: NoteIn) -> dict:
     proof = _proof(request, proof_id)

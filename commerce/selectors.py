@@ -33,6 +33,8 @@ def is_party(user: User, *, buyer_id: int, artisan_id: int) -> bool:
 
 
 def order_for_viewer(*, reference: str, user: User) -> Order:
+    if "\x00" in reference:  # no reference has one, and PostgreSQL refuses to compare it
+        raise Http404("No such order.")
     order = (
         Order.objects.select_related("shop", "buyer", "artisan", "conversation", "offer")
         .filter(reference=reference)

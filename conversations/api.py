@@ -16,7 +16,7 @@ from conversations import selectors, services
 from conversations.attachments import upload_attachment
 from conversations.models import Message, Participant
 from conversations.serializers import serialize_attachment, serialize_conversation
-from core.api import ApiError
+from core.api import ApiError, read_responses, write_responses
 from core.models import User
 
 router = Router(tags=["conversations"])
@@ -80,7 +80,11 @@ class ReportIn(Schema):
     reason: str = Field(..., min_length=1, max_length=500)
 
 
-@router.get("/", summary="List my conversations (unread first), with unread counts")
+@router.get(
+    "/",
+    response=read_responses(),
+    summary="List my conversations (unread first), with unread counts",
+)
 def list_conversations(
     request: HttpRequest, status: str = "", q: str = "", label: str = "", page: int = 1
 ) -> dict[str, Any]:
@@ -104,7 +108,11 @@ def list_conversations(
     }
 
 
-@router.post("/", summary="Start (or continue) a conversation with an artisan or the shop bot")
+@router.post(
+    "/",
+    response=write_responses(400, 404),
+    summary="Start (or continue) a conversation with an artisan or the shop bot",
+)
 def start_conversation(request: HttpRequest, data: StartConversationIn) -> dict[str, Any]:
     artisan = None
     if data.artisan_id is not None:
@@ -124,7 +132,7 @@ def start_conversation(request: HttpRequest, data: StartConversationIn) -> dict[
     return serialize_conversation(conversation, viewer_id=request.user.pk)
 
 
-@router.get("/{conversation_id}/", summary="One conversation")
+@router.get("/{conversation_id}/", response=read_responses(404), summary="One conversation")
 def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, Any]:
     conversation = _readable(request, conversation_id)
     participant = services.participant_for(conversation=conversation, user=request.user)
@@ -137,7 +145,11 @@ def get_conversation(request: HttpRequest, conversation_id: int) -> dict[str, An
     )
 
 
-@router.get("/{conversation_id}/messages/", summary="History page (oldest first)")
+@router.get(
+    "/{conversation_id}/messages/",
+    response=read_responses(404),
+    summary="History page (oldest first)",
+)
 def list_messages(
     request: HttpRequest,
     conversation_id: int,
@@ -165,7 +177,11 @@ def list_messages(
     }
 
 
-@router.post("/{conversation_id}/messages/", summary="Send a message (idempotent per client_id)")
+@router.post(
+    "/{conversation_id}/messages/",
+    response=write_responses(400, 404, 413),
+    summary="Send a message (idempotent per client_id)",
+)
 def send_message(request: HttpRequest, conversation_id: int, data: SendMessageIn) -> dict[str, Any]:
     conversation = _writable(request, conversation_id)
     try:
@@ -185,7 +201,9 @@ def send_message(request: HttpRequest, conversation_id: int, data: SendMessageIn
     }
 
 
-@router.post("/{conversation_id}/read/", summary="Mark read up to seq")
+@router.post(
+    "/{conversation_id}/read/", response=write_responses(400, 404), summary="Mark read up to seq"
+)
 def mark_read(request: HttpRequest, conversation_id: int, data: ReadIn) -> dict[str, Any]:
     conversation = _writable(request, conversation_id)
     try:
@@ -195,7 +213,11 @@ def mark_read(request: HttpRequest, conversation_id: int, data: ReadIn) -> dict[
     return {"conversation": conversation.pk, "last_read_seq": seq}
 
 
-@router.post("/{conversation_id}/attachments/", summary="Upload an image (JPEG, PNG, WebP)")
+@router.post(
+    "/{conversation_id}/attachments/",
+    response=write_responses(400, 404, 413),
+    summary="Upload an image (JPEG, PNG, WebP)",
+)
 def upload(
     request: HttpRequest,
     conversation_id: int,
@@ -218,7 +240,11 @@ def _message_for(request: HttpRequest, message_id: int) -> Message:
     return message
 
 
-@router.patch("/messages/{message_id}/", summary="Edit my text message (previous versions kept)")
+@router.patch(
+    "/messages/{message_id}/",
+    response=write_responses(400, 404, 413),
+    summary="Edit my text message (previous versions kept)",
+)
 def edit_message(request: HttpRequest, message_id: int, data: EditIn) -> dict[str, Any]:
     message = _message_for(request, message_id)
     try:
@@ -230,7 +256,11 @@ def edit_message(request: HttpRequest, message_id: int, data: EditIn) -> dict[st
     return selectors.serialize_with_translations(message)
 
 
-@router.get("/messages/{message_id}/revisions/", summary="Previous versions of an edited message")
+@router.get(
+    "/messages/{message_id}/revisions/",
+    response=read_responses(404),
+    summary="Previous versions of an edited message",
+)
 def message_revisions(request: HttpRequest, message_id: int) -> dict[str, Any]:
     message = _message_for(request, message_id)
     return {
@@ -241,7 +271,11 @@ def message_revisions(request: HttpRequest, message_id: int) -> dict[str, Any]:
     }
 
 
-@router.post("/messages/{message_id}/report/", summary="Report a message to moderators")
+@router.post(
+    "/messages/{message_id}/report/",
+    response=write_responses(400, 404),
+    summary="Report a message to moderators",
+)
 def report(request: HttpRequest, message_id: int, data: ReportIn) -> dict[str, Any]:
     message = _message_for(request, message_id)
     try:
@@ -253,7 +287,11 @@ def report(request: HttpRequest, message_id: int, data: ReportIn) -> dict[str, A
     return {"report": created.pk, "status": created.status}
 
 
-@router.post("/users/{user_id}/block/", summary="Block a person on every channel")
+@router.post(
+    "/users/{user_id}/block/",
+    response=write_responses(400, 404),
+    summary="Block a person on every channel",
+)
 def block(request: HttpRequest, user_id: int) -> dict[str, Any]:
     other = get_object_or_404(User, pk=user_id)
     try:
@@ -263,7 +301,7 @@ def block(request: HttpRequest, user_id: int) -> dict[str, Any]:
     return {"blocked": other.pk}
 
 
-@router.delete("/users/{user_id}/block/", summary="Unblock a person")
+@router.delete("/users/{user_id}/block/", response=write_responses(404), summary="Unblock a person")
 def unblock(request: HttpRequest, user_id: int) -> dict[str, Any]:
     other = get_object_or_404(User, pk=user_id)
     services.unblock_user(blocker=request.user, blocked=other)

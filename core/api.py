@@ -13,16 +13,42 @@ import math
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import django_auth
+from pydantic.json_schema import SkipJsonSchema
 
 from core.ratelimits import ApiWriteThrottle
 
 logger = logging.getLogger(__name__)
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
+class NulFreeParser(Parser):
+    """PostgreSQL text cannot hold NUL (a DataError, so a 500, at the first query that binds
+    one): drop it from every string of a JSON body and of the query, as ``post_message`` does
+    for message text. Path parameters are the operations' own (``order_for_viewer``)."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        return _without_nul(super().parse_body(request))
+
+    def parse_querydict(self, data, list_fields, request) -> dict:  # noqa: ANN001 - ninja's
+        return _without_nul(super().parse_querydict(data, list_fields, request))
+
 
 api = NinjaAPI(
     title="Atelier API",
@@ -32,9 +58,38 @@ api = NinjaAPI(
     openapi_url="/schema/",
     docs_url="/docs/",
     auth=django_auth,
+    parser=NulFreeParser(),
     # Writes (POST/PUT/PATCH/DELETE) per person, RATE_LIMITS["api_write"] (core/ratelimits.py).
     throttle=[ApiWriteThrottle()],
 )
+
+
+class ErrorOut(Schema):
+    """The one error body of the API (every 4xx); ``field`` and ``retry_after`` only when set."""
+
+    code: str
+    message: str
+    # Absent (never null) when unset, so the schema shows plain optional properties.
+    field: str | SkipJsonSchema[None] = None
+    retry_after: float | SkipJsonSchema[None] = None
+
+
+# What every operation of a signed-in router can answer besides its own errors: 401 (no
+# session), 422 (a parameter or body that does not validate). Writes add 403 (the session's
+# CSRF check, and the operation's own refusals) and 429 (ApiWriteThrottle).
+# 503: the database was unreachable or timed out (``_database_unavailable``), on any call.
+_READ_ERRORS = (401, 422, 503)
+_WRITE_ERRORS = (401, 403, 422, 429, 503)
+
+
+def read_responses(*errors: int, ok: object = dict) -> dict[int, object]:
+    """``response=`` for a signed-in read: 200 ``ok`` plus its error statuses as ``ErrorOut``."""
+    return {200: ok, **dict.fromkeys(sorted({*_READ_ERRORS, *errors}), ErrorOut)}
+
+
+def write_responses(*errors: int, ok: object = dict) -> dict[int, object]:
+    """``response=`` for a signed-in write (POST/PUT/PATCH/DELETE), throttled and CSRF-checked."""
+    return {200: ok, **dict.fromkeys(sorted({*_WRITE_ERRORS, *errors}), ErrorOut)}
 
 
 class ApiError(Exception):
@@ -136,6 +191,13 @@ def health(request: HttpRequest) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return {"status": "ok"}
+
+
+@csrf_exempt  # it only ever answers 404; a write without a token must not get HTML 403
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """A path under /api/ that no operation matches (e.g. a path parameter holding an encoded
+    ``/``): the API's JSON 404, not the site's HTML page. Mounted after ``api.urls``."""
+    return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
 
 
 def register_routers() -> None:

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core import views as core_views
-from core.api import api
+from core.api import api, api_not_found
 from core.media import is_private, serve_private_media
 
 admin.site.site_header = "Atelier administration"
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("core.account_urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", api_not_found),  # after api.urls: its JSON 404
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     # Private uploads, to the parties only (core/media.py), in development too.
     path("private-media/<path:path>", serve_private_media, name="private_media"),
@@ -26,7 +27,6 @@ if settings.SERVE_MEDIA:
     import posixpath
 
     from django.http import Http404
-    from django.urls import re_path
     from django.views.static import serve
 
     def _media(request, path):

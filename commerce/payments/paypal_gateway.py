@@ -398,17 +398,25 @@ def _json_or_error(response: httpx.Response) -> dict[str, Any]:
     raise PaymentError(f"PayPal refused the request ({response.status_code}): {message}")
 
 
+def _object(value: Any) -> Mapping[str, Any]:
+    """A JSON object of a verified event, or TypeError (the caller answers InvalidWebhook)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
     """Map a verified PayPal webhook event onto our WebhookEvent."""
     try:
         raw_type = str(event["event_type"])
         event_id = str(event["id"])
         created = datetime.fromisoformat(str(event["create_time"]).replace("Z", "+00:00"))
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        created = created.astimezone(UTC)  # OverflowError at the edges of year 1 and 9999
         resource = event.get("resource") or {}
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, OverflowError) as error:
         raise InvalidWebhook(f"Malformed PayPal event: {error}") from error
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     event_type = _WEBHOOK_EVENT_TYPES.get(raw_type, "other")
     if event_type == "other":
         return WebhookEvent(
@@ -419,22 +427,25 @@ def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
             order_reference=None,
             amount=None,
             currency=None,
-            created=created.astimezone(UTC),
+            created=created,
             raw_type=raw_type,
         )
     try:
-        amount_field = resource["amount"]
+        amount_field = _object(resource)["amount"]
         if event_type == "refund.succeeded":
             # The running total, to match Stripe's charge.amount_refunded semantics.
-            breakdown = resource.get("seller_payable_breakdown") or {}
+            breakdown = _object(resource.get("seller_payable_breakdown") or {})
             amount_field = breakdown.get("total_refunded_amount") or amount_field
-        currency = normalise_currency(amount_field["currency_code"])
+        currency = normalise_currency(_object(amount_field)["currency_code"])
         amount = parse_major_units(amount_field["value"], currency)
+        supplementary = _object(resource.get("supplementary_data") or {})
+        related_ids = _object(supplementary.get("related_ids") or {})
+        order_id = related_ids.get("order_id")
+        order_reference = resource.get("custom_id")
+        if not all(isinstance(v, str | None) for v in (order_id, order_reference)):
+            raise TypeError("order_id and custom_id must be strings")
     except (KeyError, TypeError, InvalidPaymentRequest) as error:
         raise InvalidWebhook(f"Malformed PayPal {raw_type} event: {error}") from error
-    related_ids = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-    order_id = related_ids.get("order_id")
-    order_reference = resource.get("custom_id")
     if not order_id and not order_reference:
         raise InvalidWebhook(f"PayPal {raw_type} event names neither an order nor a custom_id")
     return WebhookEvent(
@@ -445,6 +456,6 @@ def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
         order_reference=order_reference,
         amount=amount,
         currency=currency,
-        created=created.astimezone(UTC),
+        created=created,
         raw_type=raw_type,
     )

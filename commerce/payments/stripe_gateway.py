@@ -247,7 +247,8 @@ def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
         event_id = str(event["id"])
         created = datetime.fromtimestamp(int(event["created"]), tz=UTC)
         data_object = event["data"]["object"]
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
+        # OverflowError/OSError: a "created" beyond what a datetime holds.
         raise InvalidWebhook(f"Malformed Stripe event: {error}") from error
     event_type = _WEBHOOK_EVENT_TYPES.get(raw_type, "other")
     if event_type == "other":
@@ -263,8 +264,12 @@ def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
             raw_type=raw_type,
         )
     try:
+        if not isinstance(data_object, Mapping):
+            raise TypeError("data.object is not an object")
         currency = normalise_currency(str(data_object["currency"]))
         metadata = data_object.get("metadata") or {}
+        if not isinstance(metadata, Mapping):
+            raise TypeError("metadata is not an object")
         if event_type == "refund.succeeded":
             # charge.refunded carries the Charge: the PaymentIntent is its parent, and
             # amount_refunded is the running total over all refunds of that charge.
@@ -274,9 +279,11 @@ def _normalise_event(event: Mapping[str, Any]) -> WebhookEvent:
             payment_id = data_object["id"]
             minor_units = int(data_object.get("amount_received") or data_object["amount"])
         amount = from_minor_units(minor_units, currency)
-    except (KeyError, TypeError, ValueError, InvalidPaymentRequest) as error:
+        order_reference = metadata.get("order_reference")
+        if not all(isinstance(v, str | None) for v in (payment_id, order_reference)):
+            raise TypeError("payment and order ids must be strings")
+    except (KeyError, TypeError, ValueError, OverflowError, InvalidPaymentRequest) as error:
         raise InvalidWebhook(f"Malformed Stripe {raw_type} event: {error}") from error
-    order_reference = metadata.get("order_reference")
     if not payment_id and not order_reference:
         raise InvalidWebhook(f"Stripe {raw_type} event names neither a payment nor an order")
     return WebhookEvent(

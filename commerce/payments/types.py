@@ -120,12 +120,15 @@ def from_minor_units(minor_units: int, currency: str) -> Decimal:
 
 def parse_major_units(value: str, currency: str) -> Decimal:
     """Parse a provider's decimal string ("12.34", as PayPal sends) into a Decimal."""
+    exponent = currency_exponent(currency)
     try:
         amount = Decimal(str(value))
+        if not amount.is_finite():
+            raise InvalidOperation
+        # quantize signals InvalidOperation when the result needs more than 28 digits.
+        return amount.quantize(Decimal(1).scaleb(-exponent))
     except InvalidOperation as error:
         raise InvalidPaymentRequest(f"Not a decimal amount: {value!r}") from error
-    exponent = currency_exponent(currency)
-    return amount.quantize(Decimal(1).scaleb(-exponent))
 
 
 def format_major_units(amount: Decimal, currency: str) -> str:

@@ -203,7 +203,8 @@ def _validated_lines(
             raise InvalidInput(
                 _("Line %(number)s needs a description.") % {"number": index + 1}, field="lines"
             )
-        if not isinstance(line.quantity, int) or not 1 <= line.quantity <= 1000:
+        quantity = line.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 1000:
             raise InvalidInput(
                 _("Line %(number)s: quantity is 1–1000.") % {"number": index + 1}, field="lines"
             )
