@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from django.db.models import TextChoices
+
 
 class CommerceError(Exception):
     code = "invalid"
@@ -59,6 +63,29 @@ class IllegalTransition(CommerceError):
         super().__init__(message)
         self.current = current
         self.requested = requested
+
+
+def require_transition(
+    *,
+    transitions: Mapping[str, frozenset[str]],
+    statuses: type[TextChoices],
+    current: str,
+    to: str,
+    unknown: str,
+    illegal: str,
+) -> None:
+    """The one check of every status machine (orders, offers, payments): raise
+    ``IllegalTransition`` unless ``to`` is a known status reachable from ``current``.
+    ``unknown`` and ``illegal`` are the machine's translated messages, formatted here with
+    ``status`` / ``current`` and ``requested`` (status labels, in the reader's language)."""
+    if to not in statuses.values:
+        raise IllegalTransition(unknown % {"status": to}, current=current, requested=to)
+    if to not in transitions[current]:
+        raise IllegalTransition(
+            illegal % {"current": statuses(current).label, "requested": statuses(to).label},
+            current=current,
+            requested=to,
+        )
 
 
 class NothingToPay(CommerceError):

@@ -359,16 +359,10 @@ class Offer(models.Model):
         return self.total - self.shipping_amount
 
 
-class OfferEvent(models.Model):
-    """Offer history: one row per status move (``transition_offer``), never edited.
+class StatusEvent(models.Model):
+    """One row per status move of a status machine (offers, payments), never edited: who
+    (``actor``), why (``code``, a machine code) and its facts (``data``); no prose."""
 
-    ``code`` says why as a machine code (``sent``, ``superseded``, ``accepted``, …) and
-    ``data`` holds its parameters; no prose is stored.
-    """
-
-    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=20, choices=OfferStatus.choices)
-    to_status = models.CharField(max_length=20, choices=OfferStatus.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -377,10 +371,26 @@ class OfferEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.offer_id}: {self.from_status} → {self.to_status} ({self.code})"
+        return f"{self.subject_id}: {self.from_status} → {self.to_status} ({self.code})"
+
+
+class OfferEvent(StatusEvent):
+    """Offer history (``transition_offer``): codes ``sent``, ``superseded``, ``accepted``, …"""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, choices=OfferStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OfferStatus.choices)
+
+    class Meta(StatusEvent.Meta):
+        pass
+
+    @property
+    def subject_id(self) -> int:
+        return self.offer_id
 
 
 class OfferLine(models.Model):
@@ -701,28 +711,20 @@ class Payment(models.Model):
         return f"{self.provider}:{self.provider_payment_id or self.idempotency_key}"
 
 
-class PaymentEvent(models.Model):
-    """Payment history: one row per status move (``transition_payment``), never edited.
-
-    ``code`` is a machine code (``provider_succeeded``, ``provider_failed``, ``refunded``, …);
-    ``data`` holds facts such as the provider's event id.
-    """
+class PaymentEvent(StatusEvent):
+    """Payment history (``transition_payment``): codes ``provider_succeeded``,
+    ``provider_failed``, ``refunded``, …; ``data`` holds facts such as the provider event id."""
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=12, choices=PaymentStatus.choices)
     to_status = models.CharField(max_length=12, choices=PaymentStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    code = models.CharField(max_length=40)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(StatusEvent.Meta):
+        pass
 
-    def __str__(self) -> str:
-        return f"{self.payment_id}: {self.from_status} → {self.to_status} ({self.code})"
+    @property
+    def subject_id(self) -> int:
+        return self.payment_id
 
 
 class ProcessedWebhookEvent(models.Model):

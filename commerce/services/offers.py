@@ -25,13 +25,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.errors import (
-    IllegalTransition,
     InvalidInput,
     NotAllowed,
     OfferAlreadyAccepted,
     OfferExpired,
     OfferNotOpen,
     OfferSuperseded,
+    require_transition,
 )
 from commerce.models import (
     ArtisanProfile,
@@ -248,17 +248,14 @@ def transition_offer(
         .get(pk=offer.pk)
     )
     current = locked.status
-    if to not in OS.values:
-        raise IllegalTransition(
-            _("Unknown offer status “%(status)s”.") % {"status": to}, current=current, requested=to
-        )
-    if to not in OFFER_TRANSITIONS[current]:
-        raise IllegalTransition(
-            _("An offer in status “%(current)s” cannot move to “%(requested)s”.")
-            % {"current": locked.get_status_display(), "requested": OS(to).label},
-            current=current,
-            requested=to,
-        )
+    require_transition(
+        transitions=OFFER_TRANSITIONS,
+        statuses=OS,
+        current=current,
+        to=to,
+        unknown=_("Unknown offer status “%(status)s”."),
+        illegal=_("An offer in status “%(current)s” cannot move to “%(requested)s”."),
+    )
     locked.status = to
     locked.save(update_fields=["status"])
     OfferEvent.objects.create(

@@ -25,6 +25,7 @@ from commerce.errors import (
     InvalidInput,
     NotAllowed,
     RevisionRoundsExhausted,
+    require_transition,
 )
 from commerce.models import (
     Order,
@@ -114,17 +115,14 @@ def transition_order(
     """
     locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     current = locked.status
-    if to not in S.values:
-        raise IllegalTransition(
-            _("Unknown order status “%(status)s”.") % {"status": to}, current=current, requested=to
-        )
-    if to not in ALLOWED_TRANSITIONS[current]:
-        raise IllegalTransition(
-            _("An order in status “%(current)s” cannot move to “%(requested)s”.")
-            % {"current": locked.get_status_display(), "requested": S(to).label},
-            current=current,
-            requested=to,
-        )
+    require_transition(
+        transitions=ALLOWED_TRANSITIONS,
+        statuses=S,
+        current=current,
+        to=to,
+        unknown=_("Unknown order status “%(status)s”."),
+        illegal=_("An order in status “%(current)s” cannot move to “%(requested)s”."),
+    )
     refusal = _status_guard(locked, to)
     if refusal:
         raise IllegalTransition(refusal, current=current, requested=to)

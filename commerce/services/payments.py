@@ -28,10 +28,10 @@ from django.utils.translation import gettext as _
 
 from commerce.errors import (
     CommerceError,
-    IllegalTransition,
     InvalidInput,
     NotAllowed,
     NothingToPay,
+    require_transition,
 )
 from commerce.models import (
     Order,
@@ -106,19 +106,14 @@ def transition_payment(
     """
     locked = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
     current = locked.status
-    if to not in P.values:
-        raise IllegalTransition(
-            _("Unknown payment status “%(status)s”.") % {"status": to},
-            current=current,
-            requested=to,
-        )
-    if to not in PAYMENT_TRANSITIONS[current]:
-        raise IllegalTransition(
-            _("A payment in status “%(current)s” cannot move to “%(requested)s”.")
-            % {"current": locked.get_status_display(), "requested": P(to).label},
-            current=current,
-            requested=to,
-        )
+    require_transition(
+        transitions=PAYMENT_TRANSITIONS,
+        statuses=P,
+        current=current,
+        to=to,
+        unknown=_("Unknown payment status “%(status)s”."),
+        illegal=_("A payment in status “%(current)s” cannot move to “%(requested)s”."),
+    )
     locked.status = to
     locked.save(update_fields=["status"])
     PaymentEvent.objects.create(
