@@ -86,12 +86,14 @@ def query_terms(query: str) -> set[str]:
     return {_digest(word[:PREFIX_MAX]) for word in words(query)}
 
 
-def index_message(message: object) -> None:
+def index_message(message: object, *, new: bool = False) -> None:
     """(Re)write the index rows of one message from its current text (in the caller's
-    transaction). Hidden or blanked messages are not findable."""
+    transaction). Hidden or blanked messages are not findable. ``new``: the message was
+    just inserted, so it has no rows to replace (saves a DELETE on the send path)."""
     from conversations.models import MessageSearchTerm
 
-    MessageSearchTerm.objects.filter(message_id=message.pk).delete()
+    if not new:
+        MessageSearchTerm.objects.filter(message_id=message.pk).delete()
     text = getattr(message, "text", "") or ""
     if not text or getattr(message, "hidden_at", None) is not None:
         return

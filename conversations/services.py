@@ -540,7 +540,7 @@ def _insert_message(
         flagged=bool(flags),
         flag_reasons=[{"reason": f.reason, "excerpt": f.excerpt} for f in flags],
     )
-    search.index_message(message)
+    search.index_message(message, new=True)
     if attachment_ids:
         attachments = list(
             Attachment.objects.select_for_update().filter(
