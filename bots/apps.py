@@ -11,11 +11,15 @@ class BotsConfig(AppConfig):
         from conversations.notifications import register_notifier
         from conversations.services import register_follow_up
 
-        # Runs after the hub's translation and the assistant's reply follow-ups (nlu is
-        # installed before bots), so the bot's replies reach Telegram after the buyer's message.
+        # Runs after the assistant's reply follow-up (nlu is installed before bots), so the
+        # bot's replies reach Telegram after the buyer's message; translation (slow) is last.
         register_follow_up(
             "telegram_delivery",
             applies=follow_ups.goes_to_telegram,
             run=follow_ups.deliver_to_telegram,
         )
         register_notifier("telegram", notify_on_telegram)
+        # Delivery never waits for a translation: it is edited in when it arrives.
+        from conversations.services import register_translation_listener
+
+        register_translation_listener(follow_ups.on_message_translated)

@@ -19,6 +19,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from django.conf import settings
@@ -101,6 +103,12 @@ def _clip(text: str, limit: int) -> str:
 
 def _shown_text(message: Message, language: str) -> str:
     """The text in the buyer's language when the hub already translated it."""
+    return _shown(message, language)[0]
+
+
+def _shown(message: Message, language: str) -> tuple[str, str]:
+    """(text, its language): the translation into ``language`` when it is done, else the
+    original (delivery never waits for a translation)."""
     if message.language and message.language != language:
         translated = (
             MessageTranslation.objects.filter(
@@ -110,8 +118,8 @@ def _shown_text(message: Message, language: str) -> str:
             .first()
         )
         if translated:
-            return translated
-    return message.text
+            return translated, language
+    return message.text, message.language or ""
 
 
 def _leaving_the_site(url: str) -> str:
@@ -371,12 +379,74 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
     delivery.status = "sent" if not failed else failed[0].status.value
     delivery.reason = (failed[0].reason if failed else "")[:255]
     delivery.delivered_at = timezone.now()
-    delivery.save(update_fields=["telegram_message_ids", "status", "reason", "delivered_at"])
+    delivery.shown_language = _shown(message, language)[1]
+    delivery.save(
+        update_fields=[
+            "telegram_message_ids",
+            "status",
+            "reason",
+            "delivered_at",
+            "shown_language",
+        ]
+    )
     if any(report.status is DeliveryStatus.BLOCKED for report in failed):
         from bots.services import mark_unreachable
 
         mark_unreachable(account_id=account.pk)
     return DeliveryOutcome(delivery.status, tuple(reports))
+
+
+def show_translation(message_id: int, language: str, *, sender: Any | None = None) -> str:
+    """The hub finished translating a message the buyer already received in the original:
+    edit the translation into the Telegram message (text messages; cards are rendered in
+    the buyer's language from data and need none). At most once per delivery and language:
+    the row is claimed before the edit, so a repeated call edits nothing."""
+    delivery = (
+        TelegramDelivery.objects.select_related("message", "account__user")
+        .filter(message_id=message_id, status="sent")
+        .first()
+    )
+    if delivery is None or len(delivery.telegram_message_ids) != 1:
+        return "nothing_to_edit"
+    message, account = delivery.message, delivery.account
+    if (account.user.preferred_language or settings.LANGUAGE_CODE) != language:
+        return "other_language"
+    if message.kind != MessageKind.TEXT or message.attachments.exists():
+        return "not_text"
+    claimed = (
+        TelegramDelivery.objects.filter(pk=delivery.pk)
+        .exclude(shown_language=language)
+        .update(shown_language=language)
+    )
+    if not claimed:
+        return "already_shown"
+    [request] = render_message(
+        message,
+        chat_id=account.chat_id,
+        language=language,
+        offer_reply=account.active_conversation_id != message.conversation_id,
+        time_zone=account.user.time_zone or "UTC",
+    ) or [None]
+    if not isinstance(request, OutboundText):
+        return "not_text"
+    if sender is None:
+        from bots.sender import get_sender
+
+        sender = get_sender()
+    try:
+        sender.call(
+            EditMessageText(
+                chat_id=request.chat_id,
+                message_id=delivery.telegram_message_ids[0],
+                text=request.text,
+                reply_markup=request.reply_markup,
+            )
+        )
+    except TelegramAPIError as error:
+        # The original stays readable; a message too old to edit is not worth a retry.
+        logger.warning("translation of message %s not edited in: %s", message_id, error)
+        return "not_edited"
+    return "edited"
 
 
 # --- offline notifications ------------------------------------------------------------------------

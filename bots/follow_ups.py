@@ -38,3 +38,18 @@ def deliver_to_telegram(message_id: int) -> str:
         raise RetryLater(
             "telegram_timeout", str(error) or "Telegram did not answer in time."
         ) from error
+
+
+def on_message_translated(message_id: int, language: str) -> None:
+    """A translation is done: if the buyer already has the original in Telegram, edit the
+    translation in (off this thread: a Celery task, inline in eager mode)."""
+    from bots.models import TelegramDelivery
+
+    if (
+        TelegramDelivery.objects.filter(message_id=message_id, status="sent")
+        .exclude(shown_language=language)
+        .exists()
+    ):
+        from bots.tasks import show_translation_on_telegram
+
+        show_translation_on_telegram.delay(message_id, language)

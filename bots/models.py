@@ -82,3 +82,6 @@ class TelegramDelivery(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The language of the text the buyer sees: the original's until the hub's translation
+    # into the buyer's language arrives and is edited in (``bridge.show_translation``).
+    shown_language = models.CharField(max_length=16, blank=True)

@@ -31,6 +31,21 @@ def deliver_to_telegram(self, message_id: int) -> str:
         raise self.retry(countdown=30 * (self.request.retries + 1)) from error
 
 
+@shared_task(acks_late=True, ignore_result=True)
+def show_translation_on_telegram(message_id: int, language: str) -> str:
+    """Edit a finished translation into a message the buyer got in the original."""
+    from bots.bridge import show_translation
+    from bots.telegram.client import TelegramNotConfigured
+
+    try:
+        return show_translation(message_id, language)
+    except TelegramNotConfigured:
+        return "not_configured"
+    except TimeoutError:
+        logger.warning("translation of message %s not edited in: Telegram timed out", message_id)
+        return "timeout"
+
+
 @shared_task(acks_late=True)
 def prune_processed_updates() -> int:
     from bots.services import prune_processed_updates as prune

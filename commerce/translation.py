@@ -42,20 +42,13 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from commerce.errors import InvalidInput, NotAllowed
-from conversations.glossary import translate_with_options, translation_options
-from conversations.message_translation import _budget_allows, _record_usage
-from conversations.models import ContentTranslation, TranslationCacheEntry, TranslationStatus
+from conversations.glossary import translation_options
+from conversations.models import ContentTranslation, TranslationStatus
+from conversations.translating import RETRY, translate_once
 from conversations.translation.backoff import retry_delay
 from conversations.translation.config import normalise_language_code
 from conversations.translation.detect import detect_language
 from conversations.translation.provider import Translator, get_translator
-from conversations.translation.types import (
-    TranslationAuthFailed,
-    TranslationError,
-    TranslationNotConfigured,
-    TranslationQuotaExceeded,
-    UnsupportedLanguagePair,
-)
 from core.gdpr import register_eraser
 from core.models import User
 
@@ -314,37 +307,14 @@ def translate_listing_fields(
                 slot.store(TranslationStatus.NOT_CONFIGURED)
                 continue
             options = translation_options(source_language=source, target_language=language)
-            key = options.cache_key(text)
-            cached = TranslationCacheEntry.objects.filter(
-                source_hash=key, source_language=source, target_language=language
-            ).first()
-            if cached is not None:
-                slot.store(TranslationStatus.DONE, text=cached.text)
-                reused += 1
-                continue
-            if not _budget_allows(len(text)):
-                slot.store(TranslationStatus.PAUSED, error="Monthly translation budget reached.")
-                continue
-            attempts = (row.attempts if row is not None else 0) + 1
-            try:
-                result, used = translate_with_options(translator, text=text, options=options)
-            except TranslationNotConfigured:
-                slot.store(TranslationStatus.NOT_CONFIGURED)
-                continue
-            except TranslationQuotaExceeded as exc:
-                slot.store(TranslationStatus.PAUSED, error=str(exc) or "Provider quota exceeded.")
-                continue
-            except UnsupportedLanguagePair as exc:
-                slot.store(TranslationStatus.UNSUPPORTED, error=str(exc))
-                continue
-            except TranslationAuthFailed as exc:
-                slot.store(TranslationStatus.FAILED, error=str(exc) or "Provider rejected our key.")
-                continue
-            except TranslationError as exc:
-                if exc.retryable and attempts < settings.TRANSLATION_MAX_ATTEMPTS:
+            attempt = translate_once(translator, text=text, options=options, source=source)
+            attempts = (row.attempts if row is not None else 0) + (1 if attempt.called else 0)
+            if attempt.status == RETRY:
+                attempts = max(attempts, (row.attempts if row is not None else 0) + 1)
+                if attempts < settings.TRANSLATION_MAX_ATTEMPTS:
                     slot.store(
                         TranslationStatus.PENDING,
-                        error=str(exc),
+                        error=attempt.error,
                         attempts=attempts,
                         next_attempt_at=timezone.now() + _backoff(attempts),
                     )
@@ -353,21 +323,16 @@ def translate_listing_fields(
                     # Dead: stays visible in the admin (status "failed") until retried.
                     slot.store(
                         TranslationStatus.FAILED,
-                        error=str(exc) or "Translation failed.",
+                        error=attempt.error or "Translation failed.",
                         attempts=attempts,
                     )
                 continue
-            _record_usage(result.billed_characters or len(text))
-            TranslationCacheEntry.objects.get_or_create(
-                source_hash=used.cache_key(text),
-                source_language=source,
-                target_language=language,
-                defaults={
-                    "text": result.text,
-                    "detected_source_language": result.detected_source_lang,
-                },
-            )
-            slot.store(TranslationStatus.DONE, text=result.text, attempts=attempts)
+            slot.store(attempt.status, text=attempt.text, error=attempt.error, attempts=attempts)
+            if attempt.status != TranslationStatus.DONE:
+                continue
+            if attempt.provider == "cache":
+                reused += 1
+                continue
             translated += 1
     return ListingTranslationOutcome(translated, reused, retry_later)
 

@@ -20,7 +20,7 @@ class ConversationsConfig(AppConfig):
 
         # Each follow-up is an outbox entry written with the message (conversations.outbox).
         services.register_follow_up(
-            "translation", applies=follow_ups.needs_translation, run=follow_ups.translate
+            "translation", applies=follow_ups.needs_translation, run=follow_ups.translate, slow=True
         )
         services.register_follow_up(
             "away_reply",

@@ -11,34 +11,26 @@ The provider is never called on the socket path. Without a DeepL key the rows sa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from conversations import translating
 from conversations.events import broadcast_on_commit, conversation_group
-from conversations.glossary import message_translation_options, translate_with_options
+from conversations.glossary import message_translation_options
 from conversations.models import (
     ContentTranslation,
     Message,
     MessageKind,
     MessageTranslation,
     Participant,
-    TranslationCacheEntry,
     TranslationStatus,
-    TranslationUsage,
 )
 from conversations.translation.config import normalise_language_code
 from conversations.translation.provider import get_translator
-from conversations.translation.types import (
-    TranslationAuthFailed,
-    TranslationError,
-    TranslationNotConfigured,
-    TranslationQuotaExceeded,
-    UnsupportedLanguagePair,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -122,30 +114,11 @@ def _announce(row: MessageTranslation) -> None:
     )
 
 
-def _month_start():
-    today = timezone.now().date()
-    return today.replace(day=1)
-
-
-def _budget_allows(characters: int) -> bool:
-    budget = settings.DEEPL_MONTHLY_CHAR_BUDGET
-    if not budget:
-        return True
-    usage = TranslationUsage.objects.filter(month=_month_start()).first()
-    used = usage.characters if usage else 0
-    return used + characters <= budget
-
-
-def _record_usage(characters: int) -> None:
-    month = _month_start()
-    TranslationUsage.objects.get_or_create(month=month)
-    TranslationUsage.objects.filter(month=month).update(characters=F("characters") + characters)
-
-
 @dataclass(frozen=True)
 class TranslateOutcome:
     done: int
     retry_later: bool
+    retry_in: float | None = None
 
 
 def translate_pending(message_id: int) -> TranslateOutcome:
@@ -157,62 +130,51 @@ def translate_pending(message_id: int) -> TranslateOutcome:
     rows = list(message.translations.filter(status=TranslationStatus.PENDING))
     translator = get_translator()
     done, retry = 0, False
+    retry_in: float | None = None
     source = _norm(message.language)
     for row in rows:
         # Glossary of the pair and the readers' formality (issue 7); part of the cache key.
         options = message_translation_options(message=message, target_language=row.target_language)
-        key = options.cache_key(text)
-        cached = TranslationCacheEntry.objects.filter(
-            source_hash=key, source_language=source, target_language=row.target_language
-        ).first()
-        if cached is not None:
-            _finish(row, TranslationStatus.DONE, text=cached.text, provider="cache")
-            done += 1
-            continue
-        if not _budget_allows(len(text)):
-            _finish(row, TranslationStatus.PAUSED, error="Monthly translation budget reached.")
-            continue
-        row.attempts += 1
-        row.save(update_fields=["attempts"])
-        try:
-            result, used = translate_with_options(translator, text=text, options=options)
-            key = used.cache_key(text)
-        except TranslationNotConfigured:
-            _finish(row, TranslationStatus.NOT_CONFIGURED)
-            continue
-        except TranslationQuotaExceeded as exc:
-            _finish(
-                row, TranslationStatus.PAUSED, error=str(exc)[:255] or "Provider quota exceeded."
-            )
-            continue
-        except UnsupportedLanguagePair as exc:
-            _finish(row, TranslationStatus.UNSUPPORTED, error=str(exc)[:255])
-            continue
-        except TranslationAuthFailed as exc:
-            _finish(
-                row, TranslationStatus.FAILED, error=str(exc)[:255] or "Provider rejected our key."
-            )
-            continue
-        except TranslationError as exc:
-            if exc.retryable and row.attempts < settings.TRANSLATION_MAX_ATTEMPTS:
-                row.error = str(exc)[:255]
-                row.save(update_fields=["error"])
+        attempt = translating.translate_once(translator, text=text, options=options, source=source)
+        if attempt.status == translating.RETRY:
+            row.attempts += 1
+            if row.attempts < settings.TRANSLATION_MAX_ATTEMPTS:
+                row.error = attempt.error
+                row.save(update_fields=["attempts", "error"])
                 retry = True
+                if attempt.retry_in is not None:
+                    retry_in = max(retry_in or 0.0, attempt.retry_in)
             else:
-                _finish(
-                    row, TranslationStatus.FAILED, error=str(exc)[:255] or "Translation failed."
-                )
+                row.save(update_fields=["attempts"])
+                _finish(row, TranslationStatus.FAILED, error=attempt.error or "Translation failed.")
             continue
-        _record_usage(result.billed_characters or len(text))
-        TranslationCacheEntry.objects.get_or_create(
-            source_hash=key,
-            source_language=source,
-            target_language=row.target_language,
-            defaults={"text": result.text, "detected_source_language": result.detected_source_lang},
+        if attempt.called:
+            row.attempts += 1
+            row.save(update_fields=["attempts"])
+        _finish(
+            row, attempt.status, text=attempt.text, error=attempt.error, provider=attempt.provider
         )
-        _finish(row, TranslationStatus.DONE, text=result.text, provider="deepl")
-        done += 1
-    return TranslateOutcome(done, retry)
+        if attempt.status == TranslationStatus.DONE:
+            done += 1
+    return TranslateOutcome(done, retry, retry_in)
+
+
+_listeners: list[Callable[[int, str], None]] = []
+
+
+def register_translation_listener(listener: Callable[[int, str], None]) -> None:
+    """``listener(message_id, language)`` runs after a translation of a message commits as
+    done (e.g. the bot layer edits it into a Telegram message already delivered)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _tell_listeners(message_id: int, language: str) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(message_id, language)
+        except Exception:
+            logger.exception("translation listener %r failed for message %s", listener, message_id)
 
 
 @transaction.atomic
@@ -222,6 +184,9 @@ def _finish(
     row.status, row.text, row.error, row.provider = status, text, error, provider
     row.save(update_fields=["status", "text", "error", "provider", "updated_at"])
     _announce(row)
+    if status == TranslationStatus.DONE and _listeners:
+        message_id, language = row.message_id, row.target_language
+        transaction.on_commit(lambda: _tell_listeners(message_id, language))
 
 
 RETRYABLE_CONTENT_STATUSES = (TranslationStatus.FAILED, TranslationStatus.PAUSED)

@@ -288,6 +288,9 @@ class TranslationUsage(models.Model):
 
     month = models.DateField(unique=True)
     characters = models.BigIntegerField(default=0)
+    # Set when the provider answered 456 (its quota is used up): nothing more is sent
+    # this month; the next month's row starts clear, so translation resumes by itself.
+    quota_exhausted_at = models.DateTimeField(null=True, blank=True)
 
 
 class Report(models.Model):

@@ -53,6 +53,9 @@ class FollowUp:
     database writes, e.g. posting a reply), which makes them exactly once. Slow work such a
     follow-up needs first (an HTTP call to Rasa) goes in ``prepare(message_id)``, run
     outside that transaction; its result is passed on as ``run(message_id, prepared)``.
+    ``slow``: it may wait seconds on a remote service (translation), so it is published
+    after the others and, in a process without a worker, runs off the sender's thread
+    (``conversations.inline_worker``): it is never on another follow-up's delivery path.
     """
 
     name: str
@@ -60,6 +63,7 @@ class FollowUp:
     run: Callable[..., object]
     transactional: bool = False
     prepare: Callable[[int], object] | None = None
+    slow: bool = False
 
 
 class RetryLater(Exception):
@@ -86,11 +90,17 @@ def register(
     run: Callable[..., object],
     transactional: bool = False,
     prepare: Callable[[int], object] | None = None,
+    slow: bool = False,
 ) -> None:
     if prepare is not None and not transactional:
         raise ValueError("prepare only makes sense for a transactional follow-up")
     _registry[name] = FollowUp(
-        name=name, applies=applies, run=run, transactional=transactional, prepare=prepare
+        name=name,
+        applies=applies,
+        run=run,
+        transactional=transactional,
+        prepare=prepare,
+        slow=slow,
     )
 
 
@@ -136,7 +146,8 @@ def record_follow_ups(*, message: Message, names: Iterable[str] | None = None) -
     if not entries:
         return []
     FollowUpEntry.objects.bulk_create(entries)
-    published = [(entry.pk, entry.name) for entry in entries]
+    # Slow follow-ups last: a translation never holds up the bot's reply or a delivery.
+    published = sorted(((entry.pk, entry.name) for entry in entries), key=_slow_last)
     transaction.on_commit(lambda: publish(published))
     return [entry.pk for entry in entries]
 
@@ -190,8 +201,19 @@ def retry_follow_ups(*, entry_ids: Iterable[int]) -> int:
 # --- relay and sweeper ---------------------------------------------------------------------------
 
 
+def _slow_last(entry: tuple[int, str]) -> bool:
+    follow_up = _registry.get(entry[1])
+    return bool(follow_up and follow_up.slow)
+
+
 def _publish_one(entry_id: int, name: str) -> None:
+    from conversations import inline_worker
     from conversations.tasks import run_follow_up
+
+    follow_up = _registry.get(name)
+    if follow_up is not None and follow_up.slow and inline_worker.enabled():
+        inline_worker.submit(entry_id)
+        return
 
     # FOLLOW_UP_QUEUES routes a follow-up to its own workers (e.g. Telegram deliveries to
     # one process, so its rate limits hold); the others go to the default queue.

@@ -107,6 +107,7 @@ def register_follow_up(
     run: Callable[..., object],
     transactional: bool = False,
     prepare: Callable[[int], object] | None = None,
+    slow: bool = False,
 ) -> None:
     """Apps add work to run after a message is committed (e.g. bot reply, Telegram).
 
@@ -114,7 +115,16 @@ def register_follow_up(
     true an outbox entry is stored with the message and ``run(message_id)`` executes on a
     Celery worker, at least once (so it must be idempotent; see ``conversations.outbox``).
     """
-    outbox.register(name, applies=applies, run=run, transactional=transactional, prepare=prepare)
+    outbox.register(
+        name, applies=applies, run=run, transactional=transactional, prepare=prepare, slow=slow
+    )
+
+
+def register_translation_listener(listener: Callable[[int, str], None]) -> None:
+    """Apps hear of each message translation that is done, after it commits."""
+    from conversations.message_translation import register_translation_listener as register
+
+    register(listener)
 
 
 # --- Access rules ------------------------------------------------------------------------

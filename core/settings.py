@@ -258,6 +258,12 @@ FOLLOW_UP_MAX_ATTEMPTS = env.int("FOLLOW_UP_MAX_ATTEMPTS", default=8)
 FOLLOW_UP_SWEEP_BATCH = env.int("FOLLOW_UP_SWEEP_BATCH", default=500)
 # Follow-up name → Celery queue, e.g. "telegram_delivery=telegram" (others: the default queue).
 FOLLOW_UP_QUEUES = env.dict("FOLLOW_UP_QUEUES", default={})
+# Without a worker (eager Celery: `make run`), slow follow-ups (translation) run on a small
+# thread pool after the sender's request, never in it (conversations.inline_worker); the
+# suite keeps them inline by default so tests can read their results at once.
+FOLLOW_UP_SLOW_IN_BACKGROUND = env.bool("FOLLOW_UP_SLOW_IN_BACKGROUND", default=not TESTING)
+FOLLOW_UP_BACKGROUND_THREADS = env.int("FOLLOW_UP_BACKGROUND_THREADS", default=2)
+FOLLOW_UP_BACKGROUND_MAX_DELAY = env.float("FOLLOW_UP_BACKGROUND_MAX_DELAY", default=900.0)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
@@ -456,7 +462,9 @@ PLATFORM_FEE_PERCENT = Decimal(env.str("PLATFORM_FEE_PERCENT", default="10"))
 
 DEEPL_AUTH_KEY = env.str("DEEPL_AUTH_KEY", default="")
 DEEPL_SERVER_URL = env.str("DEEPL_SERVER_URL", default="")
-DEEPL_TIMEOUT = env.float("DEEPL_TIMEOUT", default=10.0)
+# Longer than DeepL's slow answers (seconds, not minutes): a request that times out while
+# DeepL is still translating may be billed, so it is never resent at once (deepl_client).
+DEEPL_TIMEOUT = env.float("DEEPL_TIMEOUT", default=20.0)
 DEEPL_MONTHLY_CHAR_BUDGET = env.int("DEEPL_MONTHLY_CHAR_BUDGET", default=500_000)
 TRANSLATION_MAX_ATTEMPTS = env.int("TRANSLATION_MAX_ATTEMPTS", default=5)
 DEEPL_MAX_RETRIES = env.int("DEEPL_MAX_RETRIES", default=2)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import deepl
+import requests
 
 from .backoff import retry_delay
 from .provider import ENGLISH_VARIANTS, FORMALITY_CHOICES, PORTUGUESE_VARIANTS
@@ -106,6 +107,15 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
+def _may_have_been_billed(method: str, failure: deepl.ConnectionException) -> bool:
+    """A POST that timed out while waiting for the answer reached DeepL, which may be
+    translating (and billing) it still: sending it again would bill the text twice. Only
+    the outbox's later retry, which reads the translation cache first, tries again."""
+    return method.upper() == "POST" and isinstance(
+        failure.__cause__, requests.exceptions.ReadTimeout
+    )
+
+
 class _BoundedHttpClient(deepl.http_client.HttpClient):
     """deepl's HttpClient with a per-instance timeout and a small, bounded retry budget.
 
@@ -172,7 +182,7 @@ class _BoundedHttpClient(deepl.http_client.HttpClient):
                 self._local.retry_after = None
                 failure = exc
             retryable = (
-                failure.should_retry
+                failure.should_retry and not _may_have_been_billed(method, failure)
                 if failure is not None
                 else response is not None and (response[0] == 429 or response[0] >= 500)
             )

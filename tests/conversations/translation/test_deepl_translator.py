@@ -389,17 +389,32 @@ def test_slow_server_raises_unavailable_within_the_timeout(make_translator, deep
     assert call.status is None
 
 
-def test_total_time_is_bounded_by_timeout_times_attempts(make_translator, deepl_api):
+def test_a_timed_out_translation_is_not_sent_again_at_once(make_translator, deepl_api):
+    # Given DeepL is still working on the text when our timeout passes (it may bill it),
+    # and a retry budget that would allow two more attempts
     translator = make_translator(timeout=0.2, max_retries=2)
     deepl_api.set_mode("slow", delay=5.0)
 
-    with pytest.raises(TranslationUnavailable):
+    with pytest.raises(TranslationUnavailable, match="timed out") as raised:
         translator.translate(texts=["Hello"], target_lang="de")
 
-    # Then each of the three attempts was abandoned before the stand-in answered it
-    calls = deepl_api.translate_calls
-    assert len(calls) == 3
-    assert [call.status for call in calls] == [None, None, None]
+    # Then the text went to DeepL once (no second bill); the caller may retry later
+    [call] = deepl_api.translate_calls
+    assert call.status is None
+    assert raised.value.retryable is True
+
+
+def test_a_slow_answer_within_the_timeout_is_billed_once(make_translator, deepl_api):
+    # Given DeepL answers slowly, but inside our timeout
+    translator = make_translator(timeout=5.0, max_retries=2)
+    deepl_api.set_mode("slow", delay=0.5)
+
+    [result] = translator.translate(texts=["Hello"], target_lang="de")
+
+    # Then one request, answered, and the translation came back
+    [call] = deepl_api.translate_calls
+    assert call.status == 200
+    assert result.text
 
 
 def test_unreachable_server_raises_unavailable(recorded_sleeps):
