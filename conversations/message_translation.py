@@ -189,6 +189,31 @@ def _finish(
         transaction.on_commit(lambda: _tell_listeners(message_id, language))
 
 
+def resume_paused_translations(*, limit: int = 500) -> int:
+    """Beat: once the budget allows again (a new month, a raised budget), put paused message
+    translations back to pending and requeue their messages' translation follow-up.
+    Returns how many messages were requeued."""
+    from conversations.outbox import requeue_follow_up
+
+    if not translating.budget_allows(1):
+        return 0
+    message_ids = list(
+        MessageTranslation.objects.filter(status=TranslationStatus.PAUSED)
+        .order_by("message_id")
+        .values_list("message_id", flat=True)
+        .distinct()[:limit]
+    )
+    requeued = 0
+    for message in Message.objects.filter(pk__in=message_ids):
+        with transaction.atomic():
+            MessageTranslation.objects.filter(
+                message=message, status=TranslationStatus.PAUSED
+            ).update(status=TranslationStatus.PENDING, error="", updated_at=timezone.now())
+            if requeue_follow_up(message=message, name="translation") is not None:
+                requeued += 1
+    return requeued
+
+
 RETRYABLE_CONTENT_STATUSES = (TranslationStatus.FAILED, TranslationStatus.PAUSED)
 
 

@@ -30,6 +30,14 @@ def translate_message(self, message_id: int) -> int:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def resume_paused_translations() -> int:
+    """Beat: paused message translations go again once the budget or quota allows."""
+    from conversations.message_translation import resume_paused_translations as resume
+
+    return resume()
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def run_follow_up(entry_id: int) -> str:
     """One outbox entry (``conversations.outbox``): claim it, run its follow-up, record."""
     from conversations.outbox import run_entry

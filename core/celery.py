@@ -30,6 +30,10 @@ def _unbind_task_from_logs(task_id=None, **_kwargs) -> None:
 
 # Static schedule; django-celery-beat's DatabaseScheduler also lets admins add entries.
 app.conf.beat_schedule = {
+    "resume-paused-translations": {
+        "task": "conversations.tasks.resume_paused_translations",
+        "schedule": 3600.0,
+    },
     "purge-expired-chat-content": {
         "task": "conversations.tasks.purge_expired_chat_content",
         "schedule": crontab(hour=3, minute=17),
