@@ -1,27 +1,21 @@
-"""Intent accuracy and entity F1 of the NLU engines on held-out examples.
+"""Intent accuracy and entity F1 of both NLU engines on the held-out set.
 
 Run from the project root (no Django needed):
 
-    .venv/bin/python bench/nlu_accuracy.py
-    .venv/bin/python bench/nlu_accuracy.py --write-rasa-split /tmp/atelier-rasa-split
-    .venv/bin/python bench/nlu_accuracy.py --rasa-url http://127.0.0.1:5005 [--rasa-trained-on-split]
+    .venv/bin/python bench/nlu_accuracy.py [--show-errors] [--calibrate]
+    .venv/bin/python bench/nlu_accuracy.py --rasa-url http://127.0.0.1:5005 [--no-embedded]
 
-The examples of nlu/rasa/data/nlu.yml are split per intent (25% held out,
-fixed seed). The embedded engine is trained on the training part only and
-evaluated on the held-out part.
-
-The Rasa column evaluates whatever model the server at --rasa-url has loaded.
-A model trained by `make rasa` has seen ALL examples, held-out ones included,
-so its column is then a training-set score (optimistic) and is labelled so.
-For a fair comparison, write the train-only Rasa project with
---write-rasa-split DIR, train it (the command is printed), serve that model,
-and pass --rasa-trained-on-split.
+Both engines train on every ``nlu*.yml`` of nlu/rasa/data/ (the embedded one here, Rasa
+by ``make rasa``) and are scored on nlu/heldout/heldout.yml: utterances written apart
+from the training data and never trained on, each marked with its language, so the
+figures are per language, per intent and per entity. ``--calibrate`` picks the embedded
+fallback threshold on a validation split of the training data, never on the held-out set.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import json
 import sys
 import time
 from pathlib import Path
@@ -33,149 +27,166 @@ from nlu.engine.embedded import EmbeddedNLU  # noqa: E402
 from nlu.engine.evaluation import (  # noqa: E402
     DEFAULT_SPLIT_SEED,
     DEFAULT_TEST_FRACTION,
-    IntentReport,
     evaluate_entities,
     evaluate_intents,
     stratified_split,
 )
 from nlu.engine.training_data import (  # noqa: E402
-    DEFAULT_NLU_PATH,
+    DEFAULT_HELDOUT_PATH,
     NLUTrainingData,
+    load_heldout,
     load_nlu_file,
-    to_rasa_yaml,
 )
-from nlu.interface import NLUUnavailable, ParseResult  # noqa: E402
+from nlu.interface import NLUUnavailable  # noqa: E402
 from nlu.rasa_http import RasaHTTPNLU  # noqa: E402
 
-RASA_PROJECT_DIR = DEFAULT_NLU_PATH.parent.parent
+
+def _per_language(examples, predict_intent) -> dict[str, float]:
+    by_language: dict[str, list] = {}
+    for example in examples:
+        by_language.setdefault(example.language or "?", []).append(example)
+    return {
+        language: evaluate_intents(predict_intent, group).accuracy
+        for language, group in sorted(by_language.items())
+    }
 
 
-def write_rasa_split(data: NLUTrainingData, target: Path) -> None:
-    """A copy of the Rasa project whose nlu.yml holds only the training split."""
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(
-        RASA_PROJECT_DIR, target, ignore=shutil.ignore_patterns("models", ".rasa", "results")
+def _entity_breakdown(predict_entities, examples, synonyms) -> dict[str, float]:
+    names = sorted({e.entity for example in examples for e in example.entities})
+    breakdown = {}
+    for name in names:
+        only = [
+            example.__class__(
+                text=example.text,
+                intent=example.intent,
+                entities=tuple(e for e in example.entities if e.entity == name),
+            )
+            for example in examples
+        ]
+        report = evaluate_entities(
+            lambda text, name=name: [pair for pair in predict_entities(text) if pair[0] == name],
+            only,
+            synonyms=synonyms,
+        )
+        breakdown[name] = report.f1
+    return breakdown
+
+
+def report_engine(label, parse, examples, synonyms, *, show_errors: bool) -> dict:
+    parsed = {example.text: parse(example.text) for example in examples}
+    intents = evaluate_intents(lambda text: parsed[text].intent, examples)
+    entities = evaluate_entities(
+        lambda text: [(e.entity, e.value) for e in parsed[text].entities],
+        examples,
+        synonyms=synonyms,
     )
-    (target / "data" / "nlu.yml").write_text(to_rasa_yaml(data), encoding="utf-8")
-
-
-def print_side_by_side(reports: dict[str, IntentReport]) -> None:
-    names = list(reports)
-    intents = sorted({m.intent for report in reports.values() for m in report.per_intent})
-    header = f"{'intent':<24}{'support':>8}" + "".join(
-        f"  {name[:22]:>22} P/R/F1" for name in names
+    languages = _per_language(examples, lambda text: parsed[text].intent)
+    per_entity = _entity_breakdown(
+        lambda text: [(e.entity, e.value) for e in parsed[text].entities], examples, synonyms
     )
-    print(header)
-    print("-" * len(header))
-    for intent in intents:
-        row = f"{intent:<24}"
-        support = None
-        cells = []
-        for name in names:
-            metric = next((m for m in reports[name].per_intent if m.intent == intent), None)
-            if metric is None:
-                cells.append(f"  {'-':>29}")
-                continue
-            support = metric.support if support is None else support
-            cells.append(f"  {metric.precision:>9.2f} {metric.recall:>9.2f} {metric.f1:>9.2f}")
-        row += f"{support if support is not None else 0:>8}" + "".join(cells)
-        print(row)
+    oos = next((m for m in intents.per_intent if m.intent == "out_of_scope"), None)
+    print(f"\n== {label}")
+    print(
+        f"intent accuracy {intents.accuracy:.3f}   "
+        + "  ".join(f"{lang} {acc:.3f}" for lang, acc in languages.items())
+    )
+    print(
+        f"entity micro F1 {entities.f1:.3f} (P {entities.precision:.3f} R {entities.recall:.3f}, "
+        f"n={entities.support})   "
+        + "  ".join(f"{name} {f1:.2f}" for name, f1 in per_entity.items())
+    )
+    if oos is not None:
+        print(f"out_of_scope recall {oos.recall:.3f}")
+    print(f"{'intent':<24}{'n':>5}{'P':>7}{'R':>7}{'F1':>7}")
+    for metric in intents.per_intent:
+        print(
+            f"{metric.intent:<24}{metric.support:>5}{metric.precision:>7.2f}"
+            f"{metric.recall:>7.2f}{metric.f1:>7.2f}"
+        )
+    if show_errors:
+        print(f"\nMisclassified by {label}:")
+        for text, expected, predicted in intents.errors:
+            print(f"  {text!r}: expected {expected}, got {predicted}")
+        print(f"\nEntity misses of {label}:")
+        for example in examples:
+            want = sorted(
+                (e.entity, synonyms.get(e.value.lower(), e.value).lower()) for e in example.entities
+            )
+            got = sorted((e.entity, e.value.lower()) for e in parsed[example.text].entities)
+            if want != got:
+                print(f"  {example.text!r}: expected {want}, got {got}")
+    return {
+        "intent_accuracy": round(intents.accuracy, 4),
+        "per_language": {lang: round(acc, 4) for lang, acc in languages.items()},
+        "entity_micro_f1": round(entities.f1, 4),
+        "per_entity_f1": {name: round(f1, 4) for name, f1 in per_entity.items()},
+        "out_of_scope_recall": round(oos.recall, 4) if oos else None,
+        "per_intent_f1": {m.intent: round(m.f1, 4) for m in intents.per_intent},
+    }
+
+
+def calibrate(data: NLUTrainingData, *, seed: int, test_fraction: float) -> None:
+    """Choose the embedded fallback threshold on a validation split of the TRAINING data
+    (never the held-out set): accuracy when a prediction under the threshold counts as
+    out_of_scope."""
+    train, validation = stratified_split(data.examples, test_fraction=test_fraction, seed=seed)
+    engine = EmbeddedNLU(training_data=data.with_examples(train))
+    engine.train()
+    ranked = [(example.intent, engine.parse(example.text).ranking) for example in validation]
+    print(f"\nFallback threshold on a validation split ({len(validation)} of the training data)")
+    for threshold in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        correct = 0
+        for want, ranking in ranked:
+            top = ranking[0]
+            got = top.name if top.confidence >= threshold else "out_of_scope"
+            correct += got == want
+        print(f"  {threshold:.2f}: accuracy {correct / len(ranked):.3f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SPLIT_SEED)
     parser.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION)
+    parser.add_argument("--heldout", type=Path, default=DEFAULT_HELDOUT_PATH)
     parser.add_argument("--rasa-url", help="also evaluate a running Rasa server")
     parser.add_argument("--rasa-timeout", type=float, default=10.0)
-    parser.add_argument(
-        "--rasa-trained-on-split",
-        action="store_true",
-        help="the Rasa server's model was trained on the --write-rasa-split project",
-    )
-    parser.add_argument("--write-rasa-split", type=Path, metavar="DIR")
+    parser.add_argument("--no-embedded", action="store_true")
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--show-errors", action="store_true")
     args = parser.parse_args()
 
     data = load_nlu_file()
-    train, test = stratified_split(data.examples, test_fraction=args.test_fraction, seed=args.seed)
+    heldout = load_heldout(args.heldout).examples
+    texts = {example.text.lower() for example in data.examples}
+    verbatim = sum(example.text.lower() in texts for example in heldout)
     print(
-        f"NLU data: {len(data.examples)} examples, {len(data.intents)} intents; "
-        f"split seed {args.seed}: {len(train)} train / {len(test)} held out"
+        f"training data: {len(data.examples)} examples, {len(data.intents)} intents; "
+        f"held-out set: {len(heldout)} examples ({verbatim} also in the training data verbatim)"
     )
-    train_data = data.with_examples(train)
-
-    if args.write_rasa_split:
-        write_rasa_split(train_data, args.write_rasa_split)
-        print(
-            f"\nWrote the train-only Rasa project to {args.write_rasa_split}. Train and serve it:"
+    synonyms = dict(data.synonyms)
+    figures: dict[str, dict] = {}
+    if not args.no_embedded:
+        engine = EmbeddedNLU(training_data=data)
+        started = time.perf_counter()
+        engine.train()
+        print(f"embedded: trained in {time.perf_counter() - started:.2f}s")
+        figures["embedded"] = report_engine(
+            "embedded", engine.parse, heldout, synonyms, show_errors=args.show_errors
         )
-        print(
-            f"  RASA_PROJECT_DIR={args.write_rasa_split} bash scripts/rasa.sh train\n"
-            f"  (or: cd {args.write_rasa_split} && rasa train && rasa run --enable-api)\n"
-            f"then rerun with --rasa-url http://127.0.0.1:5005 --rasa-trained-on-split"
-        )
-
-    engine = EmbeddedNLU(training_data=train_data)
-    started = time.perf_counter()
-    engine.train()
-    train_seconds = time.perf_counter() - started
-    parsed: dict[str, ParseResult] = {}
-    started = time.perf_counter()
-    for example in test:
-        parsed[example.text] = engine.parse(example.text)
-    parse_ms = (time.perf_counter() - started) * 1000 / len(test)
-
-    reports = {"embedded": evaluate_intents(lambda text: parsed[text].intent, test)}
-    entity_reports = {
-        "embedded": evaluate_entities(
-            lambda text: [(e.entity, e.value) for e in parsed[text].entities],
-            test,
-            synonyms=dict(data.synonyms),
-        )
-    }
-    raw = evaluate_intents(lambda text: parsed[text].ranking[0].name, test)
-    print(f"\nembedded: trained in {train_seconds:.2f}s, {parse_ms:.2f} ms per parse")
-    print(
-        f"embedded: intent accuracy {reports['embedded'].accuracy:.3f} "
-        f"(top intent before the {engine.confidence_threshold} fallback: {raw.accuracy:.3f})"
-    )
-
     if args.rasa_url:
-        label = "rasa (split)" if args.rasa_trained_on_split else "rasa (seen all data)"
         rasa = RasaHTTPNLU(args.rasa_url, timeout=args.rasa_timeout)
         try:
-            rasa_parsed = {example.text: rasa.parse(example.text) for example in test}
-        except NLUUnavailable as error:
-            print(f"\n{label}: {error}")
-            return 1
-        reports[label] = evaluate_intents(lambda text: rasa_parsed[text].intent, test)
-        entity_reports[label] = evaluate_entities(
-            lambda text: [(e.entity, e.value) for e in rasa_parsed[text].entities],
-            test,
-            synonyms=dict(data.synonyms),
-        )
-        print(f"{label}: intent accuracy {reports[label].accuracy:.3f}")
-        if not args.rasa_trained_on_split:
-            print(
-                "  note: this Rasa model was trained on all of nlu.yml, held-out examples "
-                "included; see --write-rasa-split for a fair comparison."
+            figures["rasa"] = report_engine(
+                "rasa", rasa.parse, heldout, synonyms, show_errors=args.show_errors
             )
-
-    print("\nPer intent (precision / recall / F1 on held-out examples)")
-    print_side_by_side(reports)
-    print("\nEntities (micro over (entity, canonical value) pairs)")
-    for name, report in entity_reports.items():
-        print(
-            f"  {name:<24} P {report.precision:.3f}  R {report.recall:.3f}  "
-            f"F1 {report.f1:.3f}  (n={report.support})"
-        )
-    if args.show_errors:
-        for name, report in reports.items():
-            print(f"\nMisclassified by {name}:")
-            for text, expected, predicted in report.errors:
-                print(f"  {text!r}: expected {expected}, got {predicted}")
+        except NLUUnavailable as error:
+            print(f"\nrasa: {error}")
+            return 1
+    if args.calibrate:
+        calibrate(data, seed=args.seed, test_fraction=args.test_fraction)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -36,6 +36,8 @@ _NUMBER_PLACEHOLDER = "<num>"
 _CONTEXT_TOKEN_RE = re.compile(r"\w+|[€$£]")
 _WORD_SPAN_RE = re.compile(r"\w+(?:[-'’]\w+)*")
 _MAX_NAME_TOKENS = 3
+# Entities whose values are open-ended names, even when a lookup lists the known ones.
+OPEN_ENTITIES = frozenset({"artisan_name"})
 
 _PRIORITY_REGEX = 0
 _PRIORITY_NUMBER = 1
@@ -78,7 +80,9 @@ class EntityExtractor:
         self._amount_re = re.compile("|".join(f"(?:{p})" for p in amount_patterns))
 
         numeric_entities = self._numeric_entities(data)
-        self._learn_number_contexts(data, numeric_entities)
+        # Entities some of whose annotations are bare numbers ("order [5521](order_ref)")
+        # also learn the words around those numbers.
+        self._learn_number_contexts(data, numeric_entities | self._partly_numeric(data))
 
         regex_entities = {name for name, _ in self._entity_regexes}
         gazetteer_entities = set(data.lookups) | (
@@ -86,8 +90,11 @@ class EntityExtractor:
         )
         self._gazetteers = self._build_gazetteers(data, gazetteer_entities)
 
-        # Open-vocabulary entities (no lookup table): artisan names.
-        name_entities = annotated_entities - numeric_entities - regex_entities - set(data.lookups)
+        # Open-vocabulary entities: artisan names (a catalogue lookup may list the known ones;
+        # names it does not know are still spotted by their context).
+        name_entities = (
+            annotated_entities - numeric_entities - regex_entities - set(data.lookups)
+        ) | (OPEN_ENTITIES & annotated_entities)
         self._learn_name_contexts(data, name_entities)
 
     # -- learning ---------------------------------------------------------------
@@ -101,6 +108,14 @@ class EntityExtractor:
             name
             for name, values in surfaces.items()
             if all(_is_number(value, self._amount_re) for value in values)
+        }
+
+    def _partly_numeric(self, data: NLUTrainingData) -> set[str]:
+        return {
+            entity.entity
+            for example in data.examples
+            for entity in example.entities
+            if _is_number(entity.surface, self._amount_re)
         }
 
     def _context_tokens(self, text: str) -> list[tuple[str, int, int]]:
@@ -130,7 +145,11 @@ class EntityExtractor:
     def _learn_number_contexts(self, data: NLUTrainingData, numeric_entities: set[str]) -> None:
         self._number_contexts: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         for example in data.examples:
-            numeric = [e for e in example.entities if e.entity in numeric_entities]
+            numeric = [
+                e
+                for e in example.entities
+                if e.entity in numeric_entities and _is_number(e.surface, self._amount_re)
+            ]
             if not numeric:
                 continue
             tokens = self._context_tokens(example.text)

@@ -17,7 +17,12 @@ from typing import Any
 
 import yaml
 
-DEFAULT_NLU_PATH = Path(__file__).resolve().parent.parent / "rasa" / "data" / "nlu.yml"
+# The Rasa project's data folder: every ``nlu*.yml`` in it (shared lookups, regexes and
+# synonyms in nlu.yml; examples per language in nlu_<lang>.yml; the catalogue's names in
+# nlu_catalogue.yml). Rasa trains on the same folder.
+DEFAULT_NLU_PATH = Path(__file__).resolve().parent.parent / "rasa" / "data"
+#: The held-out test set: written apart from the training data and never trained on.
+DEFAULT_HELDOUT_PATH = Path(__file__).resolve().parent.parent / "heldout" / "heldout.yml"
 
 # [surface](entity) | [surface](entity:value) | [surface]{json}
 _ANNOTATION_RE = re.compile(
@@ -51,6 +56,7 @@ class TrainingExample:
     intent: str
     entities: tuple[AnnotatedEntity, ...] = ()
     annotated_text: str = ""
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,8 +222,71 @@ def parse_nlu_yaml(text: str) -> NLUTrainingData:
 
 
 def load_nlu_file(path: str | Path = DEFAULT_NLU_PATH) -> NLUTrainingData:
-    """Read and parse a Rasa ``nlu.yml`` file."""
-    return parse_nlu_yaml(Path(path).read_text(encoding="utf-8"))
+    """Read and parse a Rasa NLU file, or every ``nlu*.yml`` of a data folder (merged)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("nlu*.yml"))
+        if not files:
+            raise TrainingDataError(f"{path}: no nlu*.yml files")
+        return merge_training_data([parse_nlu_yaml(f.read_text(encoding="utf-8")) for f in files])
+    return parse_nlu_yaml(path.read_text(encoding="utf-8"))
+
+
+def merge_training_data(parts: Sequence[NLUTrainingData]) -> NLUTrainingData:
+    """One data set from several files, as Rasa merges a data folder. A surface form mapped
+    to two different canonical values is an error (Rasa would silently keep one)."""
+    examples: list[TrainingExample] = []
+    lookups: dict[str, list[str]] = {}
+    regexes: dict[str, list[str]] = {}
+    synonyms: dict[str, str] = {}
+    for part in parts:
+        examples.extend(part.examples)
+        for name, values in part.lookups.items():
+            merged = lookups.setdefault(name, [])
+            merged.extend(value for value in values if value not in merged)
+        for name, patterns in part.regexes.items():
+            merged = regexes.setdefault(name, [])
+            merged.extend(pattern for pattern in patterns if pattern not in merged)
+        for variant, canonical in part.synonyms.items():
+            known = synonyms.get(variant)
+            if known is not None and known != canonical:
+                raise TrainingDataError(
+                    f"synonym {variant!r} maps to both {known!r} and {canonical!r}"
+                )
+            synonyms[variant] = canonical
+    return NLUTrainingData(
+        examples=tuple(examples),
+        lookups={name: tuple(values) for name, values in lookups.items()},
+        regexes={name: tuple(values) for name, values in regexes.items()},
+        synonyms=synonyms,
+    )
+
+
+_LANG_MARK = re.compile(r"^#\s*lang:\s*([a-z]{2})\s*$", re.MULTILINE)
+
+
+def load_heldout(path: str | Path = DEFAULT_HELDOUT_PATH) -> NLUTrainingData:
+    """The held-out set: Rasa NLU YAML whose intent blocks each follow a ``# lang: xx``
+    comment; every example gets that language."""
+    text = Path(path).read_text(encoding="utf-8")
+    marks = list(_LANG_MARK.finditer(text))
+    if not marks:
+        raise TrainingDataError(f"{path}: no '# lang: xx' markers")
+    examples: list[TrainingExample] = []
+    for index, mark in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        chunk = parse_nlu_yaml("nlu:\n" + text[mark.end() : end])
+        examples.extend(
+            TrainingExample(
+                text=example.text,
+                intent=example.intent,
+                entities=example.entities,
+                annotated_text=example.annotated_text,
+                language=mark.group(1),
+            )
+            for example in chunk.examples
+        )
+    return NLUTrainingData(examples=tuple(examples))
 
 
 def _block(lines: Sequence[str]) -> str:
