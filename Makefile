@@ -43,6 +43,7 @@ migrate: messages
 
 demo: migrate
 	@$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py sync_nlu_catalogue
 
 serve: demo
 	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
