@@ -157,6 +157,9 @@ def main() -> int:
     args = parser.parse_args()
 
     data = load_nlu_file()
+    if not args.heldout.exists():
+        print(f"no held-out set at {args.heldout}: write one apart from the training data")
+        return 2
     heldout = load_heldout(args.heldout).examples
     texts = {example.text.lower() for example in data.examples}
     verbatim = sum(example.text.lower() in texts for example in heldout)
