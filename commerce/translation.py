@@ -307,10 +307,15 @@ def translate_listing_fields(
                 slot.store(TranslationStatus.NOT_CONFIGURED)
                 continue
             options = translation_options(source_language=source, target_language=language)
-            attempt = translate_once(translator, text=text, options=options, source=source)
+            attempt = translate_once(
+                translator,
+                text=text,
+                options=options,
+                source=source,
+                owner=f"listing:{content_type.pk}:{obj.pk}:{field}:{language}",
+            )
             attempts = (row.attempts if row is not None else 0) + (1 if attempt.called else 0)
             if attempt.status == RETRY:
-                attempts = max(attempts, (row.attempts if row is not None else 0) + 1)
                 if attempts < settings.TRANSLATION_MAX_ATTEMPTS:
                     slot.store(
                         TranslationStatus.PENDING,

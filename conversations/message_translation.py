@@ -135,9 +135,17 @@ def translate_pending(message_id: int) -> TranslateOutcome:
     for row in rows:
         # Glossary of the pair and the readers' formality (issue 7); part of the cache key.
         options = message_translation_options(message=message, target_language=row.target_language)
-        attempt = translating.translate_once(translator, text=text, options=options, source=source)
+        attempt = translating.translate_once(
+            translator,
+            text=text,
+            options=options,
+            source=source,
+            owner=f"message-translation:{row.pk}",
+        )
         if attempt.status == translating.RETRY:
-            row.attempts += 1
+            # Only the provider's own refusals count; waiting on another reader's request
+            # for the same text does not use up this row's attempts.
+            row.attempts += 1 if attempt.called else 0
             if row.attempts < settings.TRANSLATION_MAX_ATTEMPTS:
                 row.error = attempt.error
                 row.save(update_fields=["attempts", "error"])

@@ -119,9 +119,18 @@ def _inflight_seconds() -> float:
 
 
 def translate_once(
-    translator: Translator, *, text: str, options: TranslationOptions, source: str
+    translator: Translator,
+    *,
+    text: str,
+    options: TranslationOptions,
+    source: str,
+    owner: str = "",
 ) -> Attempt:
-    """Translate one text once, the cheapest way that is honest (see the module docstring)."""
+    """Translate one text once, the cheapest way that is honest (see the module docstring).
+
+    ``owner`` names the piece of work (e.g. one message translation row): a marker left by
+    an earlier attempt of the same work (a worker killed mid-request) does not hold up its
+    own retry."""
     target = options.target_language
     key = options.cache_key(text)
     hit = cached_text(key=key, source=source, target=target)
@@ -134,16 +143,22 @@ def translate_once(
             TranslationStatus.PAUSED, error=QUOTA_REACHED if paused_by_quota else BUDGET_REACHED
         )
     marker = _inflight_key(key, source, target)
-    if not cache.add(marker, 1, timeout=_inflight_seconds()):
-        # Someone else is asking the provider for this very text and pair right now.
-        hit = cached_text(key=key, source=source, target=target)
-        if hit is not None:
-            return Attempt(TranslationStatus.DONE, text=hit, provider="cache")
-        return Attempt(RETRY, error="The same text is being translated.", retry_in=2.0)
+    token = owner or "anonymous"
+    if not cache.add(marker, token, timeout=_inflight_seconds()):
+        if owner and cache.get(marker) == owner:
+            # Our own earlier attempt died holding it: this retry takes over.
+            cache.set(marker, token, timeout=_inflight_seconds())
+        else:
+            # Someone else is asking the provider for this very text and pair right now.
+            hit = cached_text(key=key, source=source, target=target)
+            if hit is not None:
+                return Attempt(TranslationStatus.DONE, text=hit, provider="cache")
+            return Attempt(RETRY, error="The same text is being translated.", retry_in=2.0)
     try:
         return _call_provider(translator, text=text, options=options, source=source)
     finally:
-        cache.delete(marker)
+        if cache.get(marker) == token:
+            cache.delete(marker)
 
 
 def _call_provider(

@@ -270,3 +270,27 @@ def test_the_eager_retry_of_the_old_translation_task_does_not_crash(settings):
         assert result.successful()
         row.refresh_from_db()
         assert row.status == TranslationStatus.DONE
+
+
+def test_a_marker_left_by_a_killed_attempt_does_not_hold_up_its_own_retry(deepl_api):
+    from django.core.cache import cache
+
+    translator = get_translator()
+    options = translation_options(source_language="fr", target_language="de")
+    marker = translating._inflight_key(options.cache_key("Bonsoir"), "fr", "de")
+    # Given a worker died mid-request for row 7, leaving its marker behind
+    cache.set(marker, "message-translation:7", timeout=60)
+
+    # Then another piece of work asking for the same text waits…
+    other = translating.translate_once(
+        translator, text="Bonsoir", options=options, source="fr", owner="message-translation:8"
+    )
+    assert other.status == "retry" and not other.called
+    assert deepl_api.translate_calls == []
+    # …while row 7's own retry goes ahead, once, and frees the marker
+    own = translating.translate_once(
+        translator, text="Bonsoir", options=options, source="fr", owner="message-translation:7"
+    )
+    assert (own.status, own.provider) == (TranslationStatus.DONE, "deepl")
+    assert len(deepl_api.translate_calls) == 1
+    assert cache.get(marker) is None
