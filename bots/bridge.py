@@ -101,11 +101,6 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _shown_text(message: Message, language: str) -> str:
-    """The text in the buyer's language when the hub already translated it."""
-    return _shown(message, language)[0]
-
-
 def _shown(message: Message, language: str) -> tuple[str, str]:
     """(text, its language): the translation into ``language`` when it is done, else the
     original (delivery never waits for a translation)."""
@@ -245,14 +240,16 @@ def render_message(
     language: str,
     offer_reply: bool = False,
     time_zone: str = "UTC",
+    shown: tuple[str, str] | None = None,
 ) -> list[BotRequest]:
     """The Telegram messages showing one hub message in the buyer's chat.
 
     ``offer_reply``: the message comes from a conversation the buyer's Telegram text does
-    not currently go to; a button lets them answer there.
+    not currently go to; a button lets them answer there. ``shown``: the (text, language)
+    ``_shown`` already found, so a delivery reads the translation once.
     """
     payload = message.payload or {}
-    text = _shown_text(message, language)
+    text = (shown or _shown(message, language))[0]
     with translation.override(language), timezone.override(_zone(time_zone)):
         if message.kind == MessageKind.BOT:
             requests: list[BotRequest] = []
@@ -357,12 +354,14 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
     if delivery is None:
         return DeliveryOutcome("already_delivered")
     language = account.user.preferred_language or settings.LANGUAGE_CODE
+    shown = _shown(message, language)
     requests = render_message(
         message,
         chat_id=account.chat_id,
         language=language,
         offer_reply=account.active_conversation_id != message.conversation_id,
         time_zone=account.user.time_zone or "UTC",
+        shown=shown,
     )
     if not requests:
         delivery.status = "empty"
@@ -379,7 +378,7 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
     delivery.status = "sent" if not failed else failed[0].status.value
     delivery.reason = (failed[0].reason if failed else "")[:255]
     delivery.delivered_at = timezone.now()
-    delivery.shown_language = _shown(message, language)[1]
+    delivery.shown_language = shown[1]
     delivery.save(
         update_fields=[
             "telegram_message_ids",

@@ -142,10 +142,11 @@ def translate_pending(message_id: int) -> TranslateOutcome:
             source=source,
             owner=f"message-translation:{row.pk}",
         )
+        # Only calls to the provider count; waiting on another reader's request for the
+        # same text does not use up this row's attempts.
+        if attempt.called:
+            row.attempts += 1
         if attempt.status == translating.RETRY:
-            # Only the provider's own refusals count; waiting on another reader's request
-            # for the same text does not use up this row's attempts.
-            row.attempts += 1 if attempt.called else 0
             if row.attempts < settings.TRANSLATION_MAX_ATTEMPTS:
                 row.error = attempt.error
                 row.save(update_fields=["attempts", "error"])
@@ -153,12 +154,8 @@ def translate_pending(message_id: int) -> TranslateOutcome:
                 if attempt.retry_in is not None:
                     retry_in = max(retry_in or 0.0, attempt.retry_in)
             else:
-                row.save(update_fields=["attempts"])
                 _finish(row, TranslationStatus.FAILED, error=attempt.error or "Translation failed.")
             continue
-        if attempt.called:
-            row.attempts += 1
-            row.save(update_fields=["attempts"])
         _finish(
             row, attempt.status, text=attempt.text, error=attempt.error, provider=attempt.provider
         )
@@ -190,7 +187,7 @@ def _finish(
     row: MessageTranslation, status: str, *, text: str = "", error: str = "", provider: str = ""
 ) -> None:
     row.status, row.text, row.error, row.provider = status, text, error, provider
-    row.save(update_fields=["status", "text", "error", "provider", "updated_at"])
+    row.save(update_fields=["status", "text", "error", "provider", "attempts", "updated_at"])
     _announce(row)
     if status == TranslationStatus.DONE and _listeners:
         message_id, language = row.message_id, row.target_language

@@ -71,16 +71,21 @@ def _usage_row() -> TranslationUsage | None:
     return TranslationUsage.objects.filter(month=period_start()).first()
 
 
-def budget_allows(characters: int) -> bool:
-    """Whether ``characters`` more may be sent this period (our budget, the provider's quota)."""
+def _pause_reason(characters: int) -> str | None:
+    """Why ``characters`` more may not be sent this period, or None when they may."""
     usage = _usage_row()
     if usage is not None and usage.quota_exhausted_at is not None:
-        return False
+        return QUOTA_REACHED
     budget = settings.DEEPL_MONTHLY_CHAR_BUDGET
-    if not budget:
-        return True
     used = usage.characters if usage else 0
-    return used + characters <= budget
+    if budget and used + characters > budget:
+        return BUDGET_REACHED
+    return None
+
+
+def budget_allows(characters: int) -> bool:
+    """Whether ``characters`` more may be sent this period (our budget, the provider's quota)."""
+    return _pause_reason(characters) is None
 
 
 def record_usage(characters: int) -> None:
@@ -136,12 +141,9 @@ def translate_once(
     hit = cached_text(key=key, source=source, target=target)
     if hit is not None:
         return Attempt(TranslationStatus.DONE, text=hit, provider="cache")
-    if not budget_allows(len(text)):
-        usage = _usage_row()
-        paused_by_quota = usage is not None and usage.quota_exhausted_at is not None
-        return Attempt(
-            TranslationStatus.PAUSED, error=QUOTA_REACHED if paused_by_quota else BUDGET_REACHED
-        )
+    paused = _pause_reason(len(text))
+    if paused is not None:
+        return Attempt(TranslationStatus.PAUSED, error=paused)
     marker = _inflight_key(key, source, target)
     token = owner or "anonymous"
     if not cache.add(marker, token, timeout=_inflight_seconds()):

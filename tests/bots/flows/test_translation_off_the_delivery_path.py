@@ -79,13 +79,18 @@ def _telegram_buyer(language: str = "fr") -> tuple:
     return buyer, account
 
 
-def test_telegram_gets_the_artisans_message_while_deepl_is_still_translating_it(
-    deepl_api, telegram_sender, telegram_standin: TelegramBotApiStandIn
-):
+def _french_telegram_buyer_and_german_artisan():
     buyer, account = _telegram_buyer("fr")
     artisan = make_user("jonas@example.de", role="artisan", preferred_language="de")
     conversation = start_conversation(buyer=buyer, artisan=artisan, channel=Channel.TELEGRAM)
     TelegramAccount.objects.filter(pk=account.pk).update(active_conversation=conversation)
+    return artisan, conversation
+
+
+def test_telegram_gets_the_artisans_message_while_deepl_is_still_translating_it(
+    deepl_api, telegram_sender, telegram_standin: TelegramBotApiStandIn
+):
+    artisan, conversation = _french_telegram_buyer_and_german_artisan()
     deepl_api.set_mode("slow", delay=10.0)
 
     post_message(
@@ -105,10 +110,7 @@ def test_telegram_gets_the_artisans_message_while_deepl_is_still_translating_it(
 def test_the_translation_is_edited_into_telegram_when_it_arrives(
     deepl_api, telegram_sender, telegram_standin: TelegramBotApiStandIn
 ):
-    buyer, account = _telegram_buyer("fr")
-    artisan = make_user("jonas@example.de", role="artisan", preferred_language="de")
-    conversation = start_conversation(buyer=buyer, artisan=artisan, channel=Channel.TELEGRAM)
-    TelegramAccount.objects.filter(pk=account.pk).update(active_conversation=conversation)
+    artisan, conversation = _french_telegram_buyer_and_german_artisan()
     deepl_api.set_mode("slow", delay=0.3)
 
     message = post_message(
