@@ -27,8 +27,7 @@ from nlu.engine.embedded import EmbeddedNLU  # noqa: E402
 from nlu.engine.evaluation import (  # noqa: E402
     DEFAULT_SPLIT_SEED,
     DEFAULT_TEST_FRACTION,
-    evaluate_entities,
-    evaluate_intents,
+    score_engine,
     stratified_split,
 )
 from nlu.engine.training_data import (  # noqa: E402
@@ -41,88 +40,18 @@ from nlu.interface import NLUUnavailable  # noqa: E402
 from nlu.rasa_http import RasaHTTPNLU  # noqa: E402
 
 
-def _per_language(examples, predict_intent) -> dict[str, float]:
-    by_language: dict[str, list] = {}
-    for example in examples:
-        by_language.setdefault(example.language or "?", []).append(example)
-    return {
-        language: evaluate_intents(predict_intent, group).accuracy
-        for language, group in sorted(by_language.items())
-    }
-
-
-def _entity_breakdown(predict_entities, examples, synonyms) -> dict[str, float]:
-    names = sorted({e.entity for example in examples for e in example.entities})
-    breakdown = {}
-    for name in names:
-        only = [
-            example.__class__(
-                text=example.text,
-                intent=example.intent,
-                entities=tuple(e for e in example.entities if e.entity == name),
-            )
-            for example in examples
-        ]
-        report = evaluate_entities(
-            lambda text, name=name: [pair for pair in predict_entities(text) if pair[0] == name],
-            only,
-            synonyms=synonyms,
-        )
-        breakdown[name] = report.f1
-    return breakdown
-
-
 def report_engine(label, parse, examples, synonyms, *, show_errors: bool) -> dict:
-    parsed = {example.text: parse(example.text) for example in examples}
-    intents = evaluate_intents(lambda text: parsed[text].intent, examples)
-    entities = evaluate_entities(
-        lambda text: [(e.entity, e.value) for e in parsed[text].entities],
-        examples,
-        synonyms=synonyms,
-    )
-    languages = _per_language(examples, lambda text: parsed[text].intent)
-    per_entity = _entity_breakdown(
-        lambda text: [(e.entity, e.value) for e in parsed[text].entities], examples, synonyms
-    )
-    oos = next((m for m in intents.per_intent if m.intent == "out_of_scope"), None)
+    score = score_engine(parse, examples, synonyms=synonyms)
     print(f"\n== {label}")
-    print(
-        f"intent accuracy {intents.accuracy:.3f}   "
-        + "  ".join(f"{lang} {acc:.3f}" for lang, acc in languages.items())
-    )
-    print(
-        f"entity micro F1 {entities.f1:.3f} (P {entities.precision:.3f} R {entities.recall:.3f}, "
-        f"n={entities.support})   "
-        + "  ".join(f"{name} {f1:.2f}" for name, f1 in per_entity.items())
-    )
-    if oos is not None:
-        print(f"out_of_scope recall {oos.recall:.3f}")
-    print(f"{'intent':<24}{'n':>5}{'P':>7}{'R':>7}{'F1':>7}")
-    for metric in intents.per_intent:
-        print(
-            f"{metric.intent:<24}{metric.support:>5}{metric.precision:>7.2f}"
-            f"{metric.recall:>7.2f}{metric.f1:>7.2f}"
-        )
+    print(score.summary())
     if show_errors:
         print(f"\nMisclassified by {label}:")
-        for text, expected, predicted in intents.errors:
+        for text, expected, predicted in score.intents.errors:
             print(f"  {text!r}: expected {expected}, got {predicted}")
         print(f"\nEntity misses of {label}:")
-        for example in examples:
-            want = sorted(
-                (e.entity, synonyms.get(e.value.lower(), e.value).lower()) for e in example.entities
-            )
-            got = sorted((e.entity, e.value.lower()) for e in parsed[example.text].entities)
-            if want != got:
-                print(f"  {example.text!r}: expected {want}, got {got}")
-    return {
-        "intent_accuracy": round(intents.accuracy, 4),
-        "per_language": {lang: round(acc, 4) for lang, acc in languages.items()},
-        "entity_micro_f1": round(entities.f1, 4),
-        "per_entity_f1": {name: round(f1, 4) for name, f1 in per_entity.items()},
-        "out_of_scope_recall": round(oos.recall, 4) if oos else None,
-        "per_intent_f1": {m.intent: round(m.f1, 4) for m in intents.per_intent},
-    }
+        for text, want, got in score.entity_misses:
+            print(f"  {text!r}: expected {want}, got {got}")
+    return score.figures()
 
 
 def calibrate(data: NLUTrainingData, *, seed: int, test_fraction: float) -> None:

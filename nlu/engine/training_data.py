@@ -314,5 +314,7 @@ def to_rasa_yaml(data: NLUTrainingData) -> str:
         if variant != canonical.lower():
             by_canonical.setdefault(canonical, []).append(variant)
     for canonical, variants in by_canonical.items():
-        out.append(f"- synonym: {canonical}\n  examples: |\n{_block(variants)}")
+        out.append(
+            f"- synonym: {json.dumps(canonical, ensure_ascii=False)}\n  examples: |\n{_block(variants)}"
+        )
     return "".join(out)

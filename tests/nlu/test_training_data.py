@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from nlu.engine.training_data import (
     TrainingDataError,
@@ -101,6 +102,17 @@ def test_unknown_block_and_bad_regex_are_rejected():
 def test_serialised_yaml_reads_back_identically():
     data = parse_nlu_yaml(SAMPLE_NLU)
     assert parse_nlu_yaml(to_rasa_yaml(data)) == data
+
+
+def test_a_number_as_canonical_value_is_written_as_a_string_rasa_accepts():
+    # Given a synonym whose canonical value YAML would read as a float ("10,50" -> "10.5")
+    data = parse_nlu_yaml('nlu:\n- synonym: "10.5"\n  examples: |\n    - 10,50\n')
+    # When it is written for a Rasa server
+    written = to_rasa_yaml(data)
+    # Then the canonical value is a quoted string, as Rasa's schema requires
+    assert '- synonym: "10.5"' in written
+    assert yaml.safe_load(written)["nlu"][0]["synonym"] == "10.5"
+    assert parse_nlu_yaml(written).synonyms == {"10,50": "10.5"}
 
 
 def test_project_training_data_covers_every_intent_in_four_languages():
