@@ -10,7 +10,12 @@ Four sources, in order of precedence when spans overlap:
 3. gazetteers: lookup tables plus every annotated surface form;
 4. capitalised names after a context word seen before an annotated name
    (``profile of [Hans Keller](artisan_name)``), only for the intents where
-   such names were annotated.
+   such names were annotated. A run may hold name particles ("Poterie du
+   Vallon", "Cerería Luz de Olivo"), drops a trailing possessive ("Greta
+   Vogel's workshop"), and needs one word the training text never uses outside
+   an entity, so a capitalised German noun ("die Bestellung") or a known brand
+   said in passing is not a name. A name of several words wins over the
+   product or material words inside it ("Les Savons de Léa").
 
 Values go through the synonyms, as Rasa's EntitySynonymMapper does.
 """
@@ -35,7 +40,12 @@ CURRENCY_WORDS = frozenset(
 _NUMBER_PLACEHOLDER = "<num>"
 _CONTEXT_TOKEN_RE = re.compile(r"\w+|[€$£]")
 _WORD_SPAN_RE = re.compile(r"\w+(?:[-'’]\w+)*")
-_MAX_NAME_TOKENS = 3
+_MAX_NAME_TOKENS = 3  # capitalised words; particles between them come on top
+# Lower-case words that join the parts of a shop or person name.
+NAME_PARTICLES = frozenset(
+    {"de", "del", "des", "du", "da", "di", "do", "la", "le", "les", "van", "y", "i", "e"}
+)
+_POSSESSIVE_RE = re.compile(r"'s$", re.IGNORECASE)
 # Entities whose values are open-ended names, even when a lookup lists the known ones.
 OPEN_ENTITIES = frozenset({"artisan_name"})
 
@@ -68,6 +78,14 @@ class EntityExtractor:
 
     def __init__(self, data: NLUTrainingData) -> None:
         self._synonyms = dict(data.synonyms)
+        # Which entities each value is annotated (or listed) for.
+        self._value_owners: dict[str, set[str]] = defaultdict(set)
+        for example in data.examples:
+            for annotation in example.entities:
+                self._value_owners[annotation.value.lower()].add(annotation.entity)
+        for lookup, values in data.lookups.items():
+            for listed in values:
+                self._value_owners[listed.lower()].add(lookup)
         annotated_entities = set(data.entity_names)
 
         self._entity_regexes: list[tuple[str, re.Pattern[str]]] = [
@@ -95,7 +113,9 @@ class EntityExtractor:
         name_entities = (
             annotated_entities - numeric_entities - regex_entities - set(data.lookups)
         ) | (OPEN_ENTITIES & annotated_entities)
+        self._name_entities = frozenset(name_entities)
         self._learn_name_contexts(data, name_entities)
+        self._vocabulary = self._plain_words(data)
 
     # -- learning ---------------------------------------------------------------
 
@@ -194,6 +214,18 @@ class EntityExtractor:
                 if before:
                     self._name_contexts[before[-1]][entity.entity] += 1
 
+    @staticmethod
+    def _plain_words(data: NLUTrainingData) -> frozenset[str]:
+        """Lower-cased words the training text uses outside any entity annotation."""
+        words: set[str] = set()
+        for example in data.examples:
+            text = normalise_apostrophes(example.text)
+            spans = [(e.start, e.end) for e in example.entities]
+            for match in _WORD_SPAN_RE.finditer(text):
+                if not any(s < match.end() and match.start() < e for s, e in spans):
+                    words.add(match.group(0).lower())
+        return frozenset(words)
+
     # -- extraction -------------------------------------------------------------
 
     def extract(self, text: str, *, intent: str | None = None) -> list[Entity]:
@@ -202,9 +234,18 @@ class EntityExtractor:
         candidates: list[_Candidate] = []
         candidates += self._regex_candidates(text)
         candidates += self._number_candidates(text)
-        candidates += self._gazetteer_candidates(text)
+        gazetteer = self._gazetteer_candidates(text)
         if intent is not None:
-            candidates += self._name_candidates(text, intent, occupied=candidates)
+            names = self._name_candidates(text, intent, occupied=candidates)
+            # A name of several words keeps the words inside it ("Les Savons de Léa").
+            several = [n for n in names if " " in n.value]
+            gazetteer = [
+                g
+                for g in gazetteer
+                if not any(n.start <= g.start and g.end <= n.end for n in several)
+            ]
+            candidates += names
+        candidates += gazetteer
         return [
             Entity(entity=c.entity, value=c.value, start=c.start, end=c.end)
             for c in _without_overlaps(candidates)
@@ -214,10 +255,19 @@ class EntityExtractor:
         """Entity names the rule-based sources see in ``text`` (classifier features)."""
         text = normalise_apostrophes(text)
         found = self._regex_candidates(text) + self._gazetteer_candidates(text)
+        # A capitalised run after a name context ("perfil de Lucía Pérez") is a
+        # feature too, whichever intent the classifier will decide on.
+        found += self._name_candidates(text, None, occupied=found)
         return sorted({c.entity for c in found})
 
-    def _canonical(self, surface: str) -> str:
-        return self._synonyms.get(surface.lower(), surface)
+    def _canonical(self, surface: str, entity: str) -> str:
+        """The synonym's value, unless that value belongs to other entities only
+        (Spanish "rosa" is pink as a colour, but "Rosa" the potter stays Rosa)."""
+        value = self._synonyms.get(surface.lower())
+        if value is None:
+            return surface
+        owners = self._value_owners.get(value.lower())
+        return value if not owners or entity in owners else surface
 
     def _regex_candidates(self, text: str) -> list[_Candidate]:
         return [
@@ -258,18 +308,22 @@ class EntityExtractor:
         return [
             _Candidate(
                 name,
-                self._canonical(match.group(0)),
+                self._canonical(match.group(0), name),
                 match.start(),
                 match.end(),
                 _PRIORITY_GAZETTEER,
             )
             for name, pattern in self._gazetteers
             for match in pattern.finditer(text)
+            # Names are written with a capital: "rosa" is a colour, "Rosa" may be a potter.
+            if name not in self._name_entities or match.group(0)[0].isupper()
         ]
 
     def _name_candidates(
-        self, text: str, intent: str, *, occupied: list[_Candidate]
+        self, text: str, intent: str | None, *, occupied: list[_Candidate]
     ) -> list[_Candidate]:
+        """Capitalised runs after a word seen before a name; ``intent=None`` skips
+        the check that names were annotated for that intent."""
         words = list(_WORD_SPAN_RE.finditer(text))
         taken = [(c.start, c.end) for c in occupied]
         candidates = []
@@ -278,24 +332,49 @@ class EntityExtractor:
             if not votes:
                 continue
             entity_name = votes.most_common(1)[0][0]
-            if intent not in self._name_intents[entity_name]:
+            if intent is not None and intent not in self._name_intents[entity_name]:
                 continue
-            run = []
-            for following in words[index + 1 : index + 1 + _MAX_NAME_TOKENS]:
-                token = following.group(0)
-                overlaps = any(s < following.end() and following.start() < e for s, e in taken)
-                if not token[0].isupper() or overlaps:
-                    break
-                # Names are adjacent words: stop at punctuation between them.
-                if run and text[run[-1].end() : following.start()].strip():
-                    break
-                run.append(following)
+            run = self._name_run(text, words[index + 1 :], taken)
             if run:
                 start, end = run[0].start(), run[-1].end()
+                value = _POSSESSIVE_RE.sub("", text[start:end])
                 candidates.append(
-                    _Candidate(entity_name, text[start:end], start, end, _PRIORITY_NAME)
+                    _Candidate(entity_name, value, start, start + len(value), _PRIORITY_NAME)
                 )
         return candidates
+
+    def _name_run(self, text: str, following: list[re.Match[str]], taken) -> list[re.Match[str]]:
+        """The capitalised words (and particles between them) that start ``following``;
+        empty when none of them is a word the training text uses outside entities."""
+        run: list[re.Match[str]] = []
+        capitalised = 0
+        pending: list[re.Match[str]] = []  # particles, kept only if a capital follows
+        for word in following:
+            token = word.group(0)
+            previous = (pending or run)[-1] if (pending or run) else None
+            # Names are adjacent words: stop at punctuation between them.
+            if previous is not None and text[previous.end() : word.start()].strip():
+                break
+            if any(s < word.end() and word.start() < e for s, e in taken):
+                break
+            if token[0].isupper():
+                run += pending
+                pending = []
+                run.append(word)
+                capitalised += 1
+                if capitalised == _MAX_NAME_TOKENS:
+                    break
+            elif run and token.lower() in NAME_PARTICLES and len(pending) < 2:
+                pending.append(word)
+            else:
+                break
+        known = self._vocabulary
+        if not any(
+            w.group(0)[0].isupper() and _POSSESSIVE_RE.sub("", w.group(0)).lower() not in known
+            for w in run
+        ):
+            return []
+        return run
 
 
 def _without_overlaps(candidates: list[_Candidate]) -> list[_Candidate]:
