@@ -40,10 +40,16 @@ from nlu.interface import NLUUnavailable  # noqa: E402
 from nlu.rasa_http import RasaHTTPNLU  # noqa: E402
 
 
-def report_engine(label, parse, examples, synonyms, *, show_errors: bool) -> dict:
+def report_engine(label, parse, examples, synonyms, *, show_errors: bool, seen: set) -> dict:
     score = score_engine(parse, examples, synonyms=synonyms)
     print(f"\n== {label}")
     print(score.summary())
+    # The same figure without the utterances that are also in the training data verbatim
+    # (short stock phrases such as "bye" or "menu"): what the engine does on new wording.
+    unseen = [example for example in examples if example.text.lower() not in seen]
+    missed = {text for text, _, _ in score.intents.errors}
+    unseen_accuracy = sum(example.text not in missed for example in unseen) / len(unseen)
+    print(f"intent accuracy on the {len(unseen)} not trained on verbatim: {unseen_accuracy:.3f}")
     if show_errors:
         print(f"\nMisclassified by {label}:")
         for text, expected, predicted in score.intents.errors:
@@ -51,7 +57,7 @@ def report_engine(label, parse, examples, synonyms, *, show_errors: bool) -> dic
         print(f"\nEntity misses of {label}:")
         for text, want, got in score.entity_misses:
             print(f"  {text!r}: expected {want}, got {got}")
-    return score.figures()
+    return {**score.figures(), "unseen_intent_accuracy": round(unseen_accuracy, 4)}
 
 
 def calibrate(data: NLUTrainingData, *, seed: int, test_fraction: float) -> None:
@@ -104,13 +110,13 @@ def main() -> int:
         engine.train()
         print(f"embedded: trained in {time.perf_counter() - started:.2f}s")
         figures["embedded"] = report_engine(
-            "embedded", engine.parse, heldout, synonyms, show_errors=args.show_errors
+            "embedded", engine.parse, heldout, synonyms, show_errors=args.show_errors, seen=texts
         )
     if args.rasa_url:
         rasa = RasaHTTPNLU(args.rasa_url, timeout=args.rasa_timeout)
         try:
             figures["rasa"] = report_engine(
-                "rasa", rasa.parse, heldout, synonyms, show_errors=args.show_errors
+                "rasa", rasa.parse, heldout, synonyms, show_errors=args.show_errors, seen=texts
             )
         except NLUUnavailable as error:
             print(f"\nrasa: {error}")

@@ -1,0 +1,29 @@
+"""Score an NLU engine on the held-out set and keep the figures as a CI artefact.
+
+Used by the floor tests of both engines (embedded in tests/nlu/, Rasa in
+tests/bots/flows/test_rasa_end_to_end.py); ``.ci/run`` prints the JSON files so every
+run's figures are visible, not only whether a floor held.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from nlu.engine.evaluation import EngineScore, score_engine
+from nlu.engine.training_data import DEFAULT_HELDOUT_PATH, load_heldout, load_nlu_file
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def score_on_heldout(engine: str, parse: Callable[[str], object]) -> EngineScore:
+    """Every held-out utterance parsed once by ``parse``; figures written to
+    ``test-results/nlu-accuracy-<engine>.json``."""
+    heldout = load_heldout(DEFAULT_HELDOUT_PATH).examples
+    score = score_engine(parse, heldout, synonyms=dict(load_nlu_file().synonyms))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"nlu-accuracy-{engine}.json").write_text(
+        json.dumps({"engine": engine, "examples": len(heldout), **score.figures()}, indent=2) + "\n"
+    )
+    return score
