@@ -403,6 +403,10 @@ class Outbox:
             )
             self._report(job, DeliveryStatus.REJECTED, reason=error.message)
             return
+        if isinstance(error, TelegramRetryAfter):
+            # The pause is Telegram's order for the chat, whatever becomes of this
+            # message: what is queued behind it waits too, never less than asked.
+            state.paused_until = max(state.paused_until, self._clock.now() + retry.delay)
         if job.attempts >= self.policy.max_attempts or retry.delay > self.policy.max_retry_after:
             logger.warning(
                 "telegram outbox: giving up on chat %s after %d attempts: %s",
@@ -418,7 +422,7 @@ class Outbox:
             retry.delay,
             retry.reason,
         )
-        state.paused_until = self._clock.now() + retry.delay
+        state.paused_until = max(state.paused_until, self._clock.now() + retry.delay)
         state.queue.appendleft(job)
 
     def _retry_for(self, job: _Job, error: TelegramAPIError) -> _Retry | None:

@@ -216,6 +216,23 @@ async def test_retries_are_bounded(make_outbox, transport) -> None:
     assert "429" in report.reason
 
 
+async def test_a_given_up_message_still_pauses_its_chat_for_the_asked_time(
+    make_outbox, transport
+) -> None:
+    # Given a chat whose first message exhausts its attempts on "retry after 2" answers
+    outbox = make_outbox(max_attempts=2)
+    transport.fail_next(1, retry_after(1, 2), retry_after(1, 2))
+
+    # When a second message is queued behind it
+    reports = await send_all(outbox, [OutboundText(chat_id=1, text=t) for t in ("a", "b")])
+
+    # Then the first is reported given up, and the second goes out no sooner than
+    # the last 429 asked (not 1 s later, as the per-chat limit alone would allow)
+    assert [report.status for report in reports] == [DeliveryStatus.GAVE_UP, DeliveryStatus.SENT]
+    last_429_at = transport.attempts[1][0]
+    assert transport.times_for(1)[0] - last_429_at >= 2.0 - EPSILON
+
+
 async def test_flood_wait_beyond_max_retry_after_gives_up(make_outbox, transport) -> None:
     outbox = make_outbox(max_retry_after=60.0)
     transport.fail_next(1, retry_after(1, 3600))
