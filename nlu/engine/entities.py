@@ -17,7 +17,8 @@ Four sources, in order of precedence when spans overlap:
    said in passing is not a name. A name of several words wins over the
    product or material words inside it ("Les Savons de Léa").
 
-Values go through the synonyms, as Rasa's EntitySynonymMapper does.
+Values go through the synonyms, as Rasa's EntitySynonymMapper does, but only
+within their own entity (a colour synonym does not rename a potter).
 """
 
 from __future__ import annotations
@@ -347,20 +348,19 @@ class EntityExtractor:
         """The capitalised words (and particles between them) that start ``following``;
         empty when none of them is a word the training text uses outside entities."""
         run: list[re.Match[str]] = []
-        capitalised = 0
         pending: list[re.Match[str]] = []  # particles, kept only if a capital follows
+        last: re.Match[str] | None = None
+        capitalised = 0
         for word in following:
             token = word.group(0)
-            previous = (pending or run)[-1] if (pending or run) else None
             # Names are adjacent words: stop at punctuation between them.
-            if previous is not None and text[previous.end() : word.start()].strip():
+            if last is not None and text[last.end() : word.start()].strip():
                 break
             if any(s < word.end() and word.start() < e for s, e in taken):
                 break
             if token[0].isupper():
-                run += pending
+                run += [*pending, word]
                 pending = []
-                run.append(word)
                 capitalised += 1
                 if capitalised == _MAX_NAME_TOKENS:
                     break
@@ -368,9 +368,10 @@ class EntityExtractor:
                 pending.append(word)
             else:
                 break
-        known = self._vocabulary
+            last = word
         if not any(
-            w.group(0)[0].isupper() and _POSSESSIVE_RE.sub("", w.group(0)).lower() not in known
+            w.group(0)[0].isupper()
+            and _POSSESSIVE_RE.sub("", w.group(0)).lower() not in self._vocabulary
             for w in run
         ):
             return []

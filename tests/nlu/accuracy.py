@@ -27,3 +27,13 @@ def score_on_heldout(engine: str, parse: Callable[[str], object]) -> EngineScore
         json.dumps({"engine": engine, "examples": len(heldout), **score.figures()}, indent=2) + "\n"
     )
     return score
+
+
+def assert_above_floors(score: EngineScore, floors: dict[str, float]) -> None:
+    """Intents overall and in each language, entities and out-of-scope recall at or
+    above ``floors``; a failure shows every figure."""
+    figures = score.figures()
+    assert score.intents.accuracy >= floors["intent_accuracy"], figures
+    assert min(score.per_language.values()) >= floors["each_language"], figures
+    assert score.entities.f1 >= floors["entity_micro_f1"], figures
+    assert score.out_of_scope_recall >= floors["out_of_scope_recall"], figures

@@ -140,7 +140,7 @@ def test_web_widget_discovery_through_rasa(rasa_settings, buyer, artisan) -> Non
 
 def test_rasa_held_out_accuracy_stays_above_the_floor(rasa_url) -> None:
     from nlu.rasa_http import RasaHTTPNLU
-    from tests.nlu.accuracy import score_on_heldout
+    from tests.nlu.accuracy import assert_above_floors, score_on_heldout
 
     # Given the real Rasa server, trained on every nlu*.yml (never on nlu/heldout/)
     rasa = RasaHTTPNLU(rasa_url, timeout=30.0)
@@ -148,8 +148,4 @@ def test_rasa_held_out_accuracy_stays_above_the_floor(rasa_url) -> None:
     score = score_on_heldout("rasa", rasa.parse)
     # Then its figures stay above floors set under what it measured (docs/nlu.md gives
     # the figures; training is seeded, so a drop below a floor is a real regression).
-    figures = score.figures()
-    assert score.intents.accuracy >= RASA_FLOORS["intent_accuracy"], figures
-    assert min(score.per_language.values()) >= RASA_FLOORS["each_language"], figures
-    assert score.entities.f1 >= RASA_FLOORS["entity_micro_f1"], figures
-    assert score.out_of_scope_recall >= RASA_FLOORS["out_of_scope_recall"], figures
+    assert_above_floors(score, RASA_FLOORS)
