@@ -15,8 +15,15 @@ notifier instead: one Telegram note per burst, with a link.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
 import zoneinfo
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram.exceptions import TelegramAPIError
@@ -24,11 +31,12 @@ from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bots.models import TelegramAccount, TelegramDelivery
+from bots.models import DeliveryState, TelegramAccount, TelegramDelivery
 from bots.telegram.invoices import BotRequest
 from bots.telegram.keyboards import (
     PayInTelegram,
@@ -44,6 +52,7 @@ from bots.telegram.outbox import (
     OutboundPhoto,
     OutboundText,
 )
+from bots.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, split_text, telegram_length
 from commerce.card_render import render_card, render_system_line
 from commerce.serializers import order_path
 from conversations.models import (
@@ -61,8 +70,8 @@ from nlu.dialogue.cards import product_caption
 logger = logging.getLogger(__name__)
 
 ALWAYS_PUSHED = frozenset({MessageKind.OFFER, MessageKind.ORDER_UPDATE})
-MAX_TEXT = 4000
-MAX_CAPTION = 1000
+MAX_TEXT = MESSAGE_LIMIT
+MAX_CAPTION = CAPTION_LIMIT
 MAX_KEYBOARD_BUTTONS = 8
 
 
@@ -98,7 +107,27 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Cards only (built from catalogue data, with a link to the whole): people's own
+    words are split into several messages instead (``_texts``)."""
+    if telegram_length(text) <= limit:
+        return text
+    return split_text(text, limit - 1)[0] + "…"
+
+
+def _texts(
+    chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> list[OutboundText]:
+    """``text`` as one Telegram message, or several when it is longer than Telegram takes
+    (never cut); the buttons go with the last part."""
+    parts = split_text(text, MAX_TEXT)
+    return [
+        OutboundText(
+            chat_id=chat_id,
+            text=part,
+            reply_markup=reply_markup if index == len(parts) - 1 else None,
+        )
+        for index, part in enumerate(parts)
+    ]
 
 
 def _shown(message: Message, language: str) -> tuple[str, str]:
@@ -254,12 +283,8 @@ def render_message(
         if message.kind == MessageKind.BOT:
             requests: list[BotRequest] = []
             if text:
-                requests.append(
-                    OutboundText(
-                        chat_id=chat_id,
-                        text=_clip(text, MAX_TEXT),
-                        reply_markup=_buttons_keyboard(list(payload.get("buttons") or [])),
-                    )
+                requests.extend(
+                    _texts(chat_id, text, _buttons_keyboard(list(payload.get("buttons") or [])))
                 )
             for card in payload.get("cards") or []:
                 request = _card_requests(chat_id, card)
@@ -281,22 +306,19 @@ def render_message(
                 if reference
                 else None
             )
-            return [
-                OutboundText(chat_id=chat_id, text=_clip(line, MAX_TEXT), reply_markup=keyboard)
-            ]
+            return list(_texts(chat_id, line, keyboard))
         if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE):
             # Cards stored before cards became data carry their own text.
-            return (
-                [OutboundText(chat_id=chat_id, text=_clip(f"📦 {text}", MAX_TEXT))] if text else []
-            )
+            return list(_texts(chat_id, f"📦 {text}")) if text else []
         if message.kind == MessageKind.IMAGE or message.attachments.exists():
             requests = []
+            rest = ""
             for index, attachment in enumerate(message.attachments.all()[:10]):
-                caption = (
-                    _clip(_author_prefix(message) + text, MAX_CAPTION)
-                    if index == 0 and text
-                    else None
-                )
+                caption = None
+                if index == 0 and text:
+                    # A caption takes 1,024 units; what does not fit follows as text.
+                    caption, *more = split_text(_author_prefix(message) + text, MAX_CAPTION)
+                    rest = " ".join(more)
                 requests.append(
                     OutboundPhoto(
                         chat_id=chat_id,
@@ -305,18 +327,16 @@ def render_message(
                     )
                 )
             if requests:
-                return requests
+                return requests + (_texts(chat_id, rest) if rest else [])
         if not text:
             return []
-        return [
-            OutboundText(
-                chat_id=chat_id,
-                text=_clip(_author_prefix(message) + text, MAX_TEXT),
-                reply_markup=_reply_keyboard(message)
-                if offer_reply and message.author_id
-                else None,
+        return list(
+            _texts(
+                chat_id,
+                _author_prefix(message) + text,
+                _reply_keyboard(message) if offer_reply and message.author_id else None,
             )
-        ]
+        )
 
 
 # --- delivery ---------------------------------------------------------------------------------------
@@ -328,20 +348,203 @@ class DeliveryOutcome:
     reports: tuple[DeliveryReport, ...] = ()
 
 
-def _claim_delivery(message: Message, account: TelegramAccount) -> TelegramDelivery | None:
+class DeliveryInProgress(Exception):
+    """The delivery is held by an attempt that is still waiting for Telegram (its own
+    outbox is honouring a flood wait, or another worker holds the claim): look again in
+    ``retry_in`` seconds. Nothing is sent twice and nothing is lost: the holder records
+    the outcome, or its lease runs out and a later attempt takes over."""
+
+    def __init__(self, message_id: int, retry_in: float) -> None:
+        super().__init__(f"the Telegram delivery of message {message_id} is still in progress")
+        self.retry_in = retry_in
+
+
+class DeliveryFailed(Exception):
+    """Telegram kept failing on the network or server side (or the outbox closed): the
+    claim is released with the parts already sent kept, so the next attempt sends only
+    the rest."""
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.TELEGRAM_DELIVERY_LEASE_SECONDS)
+
+
+class _LeaseKeeper:
+    """Renews the leases of deliveries this process still holds after their caller
+    stopped waiting (the outbox is honouring a long flood wait), so no other attempt
+    takes them over while they are queued here. One daemon thread, only while needed."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, token: str, delivery_id: int) -> None:
+        with self._lock:
+            self._held[token] = delivery_id
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="telegram-delivery-leases", daemon=True
+                )
+                self._thread.start()
+
+    def release(self, token: str) -> None:
+        with self._lock:
+            self._held.pop(token, None)
+
+    def holding(self) -> set[str]:
+        with self._lock:
+            return set(self._held)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(max(settings.TELEGRAM_DELIVERY_LEASE_SECONDS / 3, 0.05))
+            tokens = self.holding()
+            if not tokens:
+                with self._lock:
+                    if not self._held:
+                        self._thread = None
+                        return
+                continue
+            try:
+                TelegramDelivery.objects.filter(
+                    claim_token__in=tokens, status=DeliveryState.SENDING
+                ).update(lease_until=timezone.now() + _lease())
+            except Exception:  # the database is away: the next round tries again
+                logger.exception("Telegram delivery leases not renewed")
+            finally:
+                close_old_connections()
+
+
+_leases = _LeaseKeeper()
+# Outcomes that arrive after the caller stopped waiting are written here, in order.
+_late_recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telegram-delivery")
+
+
+def _claim(message: Message, account: TelegramAccount) -> tuple[TelegramDelivery, str]:
+    """Take the message's delivery row for this attempt: create it, or take it over when
+    nobody holds it (pending) or its holder's lease ran out (a killed worker). One UPDATE
+    decides, so two attempts can never both hold it. Raises ``DeliveryInProgress`` while
+    a live attempt holds it; returns (row, token), or (row, "") when it is finished."""
+    with transaction.atomic():
+        TelegramDelivery.objects.get_or_create(message=message, defaults={"account": account})
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        TelegramDelivery.objects.filter(message=message)
+        .filter(
+            Q(status=DeliveryState.PENDING)
+            | Q(status=DeliveryState.SENDING, lease_until__lt=now)
+            | Q(status=DeliveryState.SENDING, lease_until__isnull=True)
+        )
+        .update(
+            status=DeliveryState.SENDING,
+            claim_token=token,
+            lease_until=now + _lease(),
+            attempts=F("attempts") + 1,
+            account=account,
+        )
+    )
+    delivery = TelegramDelivery.objects.get(message=message)
+    if claimed:
+        return delivery, token
+    if delivery.status == DeliveryState.SENDING:
+        left = (delivery.lease_until - now).total_seconds() if delivery.lease_until else 0.0
+        raise DeliveryInProgress(message.pk, retry_in=max(left, 1.0) + 1.0)
+    return delivery, ""
+
+
+_PERMANENT = {
+    DeliveryStatus.BLOCKED: DeliveryState.BLOCKED,
+    DeliveryStatus.CHAT_NOT_FOUND: DeliveryState.CHAT_NOT_FOUND,
+    DeliveryStatus.REJECTED: DeliveryState.REJECTED,
+}
+
+
+def _record(delivery_id: int, token: str, parts: list[int], reports: list[DeliveryReport]) -> str:
+    """Write what Telegram answered for the parts sent by the attempt holding ``token``
+    (``parts[i]`` is the index of ``reports[i]`` among the message's parts). Returns the
+    row's new status; a claim taken over meanwhile writes nothing."""
+    _leases.release(token)
+    with transaction.atomic():
+        delivery = (
+            TelegramDelivery.objects.select_for_update()
+            .filter(pk=delivery_id, claim_token=token, status=DeliveryState.SENDING)
+            .first()
+        )
+        if delivery is None:
+            return "taken_over"
+        ids = list(delivery.telegram_message_ids)
+        for index, report in zip(parts, reports, strict=True):
+            if report.delivered:
+                ids[index] = report.message_id
+        failed = [report for report in reports if not report.delivered]
+        permanent = [report for report in failed if report.status in _PERMANENT]
+        delivery.telegram_message_ids = ids
+        delivery.reason = (failed[0].reason if failed else "")[:255]
+        if not failed:
+            delivery.status = DeliveryState.SENT
+        elif permanent:
+            delivery.status = _PERMANENT[permanent[0].status]
+            delivery.reason = permanent[0].reason[:255]
+        else:
+            # Network or server trouble, or the outbox closed: the next attempt sends
+            # the parts still None, nothing else.
+            delivery.status = DeliveryState.PENDING
+        delivery.lease_until = None
+        delivery.claim_token = ""
+        if delivery.status != DeliveryState.PENDING:
+            delivery.delivered_at = timezone.now()
+        delivery.save(
+            update_fields=[
+                "telegram_message_ids",
+                "status",
+                "reason",
+                "lease_until",
+                "claim_token",
+                "delivered_at",
+            ]
+        )
+    if delivery.status == DeliveryState.BLOCKED:
+        from bots.services import mark_unreachable
+
+        mark_unreachable(account_id=delivery.account_id)
+    return delivery.status
+
+
+def _record_late(
+    delivery_id: int, token: str, parts: list[int], reports: list[DeliveryReport]
+) -> None:
     try:
-        with transaction.atomic():
-            return TelegramDelivery.objects.create(message=message, account=account)
-    except IntegrityError:
-        existing = TelegramDelivery.objects.filter(message=message).first()
-        # A retry of a delivery that never finished may go again; a finished one may not.
-        if existing is not None and existing.status == "pending" and existing.delivered_at is None:
-            return existing
-        return None
+        _record(delivery_id, token, parts, reports)
+    except Exception:  # the lease runs out and a later attempt sends what is missing
+        logger.exception("late Telegram outcome of delivery %s not recorded", delivery_id)
+    finally:
+        close_old_connections()
 
 
-def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOutcome:
-    """Push one hub message to the buyer's Telegram chat (at most once)."""
+def _when_answered(delivery_id: int, token: str, parts: list[int], done: Future) -> None:
+    # Runs on the sender's loop thread: hand the database write to the recorder thread.
+    try:
+        reports = done.result()
+    except BaseException:  # the sender stopped mid-send: the lease runs out, a retry sends
+        logger.exception("Telegram delivery %s ended without a report", delivery_id)
+        _leases.release(token)
+        return
+    _late_recorder.submit(_record_late, delivery_id, token, parts, reports)
+
+
+def deliver_message(
+    message_id: int, *, sender: Any | None = None, wait_seconds: float | None = None
+) -> DeliveryOutcome:
+    """Push one hub message to the buyer's Telegram chat: exactly once per part while the
+    processes live (the claim), at least once if one dies between Telegram's answer and
+    the write of it (the lease runs out and the unrecorded part goes again).
+
+    Raises ``DeliveryInProgress`` while an attempt (this one, after ``wait_seconds``, or
+    another one) still waits for Telegram, and ``DeliveryFailed`` when Telegram kept
+    failing; both mean "look again later", which the follow-up outbox does.
+    """
     message = Message.objects.select_related("conversation", "author").filter(pk=message_id).first()
     if message is None:
         return DeliveryOutcome("missing")
@@ -350,8 +553,12 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
         return DeliveryOutcome("not_for_telegram")
     if account.unreachable_since is not None:
         return DeliveryOutcome("unreachable")
-    delivery = _claim_delivery(message, account)
-    if delivery is None:
+    if sender is None:
+        from bots.sender import get_sender
+
+        sender = get_sender()  # raises TelegramNotConfigured before anything is claimed
+    delivery, token = _claim(message, account)
+    if not token:
         return DeliveryOutcome("already_delivered")
     language = account.user.preferred_language or settings.LANGUAGE_CODE
     shown = _shown(message, language)
@@ -363,36 +570,35 @@ def deliver_message(message_id: int, *, sender: Any | None = None) -> DeliveryOu
         time_zone=account.user.time_zone or "UTC",
         shown=shown,
     )
+    ids = list(delivery.telegram_message_ids)
+    if len(ids) != len(requests):
+        ids = [None] * len(requests)  # first attempt (or the message now renders otherwise)
     if not requests:
-        delivery.status = "empty"
-        delivery.save(update_fields=["status"])
+        TelegramDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
+            status=DeliveryState.EMPTY, claim_token="", lease_until=None
+        )
         return DeliveryOutcome("empty")
-    if sender is None:
-        from bots.sender import get_sender
-
-        sender = get_sender()
-    reports = sender.send(requests)
-    sent = [report for report in reports if report.delivered]
-    failed = [report for report in reports if not report.delivered]
-    delivery.telegram_message_ids = [report.message_id for report in sent]
-    delivery.status = "sent" if not failed else failed[0].status.value
-    delivery.reason = (failed[0].reason if failed else "")[:255]
-    delivery.delivered_at = timezone.now()
-    delivery.shown_language = shown[1]
-    delivery.save(
-        update_fields=[
-            "telegram_message_ids",
-            "status",
-            "reason",
-            "delivered_at",
-            "shown_language",
-        ]
+    TelegramDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
+        telegram_message_ids=ids, shown_language=shown[1]
     )
-    if any(report.status is DeliveryStatus.BLOCKED for report in failed):
-        from bots.services import mark_unreachable
-
-        mark_unreachable(account_id=account.pk)
-    return DeliveryOutcome(delivery.status, tuple(reports))
+    parts = [index for index, sent_id in enumerate(ids) if sent_id is None]
+    future = sender.submit([requests[index] for index in parts])
+    wait = settings.TELEGRAM_DELIVERY_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    try:
+        reports = future.result(wait)
+    except FutureTimeout:
+        # The outbox still holds it (a flood wait): keep the claim alive, write the outcome
+        # when Telegram has answered, and tell the caller to look again.
+        _leases.hold(token, delivery.pk)
+        future.add_done_callback(partial(_when_answered, delivery.pk, token, parts))
+        raise DeliveryInProgress(
+            message_id, retry_in=settings.TELEGRAM_DELIVERY_LEASE_SECONDS
+        ) from None
+    status = _record(delivery.pk, token, parts, reports)
+    if status == DeliveryState.PENDING:
+        failed = next(report for report in reports if not report.delivered)
+        raise DeliveryFailed(failed.reason or failed.status.value)
+    return DeliveryOutcome(status, tuple(reports))
 
 
 def show_translation(message_id: int, language: str, *, sender: Any | None = None) -> str:
@@ -402,7 +608,7 @@ def show_translation(message_id: int, language: str, *, sender: Any | None = Non
     the row is claimed before the edit, so a repeated call edits nothing."""
     delivery = (
         TelegramDelivery.objects.select_related("message", "account__user")
-        .filter(message_id=message_id, status="sent")
+        .filter(message_id=message_id, status=DeliveryState.SENT)
         .first()
     )
     if delivery is None or len(delivery.telegram_message_ids) != 1:
@@ -462,7 +668,7 @@ def notify_on_telegram(
     pending = [
         m
         for m in messages
-        if not TelegramDelivery.objects.filter(message=m, status="sent").exists()
+        if not TelegramDelivery.objects.filter(message=m, status=DeliveryState.SENT).exists()
     ]
     if not pending:
         return False

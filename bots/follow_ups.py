@@ -20,13 +20,14 @@ def goes_to_telegram(message: Message) -> bool:
 
 
 def deliver_to_telegram(message_id: int) -> str:
-    """Push one hub message to the buyer's Telegram chat (keyed by message: one
-    ``TelegramDelivery`` per message, so a retry of a finished delivery sends nothing).
+    """Push one hub message to the buyer's Telegram chat (one ``TelegramDelivery`` per
+    message, claimed atomically: a retry never sends what another attempt holds).
 
-    The process's rate-limited sender retries 429/5xx/network errors (honouring
-    ``retry_after``) before reporting; a timeout waiting for it is retried by the outbox.
+    The process's rate-limited sender waits out every 429 and retries 5xx/network errors
+    before reporting; while it still waits, or after it gave up on a network fault, the
+    follow-up outbox looks again later (a wait does not use up an attempt).
     """
-    from bots.bridge import deliver_message
+    from bots.bridge import DeliveryFailed, DeliveryInProgress, deliver_message
     from bots.telegram.client import TelegramNotConfigured
 
     try:
@@ -34,10 +35,13 @@ def deliver_to_telegram(message_id: int) -> str:
     except TelegramNotConfigured as error:
         logger.warning("Telegram delivery of message %s skipped: %s", message_id, error)
         return "not_configured"
-    except TimeoutError as error:
+    except DeliveryInProgress as waiting:
+        # Still queued behind a flood wait (or held by another worker): not a failure.
         raise RetryLater(
-            "telegram_timeout", str(error) or "Telegram did not answer in time."
-        ) from error
+            "telegram_in_progress", str(waiting), delay=waiting.retry_in, counts=False
+        ) from waiting
+    except DeliveryFailed as error:
+        raise RetryLater("telegram_failed", str(error)) from error
 
 
 def on_message_translated(message_id: int, language: str) -> None:

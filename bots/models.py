@@ -68,8 +68,25 @@ class ProcessedUpdate(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
 
 
+class DeliveryState(models.TextChoices):
+    """Where one hub message's push to Telegram stands (``bots.bridge.deliver_message``)."""
+
+    PENDING = "pending", "Pending"  # nobody holds it: the next attempt may claim it
+    SENDING = "sending", "Sending"  # claimed under a lease; in a process's outbox
+    SENT = "sent", "Sent"
+    EMPTY = "empty", "Nothing to send"
+    BLOCKED = "blocked", "Blocked by the user"
+    CHAT_NOT_FOUND = "chat_not_found", "Chat not found"
+    REJECTED = "rejected", "Rejected by Telegram"
+
+
 class TelegramDelivery(models.Model):
-    """A hub message pushed to a Telegram chat (one row per message: retries send once)."""
+    """A hub message pushed to a Telegram chat: one row per message, claimed atomically
+    (``claim_token`` + ``lease_until``) by the one attempt that may send it, so a retry
+    never sends what another attempt holds. ``telegram_message_ids`` has one entry per
+    part (a long text is split; a card may be a photo and a text); ``None`` marks a part
+    not sent yet, which a later attempt sends without repeating the others.
+    """
 
     message = models.OneToOneField(
         "conversations.Message", on_delete=models.CASCADE, related_name="telegram_delivery"
@@ -77,9 +94,16 @@ class TelegramDelivery(models.Model):
     account = models.ForeignKey(
         TelegramAccount, on_delete=models.CASCADE, related_name="deliveries"
     )
-    status = models.CharField(max_length=16, default="pending")
+    status = models.CharField(
+        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
     telegram_message_ids = models.JSONField(default=list, blank=True)
     reason = models.CharField(max_length=255, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    # A claim is the holder's until then; the holder renews it while Telegram keeps it
+    # waiting, so only an attempt whose process died is ever taken over.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     # The language of the text the buyer sees: the original's until the hub's translation

@@ -9,8 +9,10 @@ caller, while its callers are a mix of sync code (Celery tasks, ``post_message``
 follow-ups running inline) and other event loops (aiogram handlers, Django async views).
 Sync callers block on ``concurrent.futures``; async callers await ``asyncio.wrap_future``.
 
-Limits across processes: each process has its own outbox. Run the Telegram traffic in
-one worker process (or split ``OutboxPolicy.overall`` between processes); see docs/bots.md.
+Limits across processes: each process has its own outbox, and with Redis configured
+(``TELEGRAM_RATE_LIMIT_REDIS_URL``, default ``REDIS_URL``) every send also takes its slot in
+windows all processes share (:mod:`bots.telegram.shared_limits`), so any number of workers
+together keep to Telegram's limits; see docs/bots.md.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from aiogram.methods import TelegramMethod
 from bots.telegram.client import TelegramConfig, create_bot, load_telegram_config
 from bots.telegram.invoices import BotRequest, invoice_deliverer
 from bots.telegram.outbox import DeliveryReport, DeliveryStatus, Outbox, OutboxError, OutboxPolicy
+from bots.telegram.shared_limits import SharedLimits, SharedPolicy, shared_limits_from_settings
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+_FROM_SETTINGS = object()
 
 # How long a caller waits for Telegram's answer; the message may still go out later
 # (a long retry_after), the caller just stops waiting for the report.
@@ -41,9 +46,18 @@ DEFAULT_WAIT_SECONDS = 60.0
 class TelegramSender:
     """A Bot + Outbox owned by a background event loop thread (start/stop explicitly)."""
 
-    def __init__(self, *, config: TelegramConfig, policy: OutboxPolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        config: TelegramConfig,
+        policy: OutboxPolicy | None = None,
+        shared: SharedLimits | None | object = _FROM_SETTINGS,
+    ) -> None:
+        """``shared``: the limits every process shares (default: Redis per settings,
+        see :mod:`bots.telegram.shared_limits`); ``None`` paces this process alone."""
         self.config = config
         self._policy = policy
+        self._shared = shared
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._bot: Bot | None = None
@@ -60,11 +74,27 @@ class TelegramSender:
             bot = create_bot(config=self.config)
             ready = threading.Event()
 
+            policy = self._policy or OutboxPolicy()
+            shared = self._shared
+            if shared is _FROM_SETTINGS:
+                shared = shared_limits_from_settings(
+                    bot_id=self.config.bot_token.split(":", 1)[0],
+                    policy=SharedPolicy(
+                        overall=policy.overall,
+                        per_chat=policy.per_chat,
+                        per_group=policy.per_group,
+                    ),
+                )
+
             def run() -> None:
                 loop = asyncio.new_event_loop()
                 asyncio.set_event_loop(loop)
                 self._loop = loop
-                self._outbox = Outbox(deliver=invoice_deliverer(bot), policy=self._policy)
+                self._outbox = Outbox(
+                    deliver=invoice_deliverer(bot),
+                    policy=policy,
+                    shared=shared,  # type: ignore[arg-type]
+                )
                 ready.set()
                 loop.run_forever()
                 loop.close()
@@ -84,6 +114,7 @@ class TelegramSender:
             async def shutdown() -> None:
                 if self._outbox is not None:
                     await self._outbox.close(drain=True, drain_seconds=drain_seconds)
+                    await self._outbox.close_shared()
                 if self._bot is not None:
                     await self._bot.session.close()
 
@@ -138,6 +169,15 @@ class TelegramSender:
                 )
                 futures.append(failed)
         return [await future for future in futures]
+
+    def submit(self, requests: list[BotRequest]) -> Future[list[DeliveryReport]]:
+        """Queue ``requests`` (in order); the future resolves to their reports once
+        Telegram has answered each (however long its flood waits last)."""
+        if not requests:
+            done: Future[list[DeliveryReport]] = Future()
+            done.set_result([])
+            return done
+        return self._submit(self._send_in_order(list(requests)))
 
     def send(
         self, requests: list[BotRequest], *, wait_seconds: float = DEFAULT_WAIT_SECONDS

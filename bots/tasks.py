@@ -17,7 +17,7 @@ def deliver_to_telegram(self, message_id: int) -> str:
     The outbox itself retries 429/5xx/network errors (honouring ``retry_after``) before
     reporting; a sender that cannot start (no token) is logged, not retried.
     """
-    from bots.bridge import deliver_message
+    from bots.bridge import DeliveryFailed, DeliveryInProgress, deliver_message
     from bots.telegram.client import TelegramNotConfigured
 
     try:
@@ -25,7 +25,7 @@ def deliver_to_telegram(self, message_id: int) -> str:
     except TelegramNotConfigured as error:
         logger.warning("Telegram delivery of message %s skipped: %s", message_id, error)
         return "not_configured"
-    except TimeoutError as error:
+    except (DeliveryInProgress, DeliveryFailed) as error:
         if self.request.is_eager:
             raise
         raise self.retry(countdown=30 * (self.request.retries + 1)) from error

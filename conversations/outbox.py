@@ -70,14 +70,20 @@ class RetryLater(Exception):
     """A follow-up could not finish now (rate limit, timeout); try again after a backoff.
 
     ``code`` is stored as the entry's ``last_error_code``; ``delay`` (seconds) overrides
-    the outbox's own backoff when the provider said when to come back.
+    the outbox's own backoff when the provider said when to come back; ``counts=False``
+    gives the attempt back.
     """
 
-    def __init__(self, code: str, detail: str = "", *, delay: float | None = None) -> None:
+    def __init__(
+        self, code: str, detail: str = "", *, delay: float | None = None, counts: bool = True
+    ) -> None:
         super().__init__(detail or code)
         self.code = code
         self.detail = detail
         self.delay = delay
+        # False: nothing failed, the work is still under way elsewhere (a delivery waiting
+        # out a flood wait); looking again later does not use up one of the attempts.
+        self.counts = counts
 
 
 _registry: dict[str, FollowUp] = {}
@@ -331,15 +337,22 @@ def _mark_done(entry_id: int, attempt: int) -> None:
 
 
 def _mark_failed(
-    entry_id: int, attempt: int, *, code: str, detail: str, delay: float | None
+    entry_id: int,
+    attempt: int,
+    *,
+    code: str,
+    detail: str,
+    delay: float | None,
+    counts: bool = True,
 ) -> str:
     now = timezone.now()
-    if attempt >= settings.FOLLOW_UP_MAX_ATTEMPTS:
+    if counts and attempt >= settings.FOLLOW_UP_MAX_ATTEMPTS:
         status, next_at = FollowUpStatus.DEAD, now
     else:
         wait = timedelta(seconds=delay) if delay is not None else retry_backoff(attempt)
         status, next_at = FollowUpStatus.PENDING, now + wait
     FollowUpEntry.objects.filter(pk=entry_id, attempts=attempt).update(
+        attempts=attempt if counts else attempt - 1,
         status=status,
         next_attempt_at=next_at,
         last_error_code=code[:64],
@@ -377,7 +390,12 @@ def run_entry(entry_id: int) -> str:
         follow_up.run(entry.message_id)
     except RetryLater as retry:
         status = _mark_failed(
-            entry_id, attempt, code=retry.code, detail=retry.detail, delay=retry.delay
+            entry_id,
+            attempt,
+            code=retry.code,
+            detail=retry.detail,
+            delay=retry.delay,
+            counts=retry.counts,
         )
         logger.warning("follow-up %s %s: %s → %s", entry.name, entry_id, retry.code, status)
         return status

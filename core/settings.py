@@ -483,6 +483,16 @@ TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="atelier_shop_bot")
 TELEGRAM_PAYMENT_PROVIDER_TOKEN = env.str("TELEGRAM_PAYMENT_PROVIDER_TOKEN", default="")
 TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=10.0)
+# Telegram's rate limits (30/s per bot, 1/s per chat, retry_after pauses) shared by every
+# process through Redis (bots.telegram.shared_limits); empty: each process paces itself.
+TELEGRAM_RATE_LIMIT_REDIS_URL = env.str("TELEGRAM_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
+TELEGRAM_RATE_LIMIT_NAMESPACE = env.str("TELEGRAM_RATE_LIMIT_NAMESPACE", default="atelier:telegram")
+# A delivery is claimed for this long and renewed while its outbox waits on Telegram; a
+# claim whose process died is taken over once it runs out (bots.bridge.deliver_message).
+TELEGRAM_DELIVERY_LEASE_SECONDS = env.float("TELEGRAM_DELIVERY_LEASE_SECONDS", default=120.0)
+# How long a follow-up waits for Telegram's answer before it looks again later (the
+# message stays queued in the outbox meanwhile).
+TELEGRAM_DELIVERY_WAIT_SECONDS = env.float("TELEGRAM_DELIVERY_WAIT_SECONDS", default=60.0)
 # The shop bot answers again after the artisan has been silent this long.
 BOT_HANDOVER_IDLE_MINUTES = env.int("BOT_HANDOVER_IDLE_MINUTES", default=60)
 

@@ -36,6 +36,8 @@ def _channel_layer_per_test_worker(worker_id):
     repeat across them: each worker gets its own channel-layer prefix on the shared Redis."""
     from channels.layers import channel_layers
 
+    # Telegram's shared rate-limit windows too: one bot token, but not one bot.
+    django_settings.TELEGRAM_RATE_LIMIT_NAMESPACE = f"test-{worker_id}-{os.getpid()}:telegram"
     config = django_settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "prefix" in config or "hosts" in config:
         config["prefix"] = f"test-{worker_id}-{os.getpid()}"

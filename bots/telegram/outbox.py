@@ -10,7 +10,14 @@ per-chat order and makes a ``retry_after`` pause apply to what follows it.
 
 Outcomes are reported, never raised: ``await (await outbox.send(request))`` gives a
 :class:`DeliveryReport` whose status says whether Telegram accepted the message or
-why it was dropped (blocked bot, unknown chat, rejected content, retries exhausted).
+why it was not sent (blocked bot, unknown chat, rejected content, network or server
+errors that outlasted ``max_attempts``). A 429 is never a reason to give up: the message
+waits as long as Telegram asks, however often it asks; the pause holds the whole chat,
+and the whole bot when several chats are told to wait at once.
+
+Across processes: with ``shared`` limits (:mod:`bots.telegram.shared_limits`, Redis),
+each send also takes a slot in the bot-wide windows every process shares, and a 429's
+pause is published there, so N workers together stay inside Telegram's limits.
 
 The transport is injected (``deliver``), normally :func:`bots.telegram.client.bot_deliverer`;
 it raises aiogram's ``Telegram*`` exceptions, which is what the retry policy reads.
@@ -50,6 +57,7 @@ from bots.telegram.ratelimit import (
     Reservation,
     SlidingWindowLimiter,
 )
+from bots.telegram.shared_limits import SharedLimits, Verdict
 
 if TYPE_CHECKING:
     from aiogram.types import InlineKeyboardMarkup
@@ -99,7 +107,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # 403: the user blocked the bot / the bot left the group
     CHAT_NOT_FOUND = "chat_not_found"
     REJECTED = "rejected"  # Telegram refused the content (bad markup, too long, ...)
-    GAVE_UP = "gave_up"  # retryable failures outlasted max_attempts / max_retry_after
+    GAVE_UP = "gave_up"  # network/server errors outlasted max_attempts (worth a later retry)
     CANCELLED = "cancelled"  # the outbox closed before the message went out
 
 
@@ -136,10 +144,13 @@ class OutboxPolicy:
     per_group: RateLimit = TELEGRAM_GROUP_CHAT
     max_pending: int = 10_000
     max_in_flight: int = 30
+    # Network and server errors only: a 429 waits as often and as long as Telegram asks.
     max_attempts: int = 5
-    # A flood wait longer than this is not worth holding a message (and its caller) for.
-    max_retry_after: float = 300.0
     network_backoff: float = 1.0
+    # 429s for this many different chats within ``bot_wide_window`` seconds mean the bot
+    # as a whole is over its limit: then every chat waits, not only the ones told so.
+    bot_wide_chats: int = 2
+    bot_wide_window: float = 1.0
 
 
 def is_group_chat(chat_id: ChatId) -> bool:
@@ -151,7 +162,9 @@ def is_group_chat(chat_id: ChatId) -> bool:
 class _Job:
     request: OutboundRequest
     future: asyncio.Future[DeliveryReport]
-    attempts: int = 0
+    attempts: int = 0  # sends that failed on the network / server side count
+    sends: int = 0
+    flood_waits: int = 0
     reported: bool = False
 
 
@@ -179,11 +192,16 @@ class Outbox:
         deliver: DeliverFn,
         policy: OutboxPolicy | None = None,
         clock: Clock | None = None,
+        shared: SharedLimits | None = None,
     ) -> None:
         self._deliver = deliver
         self.policy = policy or OutboxPolicy()
         self._clock: Clock = clock or MonotonicClock()
+        self._shared = shared
         self._overall = SlidingWindowLimiter(self.policy.overall)
+        # Bot-wide: no chat is sent to before this (a bot-wide 429, or the shared window).
+        self._paused_until = 0.0
+        self._recent_429s: dict[ChatId, float] = {}
         self._chats: dict[ChatId, _ChatState] = {}
         # (ready_at, sequence, chat_id): chats with queued work and nothing in flight.
         self._ready: list[tuple[float, int, ChatId]] = []
@@ -260,6 +278,11 @@ class Outbox:
         self._chats.clear()
         self._ready.clear()
 
+    async def close_shared(self) -> None:
+        """Close the shared limits' connection (the sender's shutdown, after ``close``)."""
+        if self._shared is not None:
+            await self._shared.close()
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -307,7 +330,7 @@ class Outbox:
             if ready_at > now:
                 await self._wait(ready_at - now)
                 continue
-            overall_at = self._overall.earliest_slot(now)
+            overall_at = max(self._overall.earliest_slot(now), self._paused_until)
             if overall_at > now:
                 await self._wait(overall_at - now)
                 continue
@@ -361,8 +384,14 @@ class Outbox:
         self, chat_id: ChatId, job: _Job, reservations: tuple[Reservation, ...]
     ) -> None:
         state = self._chats[chat_id]
-        job.attempts += 1
+        verdict: Verdict | None = None
         try:
+            if self._shared is not None:
+                verdict = await self._shared.acquire(chat_id, group=is_group_chat(chat_id))
+                if not verdict.granted:
+                    self._held_by_shared_limits(chat_id, state, job, reservations, verdict)
+                    return
+            job.sends += 1
             sent = await self._deliver(job.request)
         except asyncio.CancelledError:
             self._report(job, DeliveryStatus.CANCELLED, reason="outbox closed mid-send")
@@ -379,11 +408,52 @@ class Outbox:
             now = self._clock.now()
             for reservation in reservations:
                 reservation.settle(now)
+            if verdict is not None and verdict.granted and self._shared is not None:
+                with contextlib.suppress(Exception):
+                    await self._shared.settle(verdict)
             state.busy = False
             if chat_id in self._chats:
                 self._schedule(chat_id, state, now)
                 self._forget_if_idle(chat_id, state, now)
             self._wakeup.set()
+
+    def _held_by_shared_limits(
+        self,
+        chat_id: ChatId,
+        state: _ChatState,
+        job: _Job,
+        reservations: tuple[Reservation, ...],
+        verdict: Verdict,
+    ) -> None:
+        # Another process has the slot: nothing was sent, so the local windows give theirs
+        # back, and the job goes back to the head of its chat's queue.
+        for reservation in reservations:
+            reservation.cancel()
+        until = self._clock.now() + verdict.wait
+        if verdict.scope == "bot":
+            self._paused_until = max(self._paused_until, until)
+        else:
+            state.paused_until = max(state.paused_until, until)
+        state.queue.appendleft(job)
+
+    def _pause_for_429(self, chat_id: ChatId, state: _ChatState, delay: float) -> None:
+        now = self._clock.now()
+        # The pause is Telegram's order for the chat, whatever becomes of this message:
+        # what is queued behind it waits too, never less than asked.
+        state.paused_until = max(state.paused_until, now + delay)
+        horizon = now - self.policy.bot_wide_window
+        self._recent_429s = {chat: at for chat, at in self._recent_429s.items() if at > horizon}
+        self._recent_429s[chat_id] = now
+        bot_wide = len(self._recent_429s) >= self.policy.bot_wide_chats
+        if bot_wide:
+            self._paused_until = max(self._paused_until, now + delay)
+            logger.warning("telegram outbox: bot-wide flood wait of %.1fs", delay)
+        if self._shared is not None:
+            shared = self._shared
+            loop = asyncio.get_running_loop()
+            loop.create_task(shared.pause(chat_id, delay))
+            if bot_wide:
+                loop.create_task(shared.pause(None, delay))
 
     def _handle_failure(
         self, chat_id: ChatId, state: _ChatState, job: _Job, error: TelegramAPIError
@@ -404,10 +474,19 @@ class Outbox:
             self._report(job, DeliveryStatus.REJECTED, reason=error.message)
             return
         if isinstance(error, TelegramRetryAfter):
-            # The pause is Telegram's order for the chat, whatever becomes of this
-            # message: what is queued behind it waits too, never less than asked.
-            state.paused_until = max(state.paused_until, self._clock.now() + retry.delay)
-        if job.attempts >= self.policy.max_attempts or retry.delay > self.policy.max_retry_after:
+            # Telegram only asks to wait: the message waits, however long, however often.
+            job.flood_waits += 1
+            self._pause_for_429(chat_id, state, retry.delay)
+            logger.info(
+                "telegram outbox: chat %s waits %.1fs (flood wait %d)",
+                chat_id,
+                retry.delay,
+                job.flood_waits,
+            )
+            state.queue.appendleft(job)
+            return
+        job.attempts += 1
+        if job.attempts >= self.policy.max_attempts:
             logger.warning(
                 "telegram outbox: giving up on chat %s after %d attempts: %s",
                 chat_id,
@@ -434,7 +513,8 @@ class Outbox:
         if isinstance(error, TelegramEntityTooLarge | TelegramMigrateToChat):
             return None  # resending the same request cannot succeed
         if isinstance(error, TelegramNetworkError | TelegramServerError):
-            delay = self.policy.network_backoff * 2 ** (job.attempts - 1)
+            # ``attempts`` counts the earlier failures of this kind: 1×, 2×, 4× the base.
+            delay = self.policy.network_backoff * 2**job.attempts
             return _Retry(delay=delay, reason=f"{type(error).__name__}: {error.message}")
         return None
 
@@ -486,5 +566,5 @@ class Outbox:
         self._pending -= 1
         if not job.future.done():
             job.future.set_result(
-                DeliveryReport(request=job.request, status=status, attempts=job.attempts, **details)
+                DeliveryReport(request=job.request, status=status, attempts=job.sends, **details)
             )

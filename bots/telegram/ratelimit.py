@@ -63,13 +63,19 @@ class Reservation:
     the next send cannot land inside the server's window because of network jitter.
     """
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "cancelled")
 
     def __init__(self, at: float) -> None:
         self.at = at
+        self.cancelled = False
 
     def settle(self, at: float) -> None:
         self.at = max(self.at, at)
+
+    def cancel(self) -> None:
+        """The send did not happen after all (another process held the shared slot):
+        the event leaves the window."""
+        self.cancelled = True
 
 
 class SlidingWindowLimiter:
@@ -81,7 +87,9 @@ class SlidingWindowLimiter:
 
     def _prune(self, now: float) -> None:
         horizon = now - self.limit.per_seconds
-        self._events = [event for event in self._events if event.at > horizon]
+        self._events = [
+            event for event in self._events if event.at > horizon and not event.cancelled
+        ]
 
     def earliest_slot(self, now: float) -> float:
         """Earliest time (>= now) at which one more event fits in the window."""

@@ -204,43 +204,103 @@ async def test_retry_after_keeps_order_within_the_chat(make_outbox, transport) -
     assert [text for _, _, text in transport.delivered] == ["first", "second"]
 
 
-async def test_retries_are_bounded(make_outbox, transport) -> None:
+async def test_a_sustained_429_storm_loses_nothing(make_outbox, transport, manual_clock) -> None:
+    # Given a chat that Telegram answers with "retry after 2" ten times in a row,
+    # far more often than max_attempts (which bounds network errors, not flood waits)
     outbox = make_outbox(max_attempts=3)
-    transport.fail_next(1, *(retry_after(1, 1) for _ in range(10)))
+    transport.fail_next(1, *(retry_after(1, 2) for _ in range(10)))
+
+    # When a message is sent to it
+    [report] = await send_all(outbox, [OutboundText(chat_id=1, text="patience")])
+
+    # Then it is delivered once, after waiting every pause it was asked to
+    assert report.status is DeliveryStatus.SENT
+    assert report.attempts == 11
+    assert [text for _, _, text in transport.delivered] == ["patience"]
+    tries = [at for at, _, _ in transport.attempts]
+    assert all(gap >= 2.0 - EPSILON for gap in gaps(tries))
+
+
+async def test_a_chat_stays_paused_for_the_asked_time_behind_a_flood_wait(
+    make_outbox, transport
+) -> None:
+    # Given a chat whose first message gets two "retry after 2" answers
+    outbox = make_outbox()
+    transport.fail_next(1, retry_after(1, 2), retry_after(1, 2))
+
+    # When a second message is queued behind it
+    reports = await send_all(outbox, [OutboundText(chat_id=1, text=t) for t in ("a", "b")])
+
+    # Then both go out in order, the first no sooner than the last 429 asked
+    assert [report.status for report in reports] == [DeliveryStatus.SENT, DeliveryStatus.SENT]
+    assert [text for _, _, text in transport.delivered] == ["a", "b"]
+    last_429_at = transport.attempts[1][0]
+    assert transport.times_for(1)[0] - last_429_at >= 2.0 - EPSILON
+
+
+async def test_a_long_flood_wait_holds_the_message_instead_of_dropping_it(
+    make_outbox, transport, manual_clock
+) -> None:
+    outbox = make_outbox()
+    transport.fail_next(1, retry_after(1, 3600))
+
+    [report] = await send_all(outbox, [OutboundText(chat_id=1, text="later")])
+
+    assert report.status is DeliveryStatus.SENT
+    assert transport.times_for(1)[0] >= 3600.0 - EPSILON
+
+
+async def test_429s_for_several_chats_at_once_pause_the_whole_bot(
+    make_outbox, transport, manual_clock
+) -> None:
+    # Given two chats told to wait 5 s at the same moment (the bot is over its limit)
+    outbox = make_outbox()
+    transport.fail_next(1, retry_after(1, 5))
+    transport.fail_next(2, retry_after(2, 5))
+    started = manual_clock.now()
+
+    # When a third chat has two messages queued (the second due 1 s after the first)
+    await send_all(
+        outbox,
+        [OutboundText(chat_id=chat, text=f"to {chat}") for chat in (1, 2)]
+        + [OutboundText(chat_id=3, text=text) for text in ("a", "b")],
+    )
+
+    # Then the third chat's second message waits out the bot-wide pause too
+    assert {chat for _, chat, _ in transport.delivered} == {1, 2, 3}
+    second_to_3 = next(at for at, chat, text in transport.delivered if text == "b")
+    assert second_to_3 - started >= 5.0 - EPSILON
+
+
+async def test_a_429_for_one_chat_alone_does_not_pause_the_others(
+    make_outbox, transport, manual_clock
+) -> None:
+    outbox = make_outbox()
+    transport.fail_next(1, retry_after(1, 5))
+    started = manual_clock.now()
+
+    await send_all(
+        outbox,
+        [OutboundText(chat_id=1, text="to 1")]
+        + [OutboundText(chat_id=3, text=text) for text in ("a", "b")],
+    )
+
+    second_to_3 = next(at for at, chat, text in transport.delivered if text == "b")
+    assert second_to_3 - started < 5.0
+
+
+async def test_network_errors_are_bounded(make_outbox, transport) -> None:
+    outbox = make_outbox(max_attempts=3, network_backoff=0.5)
+    transport.fail_next(
+        1, *(TelegramNetworkError(method=_method(1), message="down") for _ in range(10))
+    )
 
     [report] = await send_all(outbox, [OutboundText(chat_id=1, text="never")])
 
     assert report.status is DeliveryStatus.GAVE_UP
     assert report.attempts == 3
     assert len(transport.attempts) == 3
-    assert "429" in report.reason
-
-
-async def test_a_given_up_message_still_pauses_its_chat_for_the_asked_time(
-    make_outbox, transport
-) -> None:
-    # Given a chat whose first message exhausts its attempts on "retry after 2" answers
-    outbox = make_outbox(max_attempts=2)
-    transport.fail_next(1, retry_after(1, 2), retry_after(1, 2))
-
-    # When a second message is queued behind it
-    reports = await send_all(outbox, [OutboundText(chat_id=1, text=t) for t in ("a", "b")])
-
-    # Then the first is reported given up, and the second goes out no sooner than
-    # the last 429 asked (not 1 s later, as the per-chat limit alone would allow)
-    assert [report.status for report in reports] == [DeliveryStatus.GAVE_UP, DeliveryStatus.SENT]
-    last_429_at = transport.attempts[1][0]
-    assert transport.times_for(1)[0] - last_429_at >= 2.0 - EPSILON
-
-
-async def test_flood_wait_beyond_max_retry_after_gives_up(make_outbox, transport) -> None:
-    outbox = make_outbox(max_retry_after=60.0)
-    transport.fail_next(1, retry_after(1, 3600))
-
-    [report] = await send_all(outbox, [OutboundText(chat_id=1, text="later")])
-
-    assert report.status is DeliveryStatus.GAVE_UP
-    assert report.attempts == 1
+    assert "down" in report.reason
 
 
 async def test_network_errors_are_retried_with_backoff(

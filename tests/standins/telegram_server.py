@@ -160,6 +160,11 @@ class _ApiError(Exception):
         return body
 
 
+def _utf16_length(text: str) -> int:
+    """Telegram counts text in UTF-16 code units: an emoji beyond the BMP is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _bad_request(reason: str) -> _ApiError:
     return _ApiError(400, f"Bad Request: {reason}")
 
@@ -280,6 +285,9 @@ class _State:
     send_times: dict[Any, deque[float]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
     forced: _ForcedRetryAfter | None = None
+    # A flood: every send is answered 429 until then (time.monotonic()).
+    storm_until: float = 0.0
+    storm_retry_after: int = 1
     webhook: dict[str, Any] = field(default_factory=dict)
     file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -429,6 +437,14 @@ class TelegramBotApiStandIn:
                 methods=frozenset(method.lower() for method in methods),
             )
 
+    def storm(self, seconds: float, *, retry_after: int = 1) -> None:
+        """A sustained flood: for the next ``seconds``, every send (sendMessage, sendPhoto,
+        sendInvoice) is answered 429 with ``retry_after``, as Telegram does to a bot that
+        went over its limits."""
+        with self._lock:
+            self._state.storm_until = time.monotonic() + seconds
+            self._state.storm_retry_after = retry_after
+
     def block_chat(self, chat_id: int | str) -> None:
         with self._lock:
             self._state.blocked_chats.add(chat_id)
@@ -560,6 +576,13 @@ class TelegramBotApiStandIn:
         return handler(params)
 
     def _apply_forced_retry_after(self, method: str) -> None:
+        state = self._state
+        if method in SEND_METHODS and time.monotonic() < state.storm_until:
+            raise _ApiError(
+                429,
+                f"Too Many Requests: retry after {state.storm_retry_after}",
+                retry_after=state.storm_retry_after,
+            )
         forced = self._state.forced
         if forced is None or forced.remaining <= 0 or method not in forced.methods:
             return
@@ -674,7 +697,7 @@ class TelegramBotApiStandIn:
         text = params.get("text") or ""
         if not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
+        if _utf16_length(text) > MAX_TEXT_LENGTH:
             raise _bad_request("message is too long")
         markup = _inline_markup(params.get("reply_markup"))
         self._check_flood(chat)
@@ -688,7 +711,7 @@ class TelegramBotApiStandIn:
         if isinstance(photo, str) and photo.startswith("attach://"):
             raise _bad_request("wrong file identifier/HTTP URL specified")
         caption = params.get("caption")
-        if caption is not None and len(caption) > MAX_CAPTION_LENGTH:
+        if caption is not None and _utf16_length(caption) > MAX_CAPTION_LENGTH:
             raise _bad_request("message caption is too long")
         markup = _inline_markup(params.get("reply_markup"))
         self._check_flood(chat)
@@ -743,7 +766,7 @@ class TelegramBotApiStandIn:
         text = params.get("text") or ""
         if not text.strip():
             raise _bad_request("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
+        if _utf16_length(text) > MAX_TEXT_LENGTH:
             raise _bad_request("message is too long")
         markup = _inline_markup(params.get("reply_markup"))
         if params.get("inline_message_id"):
