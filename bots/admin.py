@@ -32,6 +32,7 @@ class ProcessedUpdateAdmin(admin.ModelAdmin):
 
 @admin.register(TelegramDelivery)
 class TelegramDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["message", "account", "status", "delivered_at"]
+    list_display = ["message", "account", "status", "attempts", "reason", "delivered_at"]
     list_filter = ["status"]
     raw_id_fields = ["message", "account"]
+    readonly_fields = ["claim_token", "lease_until", "attempts", "telegram_message_ids"]

@@ -31,7 +31,7 @@ from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -413,7 +413,7 @@ class _LeaseKeeper:
             except Exception:  # the database is away: the next round tries again
                 logger.exception("Telegram delivery leases not renewed")
             finally:
-                close_old_connections()
+                connections.close_all()  # this thread's own, between rounds
 
 
 _leases = _LeaseKeeper()
@@ -520,7 +520,7 @@ def _record_late(
     except Exception:  # the lease runs out and a later attempt sends what is missing
         logger.exception("late Telegram outcome of delivery %s not recorded", delivery_id)
     finally:
-        close_old_connections()
+        connections.close_all()  # the recorder thread's own
 
 
 def _when_answered(delivery_id: int, token: str, parts: list[int], done: Future) -> None:
