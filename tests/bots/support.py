@@ -41,6 +41,18 @@ async def feed(dispatcher: Dispatcher, bot: Bot, update: dict[str, Any]) -> Any:
     return await dispatcher.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
 
 
+async def ask_artisan(dispatcher: Dispatcher, bot: Bot, product: Product, *, chat_id: int):
+    """The buyer in ``chat_id`` taps "Ask the artisan" on ``product``; returns the
+    conversation their Telegram text now goes to."""
+    from bots.models import TelegramAccount
+    from conversations.models import Conversation
+    from tests.standins.telegram_server import callback_query_update
+
+    await feed(dispatcher, bot, callback_query_update(chat_id=chat_id, data=f"p:a:{product.pk}"))
+    account = await db_call(TelegramAccount.objects.get)(telegram_user_id=chat_id)
+    return await db_call(Conversation.objects.get)(pk=account.active_conversation_id)
+
+
 def texts(standin: TelegramBotApiStandIn, chat_id: int) -> list[str]:
     """What the buyer sees in the chat: message texts and photo captions, in order."""
     return [m.get("text") or m.get("caption") or "" for m in standin.sent_messages(chat_id)]

@@ -16,6 +16,7 @@ from conversations.models import Channel, Conversation, Message, MessageKind
 from conversations.services import post_message
 from core.l10n import format_date
 from tests.bots.support import (
+    ask_artisan,
     db_call,
     feed,
     keyboard,
@@ -43,9 +44,7 @@ def product(artisan):
 
 
 async def _ask_artisan(dispatcher, bot: Bot, product) -> Conversation:
-    await feed(dispatcher, bot, callback_query_update(chat_id=BUYER, data=f"p:a:{product.pk}"))
-    account = await db_call(TelegramAccount.objects.get)(telegram_user_id=BUYER)
-    return await db_call(Conversation.objects.get)(pk=account.active_conversation_id)
+    return await ask_artisan(dispatcher, bot, product, chat_id=BUYER)
 
 
 async def test_ask_the_artisan_hands_the_conversation_over_and_messages_reach_the_inbox(

@@ -16,9 +16,9 @@ from bots.telegram.text import MESSAGE_LIMIT, telegram_length
 from conversations.models import Conversation, FollowUpEntry
 from conversations.outbox import run_entry
 from conversations.services import post_message
-from tests.bots.support import db_call, make_product, make_shop, texts
+from tests.bots.support import ask_artisan, db_call, make_product, make_shop, texts
 from tests.conftest import message_with_text
-from tests.standins.telegram_server import TelegramBotApiStandIn, callback_query_update
+from tests.standins.telegram_server import TelegramBotApiStandIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BUYER = 6260
@@ -31,11 +31,7 @@ def product(artisan):
 
 
 async def _conversation(dispatcher, bot: Bot, product) -> Conversation:
-    from tests.bots.support import feed
-
-    await feed(dispatcher, bot, callback_query_update(chat_id=BUYER, data=f"p:a:{product.pk}"))
-    account = await db_call(TelegramAccount.objects.get)(telegram_user_id=BUYER)
-    return await db_call(Conversation.objects.get)(pk=account.active_conversation_id)
+    return await ask_artisan(dispatcher, bot, product, chat_id=BUYER)
 
 
 async def _eventually(check, seconds: float = 20.0) -> None:
