@@ -31,7 +31,7 @@ import heapq
 import itertools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Self
@@ -210,6 +210,7 @@ class Outbox:
         self._in_flight: dict[asyncio.Task[None], _Job] = {}
         self._wakeup = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
+        self._pause_tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._next_sweep = 0.0
 
@@ -280,6 +281,8 @@ class Outbox:
 
     async def close_shared(self) -> None:
         """Close the shared limits' connection (the sender's shutdown, after ``close``)."""
+        if self._pause_tasks:  # let published pauses reach Redis first
+            await asyncio.wait(set(self._pause_tasks), timeout=2.0)
         if self._shared is not None:
             await self._shared.close()
 
@@ -450,10 +453,16 @@ class Outbox:
             logger.warning("telegram outbox: bot-wide flood wait of %.1fs", delay)
         if self._shared is not None:
             shared = self._shared
-            loop = asyncio.get_running_loop()
-            loop.create_task(shared.pause(chat_id, delay))
+            self._publish_pause(shared.pause(chat_id, delay))
             if bot_wide:
-                loop.create_task(shared.pause(None, delay))
+                self._publish_pause(shared.pause(None, delay))
+
+    def _publish_pause(self, call: Coroutine[Any, Any, None]) -> None:
+        # The loop keeps only weak references to tasks: hold each until it is done, or
+        # a collected task could drop the pause before every process has heard of it.
+        task = asyncio.get_running_loop().create_task(call, name="telegram-outbox-pause")
+        self._pause_tasks.add(task)
+        task.add_done_callback(self._pause_tasks.discard)
 
     def _handle_failure(
         self, chat_id: ChatId, state: _ChatState, job: _Job, error: TelegramAPIError
