@@ -23,3 +23,7 @@ class BotsConfig(AppConfig):
         from conversations.services import register_translation_listener
 
         register_translation_listener(follow_ups.on_message_translated)
+
+        from bots import campaigns
+
+        campaigns.register()  # the Telegram channel for commerce's campaigns

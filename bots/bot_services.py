@@ -84,3 +84,8 @@ class BotServices:
 
     async def set_campaign_consent(self, account: TelegramAccount, granted: bool) -> None:
         await sync_to_async(services.set_campaign_consent)(account=account, granted=granted)
+
+    async def opt_out_of_campaign(self, account: TelegramAccount, recipient_id: int) -> None:
+        await sync_to_async(services.opt_out_of_campaign)(
+            account=account, recipient_id=recipient_id
+        )

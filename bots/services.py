@@ -554,6 +554,15 @@ def set_campaign_consent(*, account: TelegramAccount, granted: bool) -> Consent:
     )
 
 
+def opt_out_of_campaign(*, account: TelegramAccount, recipient_id: int) -> None:
+    """The campaign message's "Unsubscribe" button: Telegram news off for this person.
+
+    Whatever the button's id says, only the tapping account's own consent changes (a forged
+    callback cannot unsubscribe somebody else)."""
+    set_campaign_consent(account=account, granted=False)
+    logger.info("campaign opt-out from Telegram (recipient row %s)", recipient_id)
+
+
 def mark_unreachable(*, account_id: int) -> None:
     TelegramAccount.objects.filter(pk=account_id, unreachable_since__isnull=True).update(
         unreachable_since=timezone.now()

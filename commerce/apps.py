@@ -24,3 +24,7 @@ class CommerceConfig(AppConfig):
         )
         register_private_media(prefix="commerce/stages/", can_access=selectors.stage_photo_readable)
         register_private_media(prefix="commerce/proofs/", can_access=selectors.proof_image_readable)
+
+        from commerce.campaign_delivery import register_commerce_channels
+
+        register_commerce_channels()

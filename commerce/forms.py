@@ -394,3 +394,56 @@ class ShippingProfileForm(forms.Form):
                 )
             )
         return rates
+
+
+class CampaignForm(forms.Form):
+    """A campaign draft; the service validates again (and is the only writer)."""
+
+    title = forms.CharField(
+        label=_("Campaign name"),
+        max_length=120,
+        help_text=_("For you and your audience: it is the subject line."),
+    )
+    body = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=2000,
+        help_text=_(
+            "Write it once in your language: each person reads it in theirs where a "
+            "translation is available, with your original one tap away."
+        ),
+    )
+    segment = forms.ChoiceField(label=_("Who gets it"), choices=())
+    within_days = forms.IntegerField(
+        label=_("Wrote to you within the last … days"),
+        min_value=1,
+        max_value=365,
+        required=False,
+        help_text=_("Only for “People who wrote to you but did not order”."),
+    )
+    product = forms.ChoiceField(label=_("Piece to feature"), required=False, choices=())
+    channels = forms.MultipleChoiceField(
+        label=_("Channels"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=(),
+        help_text=_("Only people who agreed to news on a channel get it there."),
+    )
+
+    def __init__(self, *args: Any, shop: Any, channels: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        from commerce.models import Product, Segment
+
+        self.fields["segment"].choices = Segment.choices
+        self.fields["channels"].choices = channels
+        self.fields["product"].choices = [("", _("No piece"))] + [
+            (str(p.pk), p.title) for p in Product.objects.filter(shop=shop).order_by("title")
+        ]
+
+
+class ScheduleForm(forms.Form):
+    when = forms.DateTimeField(
+        label=_("Send on"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text=_("In your time zone."),
+    )

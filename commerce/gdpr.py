@@ -137,6 +137,36 @@ def export_commerce(user: User) -> dict[str, Any]:
             }
             for p in PayoutRequest.objects.filter(artisan=user).order_by("id")
         ],
+        **_export_marketing(user),
+    }
+
+
+def _export_marketing(user: User) -> dict[str, Any]:
+    from commerce.models import CampaignRecipient, Favourite, Follow
+
+    return {
+        "follows": [
+            {"shop": f.shop.shop_name, "since": f.created_at.isoformat()}
+            for f in Follow.objects.filter(user=user).select_related("shop").order_by("id")
+        ],
+        "favourites": [
+            {"product": f.product.title, "since": f.created_at.isoformat()}
+            for f in Favourite.objects.filter(user=user).select_related("product").order_by("id")
+        ],
+        "campaign_messages": [
+            {
+                "shop": r.campaign.shop.shop_name,
+                "campaign": r.campaign.title,
+                "channel": r.channel,
+                "state": r.state,
+                "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+                "opened_at": r.opened_at.isoformat() if r.opened_at else None,
+                "clicked_at": r.clicked_at.isoformat() if r.clicked_at else None,
+            }
+            for r in CampaignRecipient.objects.filter(user=user)
+            .select_related("campaign__shop")
+            .order_by("id")
+        ],
     }
 
 
@@ -154,7 +184,14 @@ def _scrub_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def erase_commerce(user: User) -> None:
+    from commerce.models import CampaignRecipient, Favourite, Follow
+
     ShippingAddress.objects.filter(buyer=user).delete()
+    # Who followed, saved and read what is personal; campaign totals keep their counts
+    # only through rows of people who are still here.
+    Follow.objects.filter(user=user).delete()
+    Favourite.objects.filter(user=user).delete()
+    CampaignRecipient.objects.filter(user=user).delete()
     for order in Order.objects.filter(buyer=user):
         order.shipping_name = ""
         order.shipping_address = {}

@@ -937,3 +937,155 @@ class ShipmentEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
+
+
+# --- Marketing: audiences, campaigns, per-recipient deliveries -------------------------------
+
+
+class Follow(models.Model):
+    """A buyer follows a shop: the shop's "followers" audience (news still needs consent)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    shop = models.ForeignKey(ArtisanProfile, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "shop"], name="one_follow_per_shop")]
+        indexes = [models.Index(fields=["shop", "created_at"])]
+
+
+class Favourite(models.Model):
+    """A buyer keeps a product: the "favourited this piece" audience."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="one_favourite_per_product")
+        ]
+
+
+class Segment(models.TextChoices):
+    FOLLOWERS = "followers", _("People who follow your shop")
+    PAST_BUYERS = "past_buyers", _("People who bought from you")
+    FAVOURITED = "favourited", _("People who saved one of your pieces")
+    ASKED_NOT_ORDERED = "asked_not_ordered", _("People who wrote to you but did not order")
+
+
+class CampaignChannel(models.TextChoices):
+    WEB = "web", _("Atelier updates page")
+    EMAIL = "email", _("Email")
+    TELEGRAM = "telegram", _("Telegram")
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(models.Model):
+    """An artisan's message to an audience; status only through ``transition_campaign``.
+
+    ``body`` is what the artisan wrote, in ``language``; everything around it (greeting,
+    buttons, unsubscribe text) is rendered per recipient at delivery time.
+    """
+
+    shop = models.ForeignKey(ArtisanProfile, on_delete=models.CASCADE, related_name="campaigns")
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    language = models.CharField(max_length=8)
+    segment = models.CharField(max_length=24, choices=Segment.choices)
+    # The piece shown as a card (and the audience of FAVOURITED when set).
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # ASKED_NOT_ORDERED: who wrote within this many days and has no order since.
+    within_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    channels = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
+    )
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_for"])]
+
+    def __str__(self) -> str:
+        return f"{self.shop.shop_name}: {self.title}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+
+class CampaignEvent(StatusEvent):
+    """Campaign history (``transition_campaign``): ``scheduled``, ``started``, ``stopped``, …"""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, choices=CampaignStatus.choices)
+    to_status = models.CharField(max_length=12, choices=CampaignStatus.choices)
+
+    class Meta(StatusEvent.Meta):
+        pass
+
+    @property
+    def subject_id(self) -> int:
+        return self.campaign_id
+
+
+class RecipientState(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Delivered")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")  # consent withdrawn or channel gone before sending
+
+
+class CampaignRecipient(models.Model):
+    """One person on one channel of one campaign, created before anything is sent.
+
+    Sending claims the row (``pending`` → ``sending`` with a lease) in one UPDATE, so a
+    retry or a second worker can never send it again; a killed worker's claim is taken over
+    once its lease has run out. Opens and clicks are first-time facts, never counters.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=10, choices=CampaignChannel.choices)
+    state = models.CharField(
+        max_length=10, choices=RecipientState.choices, default=RecipientState.PENDING
+    )
+    claim_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    reason = models.CharField(max_length=40, blank=True)  # a machine code, never prose
+    external_id = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "user", "channel"], name="one_delivery_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "state"]),
+            models.Index(fields=["user", "channel", "state"]),
+        ]

@@ -8,6 +8,7 @@ existence of an order is not revealed either.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -131,4 +132,19 @@ def proof_image_readable(user: User, name: str) -> bool:
     proof = Proof.objects.select_related("order").filter(image=name).first()
     return proof is not None and is_party(
         user, buyer_id=proof.order.buyer_id, artisan_id=proof.order.artisan_id
+    )
+
+
+def is_following(user: Any, shop: ArtisanProfile) -> bool:
+    from commerce.models import Follow
+
+    return bool(user.is_authenticated) and Follow.objects.filter(user=user, shop=shop).exists()
+
+
+def has_favourited(user: Any, product: Product) -> bool:
+    from commerce.models import Favourite
+
+    return (
+        bool(user.is_authenticated)
+        and Favourite.objects.filter(user=user, product=product).exists()
     )

@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 TRANSLATABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "commerce.product": ("title", "description"),
     "commerce.artisanprofile": ("tagline", "story"),
+    "commerce.campaign": ("body",),
 }
 
 # Statuses that stay valid while the source text is unchanged.
@@ -110,6 +111,8 @@ def listing_owner(obj: models.Model) -> User | None:
         return obj.shop.user  # type: ignore[attr-defined]
     if _label(obj) == "commerce.artisanprofile":
         return obj.user  # type: ignore[attr-defined]
+    if _label(obj) == "commerce.campaign":
+        return obj.shop.user  # type: ignore[attr-defined]
     return None
 
 

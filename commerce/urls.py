@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
-from commerce import shipping_views, views
+from commerce import marketing_views, shipping_views, views
 
 app_name = "commerce"
 
@@ -10,9 +10,23 @@ urlpatterns = [
     path("shop/", views.shop_list, name="shop"),
     path("shop/<slug:slug>/", views.shop_profile, name="shop_profile"),
     path("shop/<slug:slug>/request/", views.custom_request, name="custom_request"),
+    path("shop/<slug:slug>/follow/", marketing_views.follow, name="follow"),
     path("shop/<slug:slug>/<slug:product_slug>/", views.product_detail, name="product"),
     path("shop/<slug:slug>/<slug:product_slug>/ask/", views.product_ask, name="product_ask"),
     path("shop/<slug:slug>/<slug:product_slug>/buy/", views.product_buy, name="product_buy"),
+    path(
+        "shop/<slug:slug>/<slug:product_slug>/favourite/",
+        marketing_views.favourite,
+        name="favourite",
+    ),
+    # Shop news: the buyer's updates page and the signed links in every campaign message
+    path("updates/", marketing_views.updates, name="updates"),
+    path("news/go/<str:token>/", marketing_views.campaign_click, name="campaign_click"),
+    path(
+        "news/unsubscribe/<str:token>/",
+        marketing_views.campaign_unsubscribe,
+        name="campaign_unsubscribe",
+    ),
     # Offers (parties only)
     path("offers/<int:offer_id>/", views.offer_detail, name="offer_detail"),
     path("offers/<int:offer_id>/<str:action>/", views.offer_respond, name="offer_respond"),
@@ -64,6 +78,23 @@ urlpatterns = [
         name="product_translations",
     ),
     path("studio/profile/", views.studio_profile, name="studio_profile"),
+    path("studio/campaigns/", marketing_views.studio_campaigns, name="studio_campaigns"),
+    path("studio/campaigns/new/", marketing_views.campaign_edit, name="campaign_new"),
+    path(
+        "studio/campaigns/<int:campaign_id>/",
+        marketing_views.campaign_detail,
+        name="campaign_detail",
+    ),
+    path(
+        "studio/campaigns/<int:campaign_id>/edit/",
+        marketing_views.campaign_edit,
+        name="campaign_edit",
+    ),
+    path(
+        "studio/campaigns/<int:campaign_id>/progress/",
+        marketing_views.campaign_progress,
+        name="campaign_progress",
+    ),
     path("studio/shipping/", shipping_views.studio_shipping, name="studio_shipping"),
     path("studio/balance/", views.studio_balance, name="studio_balance"),
     path("studio/balance/withdraw/", views.payout_request, name="payout_request"),

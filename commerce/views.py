@@ -135,6 +135,7 @@ def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
             "page_url": absolute_url(request.path),
             "og_image": _first_image_url(shop),
             "response_hours": response_hours,
+            "following": selectors.is_following(request.user, shop),
         },
     )
 
@@ -188,6 +189,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),
             "page_url": absolute_url(request.path),
             "og_image": absolute_url(first_photo.image.url) if first_photo else "",
+            "favourited": selectors.has_favourited(request.user, product),
         },
     )
 

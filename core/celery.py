@@ -50,6 +50,14 @@ app.conf.beat_schedule = {
         "task": "conversations.tasks.sweep_follow_ups",
         "schedule": 30.0,
     },
+    "start-due-campaigns": {
+        "task": "commerce.start_due_campaigns",
+        "schedule": 60.0,
+    },
+    "resume-sending-campaigns": {
+        "task": "commerce.resume_sending_campaigns",
+        "schedule": 300.0,
+    },
     "sweep-listing-translations": {
         "task": "commerce.sweep_listing_translations",
         "schedule": 60.0,

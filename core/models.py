@@ -182,6 +182,7 @@ class Consent(models.Model):
     class Purpose(models.TextChoices):
         MARKETING_EMAIL = "marketing_email", _("Marketing emails")
         MARKETING_TELEGRAM = "marketing_telegram", _("Marketing messages in Telegram")
+        MARKETING_WEB = "marketing_web", _("News from shops I follow on my Atelier updates page")
         TRANSLATION = "translation", _("Machine translation of my messages")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")

@@ -14,6 +14,7 @@ import hashlib
 import sys
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -489,6 +490,19 @@ TELEGRAM_RATE_LIMIT_REDIS_URL = env.str("TELEGRAM_RATE_LIMIT_REDIS_URL", default
 TELEGRAM_RATE_LIMIT_NAMESPACE = env.str("TELEGRAM_RATE_LIMIT_NAMESPACE", default="atelier:telegram")
 # A delivery is claimed for this long and renewed while its outbox waits on Telegram; a
 # claim whose process died is taken over once it runs out (bots.bridge.deliver_message).
+# Campaigns (commerce/services/marketing.py): rows claimed per batch, how long a claim
+# holds before another worker may take it over (longer than a batch's slowest send), and
+# how often a retryable failure is tried again before the row is marked failed.
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=100)
+CAMPAIGN_DELIVERY_LEASE_SECONDS = env.float("CAMPAIGN_DELIVERY_LEASE_SECONDS", default=900.0)
+CAMPAIGN_DELIVERY_MAX_ATTEMPTS = env.int("CAMPAIGN_DELIVERY_MAX_ATTEMPTS", default=5)
+# How long a campaign batch waits for Telegram (flood waits included) before it lets the
+# answer be written when it comes; below CAMPAIGN_DELIVERY_LEASE_SECONDS.
+CAMPAIGN_TELEGRAM_WAIT_SECONDS = env.float("CAMPAIGN_TELEGRAM_WAIT_SECONDS", default=600.0)
+CAMPAIGN_RETRY_SECONDS = env.float("CAMPAIGN_RETRY_SECONDS", default=30.0)
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "atelier.local"
+)
 TELEGRAM_DELIVERY_LEASE_SECONDS = env.float("TELEGRAM_DELIVERY_LEASE_SECONDS", default=120.0)
 # How long a follow-up waits for Telegram's answer before it looks again later (the
 # message stays queued in the outbox meanwhile).

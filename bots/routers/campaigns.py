@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from django.utils.translation import gettext as _
 
 from bots.bot_services import BotServices
 from bots.models import TelegramAccount
-from bots.routers.common import reply_text
+from bots.routers.common import answer_callback, reply_text
 from bots.sender import TelegramSender
+from bots.telegram.keyboards import CampaignOptOut
 
 
 def build_router() -> Router:
@@ -35,6 +36,23 @@ def build_router() -> Router:
         await reply_text(
             sender,
             message.chat.id,
+            _("You're unsubscribed: no more campaign messages. Order updates still reach you."),
+        )
+
+    @router.callback_query(CampaignOptOut.filter())
+    async def opt_out(
+        query: CallbackQuery,
+        callback_data: CampaignOptOut,
+        account: TelegramAccount,
+        services: BotServices,
+        sender: TelegramSender,
+    ) -> None:
+        # One tap: the consent is withdrawn before the answer, whatever campaign it came from.
+        await services.opt_out_of_campaign(account, callback_data.recipient_id)
+        await answer_callback(sender, query, _("Unsubscribed: no more shop news here."))
+        await reply_text(
+            sender,
+            query.from_user.id,
             _("You're unsubscribed: no more campaign messages. Order updates still reach you."),
         )
 

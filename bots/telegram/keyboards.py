@@ -116,3 +116,9 @@ def checkout_link_keyboard(*, checkout_url: str, label: str = "Pay now") -> Inli
     builder = InlineKeyboardBuilder()
     builder.button(text=label, url=checkout_url)
     return builder.as_markup()
+
+
+class CampaignOptOut(CallbackData, prefix="news"):
+    """ "Unsubscribe" under a campaign message: ``news:<campaign recipient id>``."""
+
+    recipient_id: int = Field(gt=0)

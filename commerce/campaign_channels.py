@@ -1,0 +1,89 @@
+"""Where a campaign goes: one sender per channel, registered by the app that owns the channel.
+
+Commerce registers the web updates page and email; ``bots`` registers Telegram in its
+``AppConfig.ready`` (commerce imports no channel app). A sender gets one recipient row and
+answers with an :class:`Outcome`; it never writes the row (the campaign service does, under
+its claim), and it renders everything around the artisan's text in the recipient's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from commerce.models import CampaignRecipient
+    from core.models import User
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a channel did with one recipient.
+
+    ``sent``: delivered (the row becomes ``sent``). Otherwise ``permanent`` failures are
+    final (``failed``; ``unsubscribe`` also withdraws the person's consent for the channel,
+    as on a Telegram 403) and the rest are tried again later.
+    """
+
+    sent: bool
+    permanent: bool = False
+    unsubscribe: bool = False
+    reason: str = ""
+    external_id: str = ""
+
+
+#: Called with a row and its outcome when the channel answers after ``send_many`` returned.
+LateAnswer = Callable[["CampaignRecipient", Outcome], None]
+
+
+@dataclass(frozen=True)
+class CampaignChannelSpec:
+    """A channel: its consent purpose, who it can reach, and how it sends.
+
+    ``send`` handles one row; a channel that can send many at once (Telegram's outbox keeps
+    its own rate limits) gives ``send_many``, which may answer ``None`` for a row still in
+    flight when it stops waiting, and call ``late`` for it once the answer comes.
+    """
+
+    name: str
+    consent_purpose: str
+    send: Callable[[CampaignRecipient], Outcome]
+    # Narrows an audience to the people this channel can reach (e.g. a Telegram account).
+    reachable: Callable[[QuerySet[User]], QuerySet[User]] = lambda users: users
+    batch: Callable[[list[CampaignRecipient], LateAnswer], list[Outcome | None]] | None = None
+
+    def send_many(
+        self, recipients: list[CampaignRecipient], late: LateAnswer
+    ) -> list[Outcome | None]:
+        if self.batch is not None:
+            return self.batch(recipients, late)
+        outcomes: list[Outcome | None] = []
+        for recipient in recipients:
+            try:
+                outcomes.append(self.send(recipient))
+            except Exception as error:  # noqa: BLE001 - one row's failure, not the batch's
+                outcomes.append(Outcome(sent=False, reason=type(error).__name__))
+        return outcomes
+
+
+_channels: dict[str, CampaignChannelSpec] = {}
+
+
+def register_campaign_channel(spec: CampaignChannelSpec) -> None:
+    _channels[spec.name] = spec
+
+
+def campaign_channel(name: str) -> CampaignChannelSpec | None:
+    return _channels.get(name)
+
+
+def campaign_channels() -> dict[str, CampaignChannelSpec]:
+    return dict(_channels)
+
+
+def unregister_campaign_channel(name: str) -> Any:
+    """For tests that swap a channel's sender."""
+    return _channels.pop(name, None)

@@ -1,0 +1,165 @@
+"""A campaign as one recipient reads it, and commerce's own channels (updates page, email).
+
+The artisan's text is shown in the reader's language where a translation is ready
+(``commerce.translation``, the same machinery as listings), else as written; everything
+around it (subject, buttons, the unsubscribe line) is a translatable string rendered in the
+reader's language at send or display time. Links carry a signed per-recipient token, so a
+click is counted for that person and an unsubscribe needs no sign-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from commerce.campaign_channels import CampaignChannelSpec, Outcome, register_campaign_channel
+from commerce.models import Campaign, CampaignChannel, CampaignRecipient
+from commerce.serializers import absolute_url
+from core import l10n
+from core.models import Consent, User
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    """Everything a channel shows, already in the reader's language."""
+
+    subject: str
+    shop_name: str
+    body: str
+    is_translated: bool
+    original: str
+    product_title: str
+    product_price: str
+    link_url: str
+    link_label: str
+    unsubscribe_url: str
+    unsubscribe_label: str
+    why_line: str
+
+
+def reader_language(user: User) -> str:
+    return user.preferred_language or settings.LANGUAGE_CODE
+
+
+def render_campaign(
+    campaign: Campaign, *, reader: User, recipient: CampaignRecipient | None
+) -> CampaignView:
+    from commerce.services.marketing import recipient_token
+    from commerce.translation import localized
+
+    language = reader_language(reader)
+    shop = campaign.shop
+    with translation.override(language):
+        body = localized(campaign, "body", language)
+        token = recipient_token(recipient) if recipient is not None else ""
+        product = campaign.product
+        if product is not None:
+            title = localized(product, "title", language).text
+            price = l10n.format_money(product.price, product.currency)
+            target_label = _("See the piece")
+        else:
+            title, price, target_label = "", "", _("Visit the shop")
+        if token:
+            link = absolute_url(reverse("commerce:campaign_click", args=[token]))
+            unsubscribe = absolute_url(reverse("commerce:campaign_unsubscribe", args=[token]))
+        else:  # a test send: plain links, nothing to count or withdraw
+            link = absolute_url(
+                reverse("commerce:product", args=[shop.slug, product.slug])
+                if product is not None
+                else reverse("commerce:shop_profile", args=[shop.slug])
+            )
+            unsubscribe = ""
+        return CampaignView(
+            subject=_("News from %(shop)s: %(title)s")
+            % {"shop": shop.shop_name, "title": campaign.title},
+            shop_name=shop.shop_name,
+            body=body.text,
+            is_translated=body.is_translated,
+            original=body.original,
+            product_title=title,
+            product_price=price,
+            link_url=link,
+            link_label=target_label,
+            unsubscribe_url=unsubscribe,
+            unsubscribe_label=_("Unsubscribe from these messages"),
+            why_line=_("You get this because you agreed to news from shops on Atelier."),
+        )
+
+
+# --- the updates page ---------------------------------------------------------------------------
+
+
+def send_to_updates_page(recipient: CampaignRecipient) -> Outcome:
+    """The row itself is the entry on the buyer's updates page: delivered once it is ``sent``."""
+    return Outcome(sent=True, external_id=f"web-{recipient.pk}")
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+def _email(
+    view: CampaignView, *, to: str, language: str, message_id: str
+) -> EmailMultiAlternatives:
+    with translation.override(language):
+        context = {"view": view}
+        text = render_to_string("commerce/email/campaign.txt", context)
+        html = render_to_string("commerce/email/campaign.html", context)
+    headers = {"Message-ID": message_id}
+    if view.unsubscribe_url:
+        # RFC 2369 + RFC 8058: mail clients show "Unsubscribe" and POST to it in one tap.
+        headers["List-Unsubscribe"] = f"<{view.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message = EmailMultiAlternatives(subject=view.subject, body=text, to=[to], headers=headers)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def send_by_email(recipient: CampaignRecipient) -> Outcome:
+    user = recipient.user
+    if not user.email:
+        return Outcome(sent=False, permanent=True, reason="no_address")
+    view = render_campaign(recipient.campaign, reader=user, recipient=recipient)
+    # A stable Message-ID: a resend after a crash is recognisable as the same message.
+    message_id = (
+        f"<campaign-{recipient.campaign_id}-{recipient.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+    )
+    _email(view, to=user.email, language=reader_language(user), message_id=message_id).send()
+    return Outcome(sent=True, external_id=message_id)
+
+
+def send_test_email(*, campaign: Campaign, artisan: User) -> None:
+    view = render_campaign(campaign, reader=artisan, recipient=None)
+    with translation.override(reader_language(artisan)):
+        view = CampaignView(
+            **{**view.__dict__, "subject": _("[Test] %(subject)s") % {"subject": view.subject}}
+        )
+    _email(
+        view,
+        to=artisan.email,
+        language=reader_language(artisan),
+        message_id=f"<campaign-{campaign.pk}-test@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+    ).send()
+
+
+def register_commerce_channels() -> None:
+    register_campaign_channel(
+        CampaignChannelSpec(
+            name=CampaignChannel.WEB,
+            consent_purpose=Consent.Purpose.MARKETING_WEB,
+            send=send_to_updates_page,
+        )
+    )
+    register_campaign_channel(
+        CampaignChannelSpec(
+            name=CampaignChannel.EMAIL,
+            consent_purpose=Consent.Purpose.MARKETING_EMAIL,
+            send=send_by_email,
+            reachable=lambda users: users.exclude(email=""),
+        )
+    )

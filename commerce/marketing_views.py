@@ -1,0 +1,292 @@
+"""Pages for marketing: follow and save buttons, the buyer's updates page, the artisan's
+campaigns in the studio, and the signed per-recipient links (click, unsubscribe).
+
+Thin edges: every write is a call into ``commerce.services.marketing``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from commerce import selectors
+from commerce.campaign_channels import campaign_channels
+from commerce.campaign_delivery import render_campaign
+from commerce.errors import CommerceError
+from commerce.forms import CampaignForm, ScheduleForm
+from commerce.models import (
+    ArtisanProfile,
+    Campaign,
+    CampaignChannel,
+    CampaignRecipient,
+    CampaignStatus,
+    Follow,
+    RecipientState,
+)
+from commerce.services import marketing
+from core.decorators import seller_required
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+# --- follow and save --------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def follow(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = get_object_or_404(selectors.public_shops(), slug=slug)
+    fallback = reverse("commerce:shop_profile", args=[slug])
+    try:
+        if request.POST.get("follow") == "0":
+            marketing.unfollow_shop(user=request.user, shop=shop)
+            messages.success(
+                request, _("You no longer follow %(shop)s.") % {"shop": shop.shop_name}
+            )
+        else:
+            marketing.follow_shop(user=request.user, shop=shop)
+            messages.success(
+                request,
+                _("You follow %(shop)s: its news will appear on your updates page.")
+                % {"shop": shop.shop_name},
+            )
+    except CommerceError as error:
+        messages.error(request, error.message)
+    return _back(request, fallback)
+
+
+@require_POST
+@login_required
+def favourite(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
+    product = get_object_or_404(selectors.listed_products(), shop__slug=slug, slug=product_slug)
+    saved = marketing.set_favourite(
+        user=request.user, product=product, favourite=request.POST.get("favourite") != "0"
+    )
+    messages.success(
+        request,
+        _("Saved to your favourites.") if saved else _("Removed from your favourites."),
+    )
+    return _back(request, reverse("commerce:product", args=[slug, product_slug]))
+
+
+# --- the buyer's updates page -----------------------------------------------------------------
+
+
+@login_required
+def updates(request: HttpRequest) -> HttpResponse:
+    rows = (
+        CampaignRecipient.objects.filter(
+            user=request.user, channel=CampaignChannel.WEB, state=RecipientState.SENT
+        )
+        .select_related("campaign__shop", "campaign__product")
+        .order_by("-sent_at", "-id")
+    )
+    page = Paginator(rows, 20).get_page(request.GET.get("page"))
+    entries = [
+        {"row": row, "view": render_campaign(row.campaign, reader=request.user, recipient=row)}
+        for row in page
+    ]
+    marketing.record_open([row.pk for row in page if row.opened_at is None])
+    following = (
+        Follow.objects.filter(user=request.user).select_related("shop").order_by("shop__shop_name")
+    )
+    return render(
+        request,
+        "commerce/updates.html",
+        {"page": page, "entries": entries, "following": following},
+    )
+
+
+# --- signed per-recipient links ---------------------------------------------------------------
+
+
+def campaign_click(request: HttpRequest, token: str) -> HttpResponse:
+    recipient = marketing.recipient_from_token(token)
+    if recipient is None:
+        raise Http404(_("This link is not valid."))
+    marketing.record_click(recipient)
+    campaign = recipient.campaign
+    if campaign.product is not None:
+        target = reverse("commerce:product", args=[campaign.shop.slug, campaign.product.slug])
+    else:
+        target = reverse("commerce:shop_profile", args=[campaign.shop.slug])
+    return redirect(f"{target}?campaign={campaign.pk}")
+
+
+@csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the token is the proof
+@require_http_methods(["GET", "POST"])
+def campaign_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    recipient = marketing.recipient_from_token(token)
+    if recipient is None:
+        raise Http404(_("This link is not valid."))
+    done = False
+    if request.method == "POST":
+        marketing.unsubscribe(recipient=recipient, source=f"unsubscribe_{recipient.channel}")
+        done = True
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse(status=200)
+    return render(
+        request,
+        "commerce/campaign_unsubscribe.html",
+        {"recipient": recipient, "shop": recipient.campaign.shop, "done": done},
+    )
+
+
+# --- the studio -------------------------------------------------------------------------------
+
+
+def _shop(request: HttpRequest) -> ArtisanProfile | None:
+    return ArtisanProfile.objects.filter(user=request.user).first()
+
+
+def _channel_choices() -> list[tuple[str, str]]:
+    available = campaign_channels()
+    return [(value, label) for value, label in CampaignChannel.choices if value in available]
+
+
+@seller_required
+def studio_campaigns(request: HttpRequest) -> HttpResponse:
+    shop = _shop(request)
+    campaigns = Campaign.objects.filter(shop=shop) if shop else Campaign.objects.none()
+    page = Paginator(campaigns, 20).get_page(request.GET.get("page"))
+    rows = [{"campaign": c, "counts": marketing.delivery_counts(c.pk)} for c in page]
+    followers = Follow.objects.filter(shop=shop).count() if shop else 0
+    return render(
+        request,
+        "commerce/studio_campaigns.html",
+        {"shop": shop, "page": page, "rows": rows, "followers": followers},
+    )
+
+
+@seller_required
+def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpResponse:
+    shop = _shop(request)
+    if shop is None:
+        messages.info(request, _("Set up your shop profile first."))
+        return redirect("commerce:studio_profile")
+    campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop) if campaign_id else None
+    if campaign is not None and not campaign.is_editable:
+        messages.error(request, _("A campaign cannot be edited once sending has started."))
+        return redirect("commerce:campaign_detail", campaign.pk)
+    initial: dict[str, Any] = {"segment": "followers", "channels": ["web"]}
+    if campaign is not None:
+        initial = {
+            "title": campaign.title,
+            "body": campaign.body,
+            "segment": campaign.segment,
+            "within_days": campaign.within_days,
+            "product": str(campaign.product_id or ""),
+            "channels": campaign.channels,
+        }
+    form = CampaignForm(
+        request.POST or None, initial=initial, shop=shop, channels=_channel_choices()
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = marketing.save_campaign(
+                artisan=request.user,
+                campaign=campaign,
+                data=marketing.CampaignInput(
+                    title=data["title"],
+                    body=data["body"],
+                    segment=data["segment"],
+                    channels=tuple(data["channels"]),
+                    product_id=int(data["product"]) if data["product"] else None,
+                    within_days=data["within_days"],
+                ),
+            )
+        except CommerceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Draft saved. Check the audience, then send or schedule."))
+            return redirect("commerce:campaign_detail", campaign.pk)
+    return render(
+        request,
+        "commerce/campaign_form.html",
+        {"form": form, "campaign": campaign, "shop": shop},
+    )
+
+
+@seller_required
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    shop = _shop(request)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("product"), pk=campaign_id, shop=shop
+    )
+    if request.method == "POST":
+        return _campaign_action(request, campaign)
+    counts = marketing.delivery_counts(campaign.pk)
+    return render(
+        request,
+        "commerce/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "audience": marketing.audience_counts(campaign) if campaign.is_editable else None,
+            "counts": counts,
+            "done": counts["sent"] + counts["failed"] + counts["skipped"],
+            "schedule_form": ScheduleForm(),
+            "events": campaign.events.order_by("created_at", "id"),
+            "preview": render_campaign(campaign, reader=request.user, recipient=None),
+            "channel_labels": dict(CampaignChannel.choices),
+        },
+    )
+
+
+def _campaign_action(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    action = request.POST.get("action", "")
+    try:
+        if action == "send_now":
+            marketing.send_campaign_now(campaign=campaign, artisan=request.user)
+            messages.success(request, _("Sending started."))
+        elif action == "schedule":
+            form = ScheduleForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("Enter a date and time to send on."))
+            else:
+                marketing.schedule_campaign(
+                    campaign=campaign, artisan=request.user, when=form.cleaned_data["when"]
+                )
+                messages.success(request, _("Scheduled."))
+        elif action == "unschedule":
+            marketing.unschedule_campaign(campaign=campaign, artisan=request.user)
+            messages.success(request, _("Back to draft: it will not be sent until you say so."))
+        elif action == "cancel":
+            marketing.cancel_campaign(campaign=campaign, actor=request.user)
+            messages.success(request, _("Campaign cancelled: nobody else will get it."))
+        elif action == "test":
+            address = marketing.send_test(campaign=campaign, artisan=request.user)
+            messages.success(request, _("A test was sent to %(email)s.") % {"email": address})
+        else:
+            messages.error(request, _("Unknown action."))
+    except CommerceError as error:
+        messages.error(request, error.message)
+    return redirect("commerce:campaign_detail", campaign.pk)
+
+
+@seller_required
+def campaign_progress(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id, shop__user=request.user)
+    counts = marketing.delivery_counts(campaign.pk)
+    return JsonResponse(
+        {
+            "status": campaign.status,
+            "status_label": str(CampaignStatus(campaign.status).label),
+            "counts": counts,
+        }
+    )

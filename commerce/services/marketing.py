@@ -1,0 +1,678 @@
+"""Marketing: follows and favourites, campaigns and their delivery, unsubscribes, engagement.
+
+* **Audiences** are computed, never stored: a segment of the shop's people (followers, past
+  buyers, people who saved a piece, people who wrote but did not order) narrowed, per
+  channel, to those whose *latest* consent record for that channel says yes and whom the
+  channel can reach. The same query runs again at each send, so a withdrawal made after
+  the campaign started still stops that person's message.
+* **Status** moves only through :func:`transition_campaign` (``CAMPAIGN_TRANSITIONS``, a
+  ``CampaignEvent`` row in the same transaction), like offers, orders and payments.
+* **Delivery** writes one ``CampaignRecipient`` row per person and channel *before* sending
+  anything (the unique key makes that idempotent), then claims rows in batches with one
+  UPDATE each (``pending`` → ``sending`` with a lease). A retry or a second worker cannot
+  claim a row another attempt holds; a killed worker's claim is taken over once its lease
+  has run out. So a campaign resumes where it stopped, sending nobody twice and skipping
+  nobody (the one window: a kill between the channel's answer and our write).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from commerce.campaign_channels import Outcome, campaign_channel, campaign_channels
+from commerce.errors import InvalidInput, NotAllowed, require_transition
+from commerce.models import (
+    ArtisanProfile,
+    Campaign,
+    CampaignEvent,
+    CampaignRecipient,
+    CampaignStatus,
+    Favourite,
+    Follow,
+    Order,
+    OrderStatus,
+    Product,
+    RecipientState,
+    Segment,
+)
+from conversations.models import Conversation
+from core.models import Consent, User
+from core.services import has_consent, record_consent
+
+CS = CampaignStatus
+RS = RecipientState
+
+CAMPAIGN_TRANSITIONS: dict[str, frozenset[str]] = {
+    CS.DRAFT: frozenset({CS.SCHEDULED, CS.SENDING, CS.CANCELLED}),
+    CS.SCHEDULED: frozenset({CS.DRAFT, CS.SENDING, CS.CANCELLED}),
+    CS.SENDING: frozenset({CS.SENT, CS.CANCELLED}),
+    CS.SENT: frozenset(),
+    CS.CANCELLED: frozenset(),
+}
+
+
+class CampaignEventCode:
+    """Why a campaign moved (``CampaignEvent.code``): machine codes, rendered at the edge."""
+
+    SCHEDULED = "scheduled"
+    UNSCHEDULED = "unscheduled"
+    STARTED = "started"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    STOPPED_BY_MODERATOR = "stopped_by_moderator"
+
+
+BODY_MAX_CHARS = 2000
+TITLE_MAX_CHARS = 120
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+# People who bought: any order that was paid for (refunded and cancelled ones do not count).
+BOUGHT_STATUSES = (
+    OrderStatus.DEPOSIT_PAID,
+    OrderStatus.PAID,
+    OrderStatus.IN_PRODUCTION,
+    OrderStatus.AWAITING_BALANCE,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+)
+_LINK_SALT = "atelier.campaign-recipient"  # signing salt, not a secret
+
+
+# --- follows and favourites -------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_shop(*, user: User, shop: ArtisanProfile) -> bool:
+    """Follow ``shop``; returns whether this created the follow.
+
+    Following is the buyer's explicit "send me this shop's news", so it also records the
+    consent for news on the updates page (``MARKETING_WEB``, source ``follow``) when the
+    latest record does not already say yes. Email and Telegram need their own consent.
+    """
+    if shop.user_id == user.pk:
+        raise NotAllowed(_("You cannot follow your own shop."))
+    _follow, created = Follow.objects.get_or_create(user=user, shop=shop)
+    if not has_consent(user=user, purpose=Consent.Purpose.MARKETING_WEB):
+        record_consent(
+            user=user, purpose=Consent.Purpose.MARKETING_WEB, granted=True, source="follow"
+        )
+    return created
+
+
+def unfollow_shop(*, user: User, shop: ArtisanProfile) -> bool:
+    return Follow.objects.filter(user=user, shop=shop).delete()[0] > 0
+
+
+def set_favourite(*, user: User, product: Product, favourite: bool) -> bool:
+    """Save or unsave ``product``; returns whether it is saved now."""
+    if favourite:
+        Favourite.objects.get_or_create(user=user, product=product)
+    else:
+        Favourite.objects.filter(user=user, product=product).delete()
+    return favourite
+
+
+# --- audiences --------------------------------------------------------------------------------
+
+
+def _segment_people(campaign: Campaign) -> QuerySet[User]:
+    shop = campaign.shop
+    if campaign.segment == Segment.FOLLOWERS:
+        ids = Follow.objects.filter(shop=shop).values("user_id")
+    elif campaign.segment == Segment.PAST_BUYERS:
+        ids = Order.objects.filter(shop=shop, status__in=BOUGHT_STATUSES).values("buyer_id")
+    elif campaign.segment == Segment.FAVOURITED:
+        favourites = Favourite.objects.filter(product__shop=shop)
+        if campaign.product_id:
+            favourites = favourites.filter(product_id=campaign.product_id)
+        ids = favourites.values("user_id")
+    elif campaign.segment == Segment.ASKED_NOT_ORDERED:
+        since = timezone.now() - timedelta(days=campaign.within_days or 30)
+        ids = (
+            Conversation.objects.filter(
+                artisan_id=shop.user_id, buyer__isnull=False, last_message_at__gte=since
+            )
+            .exclude(buyer__orders__shop=shop, buyer__orders__created_at__gte=since)
+            .values("buyer_id")
+        )
+    else:
+        return User.objects.none()
+    return User.objects.filter(pk__in=ids, is_active=True).exclude(pk=shop.user_id)
+
+
+def consenting(users: QuerySet[User], purpose: str) -> QuerySet[User]:
+    """``users`` whose latest consent record for ``purpose`` grants it."""
+    latest = (
+        Consent.objects.filter(user=OuterRef("pk"), purpose=purpose)
+        .order_by("-created_at", "-id")
+        .values("granted")[:1]
+    )
+    return users.annotate(_consent=Subquery(latest)).filter(_consent=True)
+
+
+def audience(campaign: Campaign, channel: str) -> QuerySet[User]:
+    """The people ``campaign`` reaches on ``channel`` right now (consent and reach checked)."""
+    spec = campaign_channel(channel)
+    if spec is None:
+        return User.objects.none()
+    return spec.reachable(consenting(_segment_people(campaign), spec.consent_purpose))
+
+
+def audience_counts(campaign: Campaign) -> dict[str, int]:
+    """People per chosen channel, and ``segment``: everyone in the segment before consent."""
+    counts = {channel: audience(campaign, channel).count() for channel in campaign.channels}
+    counts["segment"] = _segment_people(campaign).count()
+    return counts
+
+
+# --- drafting -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    title: str
+    body: str
+    segment: str
+    channels: tuple[str, ...]
+    product_id: int | None = None
+    within_days: int | None = None
+    language: str = ""
+
+
+def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
+    title, body = data.title.strip(), data.body.strip()
+    if not title:
+        raise InvalidInput(_("Give the campaign a name."), field="title")
+    if len(title) > TITLE_MAX_CHARS:
+        raise InvalidInput(
+            _("The name is too long (at most %(max)s characters).") % {"max": TITLE_MAX_CHARS},
+            field="title",
+        )
+    if not body:
+        raise InvalidInput(_("Write the message your audience will read."), field="body")
+    if len(body) > BODY_MAX_CHARS:
+        raise InvalidInput(
+            _("The message is too long: %(count)s characters, at most %(max)s.")
+            % {"count": len(body), "max": BODY_MAX_CHARS},
+            field="body",
+        )
+    if data.segment not in Segment.values:
+        raise InvalidInput(_("Choose who the campaign is for."), field="segment")
+    channels = tuple(dict.fromkeys(data.channels))
+    available = campaign_channels()
+    if not channels:
+        raise InvalidInput(_("Choose at least one channel."), field="channels")
+    if any(channel not in available for channel in channels):
+        raise InvalidInput(_("That channel is not available."), field="channels")
+    product = None
+    if data.product_id is not None:
+        product = Product.objects.filter(pk=data.product_id, shop=shop).first()
+        if product is None:
+            raise InvalidInput(_("Choose one of your own pieces."), field="product")
+    within_days = data.within_days
+    if data.segment == Segment.ASKED_NOT_ORDERED:
+        if within_days is None or not 1 <= within_days <= 365:
+            raise InvalidInput(_("Say how many days back to look (1 to 365)."), field="within_days")
+    else:
+        within_days = None
+    return {
+        "title": title,
+        "body": body,
+        "segment": data.segment,
+        "channels": list(channels),
+        "product": product,
+        "within_days": within_days,
+        "language": (data.language or shop.user.preferred_language or settings.LANGUAGE_CODE)[:8],
+    }
+
+
+def _shop_of(artisan: User) -> ArtisanProfile:
+    shop = ArtisanProfile.objects.filter(user=artisan).select_related("user").first()
+    if shop is None:
+        raise NotAllowed(_("Set up your shop profile first."))
+    return shop
+
+
+@transaction.atomic
+def save_campaign(
+    *, artisan: User, data: CampaignInput, campaign: Campaign | None = None
+) -> Campaign:
+    """Create a draft, or edit one that has not started sending."""
+    shop = _shop_of(artisan)
+    fields = _validated(shop, data)
+    if campaign is None:
+        campaign = Campaign(shop=shop, created_by=artisan, **fields)
+    else:
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk, shop=shop)
+        if not campaign.is_editable:
+            raise NotAllowed(_("A campaign cannot be edited once sending has started."))
+        for name, value in fields.items():
+            setattr(campaign, name, value)
+    campaign.save()
+    from commerce.translation import request_listing_translation
+
+    request_listing_translation(campaign)
+    return campaign
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transition_campaign(
+    *,
+    campaign: Campaign,
+    to: str,
+    code: str,
+    actor: User | None = None,
+    data: dict[str, Any] | None = None,
+) -> Campaign:
+    """Move ``campaign`` to ``to`` or raise ``IllegalTransition``; writes a ``CampaignEvent``."""
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    current = locked.status
+    require_transition(
+        transitions=CAMPAIGN_TRANSITIONS,
+        statuses=CS,
+        current=current,
+        to=to,
+        unknown=_("Unknown campaign status “%(status)s”."),
+        illegal=_("A campaign in status “%(current)s” cannot move to “%(requested)s”."),
+    )
+    locked.status = to
+    now = timezone.now()
+    update = ["status", "updated_at"]
+    if to == CS.SENDING:
+        locked.started_at = now
+        update.append("started_at")
+    if to in (CS.SENT, CS.CANCELLED):
+        locked.finished_at = now
+        update.append("finished_at")
+    if to == CS.DRAFT:
+        locked.scheduled_for = None
+        update.append("scheduled_for")
+    locked.save(update_fields=update)
+    CampaignEvent.objects.create(
+        campaign=locked, from_status=current, to_status=to, actor=actor, code=code, data=data or {}
+    )
+    campaign.status, campaign.started_at, campaign.finished_at = (
+        locked.status,
+        locked.started_at,
+        locked.finished_at,
+    )
+    campaign.scheduled_for = locked.scheduled_for
+    return locked
+
+
+def _require_owner(campaign: Campaign, artisan: User) -> None:
+    if campaign.shop.user_id != artisan.pk:
+        raise NotAllowed(_("This campaign belongs to another shop."))
+
+
+def _require_audience(campaign: Campaign) -> None:
+    if not any(audience(campaign, channel).exists() for channel in campaign.channels):
+        raise InvalidInput(
+            _(
+                "Nobody in this audience has agreed to receive news on the chosen channels "
+                "yet, so there is no one to send to."
+            ),
+            field="segment",
+        )
+
+
+@transaction.atomic
+def schedule_campaign(*, campaign: Campaign, artisan: User, when: datetime) -> Campaign:
+    _require_owner(campaign, artisan)
+    now = timezone.now()
+    if when <= now:
+        raise InvalidInput(_("Choose a time in the future."), field="scheduled_for")
+    if when > now + MAX_SCHEDULE_AHEAD:
+        raise InvalidInput(_("Schedule at most a year ahead."), field="scheduled_for")
+    _require_audience(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(scheduled_for=when)
+    campaign.scheduled_for = when
+    if campaign.status == CS.SCHEDULED:
+        CampaignEvent.objects.create(
+            campaign=campaign,
+            from_status=CS.SCHEDULED,
+            to_status=CS.SCHEDULED,
+            actor=artisan,
+            code=CampaignEventCode.SCHEDULED,
+            data={"for": when.isoformat()},
+        )
+        return campaign
+    return transition_campaign(
+        campaign=campaign,
+        to=CS.SCHEDULED,
+        code=CampaignEventCode.SCHEDULED,
+        actor=artisan,
+        data={"for": when.isoformat()},
+    )
+
+
+def unschedule_campaign(*, campaign: Campaign, artisan: User) -> Campaign:
+    _require_owner(campaign, artisan)
+    return transition_campaign(
+        campaign=campaign, to=CS.DRAFT, code=CampaignEventCode.UNSCHEDULED, actor=artisan
+    )
+
+
+@transaction.atomic
+def send_campaign_now(*, campaign: Campaign, artisan: User) -> Campaign:
+    _require_owner(campaign, artisan)
+    _require_audience(campaign)
+    return start_campaign(campaign=campaign, actor=artisan)
+
+
+@transaction.atomic
+def start_campaign(*, campaign: Campaign, actor: User | None = None) -> Campaign:
+    """``sending``: write every recipient row now, then deliver after commit."""
+    locked = transition_campaign(
+        campaign=campaign, to=CS.SENDING, code=CampaignEventCode.STARTED, actor=actor
+    )
+    created = materialise_recipients(locked)
+    CampaignEvent.objects.filter(campaign=locked, code=CampaignEventCode.STARTED).update(
+        data={"recipients": created}
+    )
+    _enqueue_delivery(locked.pk)
+    return locked
+
+
+def cancel_campaign(*, campaign: Campaign, actor: User, by_moderator: bool = False) -> Campaign:
+    """Stop before or during sending: nobody still waiting gets it (``skipped``)."""
+    if not by_moderator:
+        _require_owner(campaign, actor)
+    code = CampaignEventCode.STOPPED_BY_MODERATOR if by_moderator else CampaignEventCode.CANCELLED
+    with transaction.atomic():
+        locked = transition_campaign(campaign=campaign, to=CS.CANCELLED, code=code, actor=actor)
+        CampaignRecipient.objects.filter(campaign=locked, state=RS.PENDING).update(
+            state=RS.SKIPPED, reason="cancelled"
+        )
+    return locked
+
+
+def start_due_campaigns(now: datetime | None = None) -> int:
+    """Beat: start every scheduled campaign whose time has come; returns how many."""
+    now = now or timezone.now()
+    started = 0
+    for campaign in Campaign.objects.filter(status=CS.SCHEDULED, scheduled_for__lte=now):
+        with transaction.atomic():
+            if Campaign.objects.filter(pk=campaign.pk, status=CS.SCHEDULED).exists():
+                start_campaign(campaign=campaign)
+                started += 1
+    return started
+
+
+def resume_sending_campaigns() -> int:
+    """Beat: requeue delivery of every campaign still sending (after a crash, a lost task)."""
+    ids = list(Campaign.objects.filter(status=CS.SENDING).values_list("pk", flat=True))
+    for campaign_id in ids:
+        _enqueue_delivery(campaign_id)
+    return len(ids)
+
+
+def _enqueue_delivery(campaign_id: int) -> None:
+    from commerce.tasks import deliver_campaign_task
+
+    transaction.on_commit(lambda: deliver_campaign_task.delay(campaign_id))
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def materialise_recipients(campaign: Campaign) -> int:
+    """One row per (person, channel) of the audience; idempotent. Returns rows created."""
+    created = 0
+    for channel in campaign.channels:
+        user_ids = list(audience(campaign, channel).values_list("pk", flat=True))
+        rows = [
+            CampaignRecipient(campaign=campaign, user_id=uid, channel=channel) for uid in user_ids
+        ]
+        before = CampaignRecipient.objects.filter(campaign=campaign, channel=channel).count()
+        CampaignRecipient.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        created += (
+            CampaignRecipient.objects.filter(campaign=campaign, channel=channel).count() - before
+        )
+    return created
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.CAMPAIGN_DELIVERY_LEASE_SECONDS)
+
+
+def claim_batch(campaign_id: int, size: int) -> tuple[uuid.UUID, list[int]]:
+    """Take up to ``size`` rows that nobody holds: pending ones, or ones whose lease ran out."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            CampaignRecipient.objects.select_for_update(skip_locked=True)
+            .filter(campaign_id=campaign_id)
+            # A pending row's lease is its back-off after a failed try.
+            .filter(
+                Q(state=RS.PENDING, lease_until__isnull=True)
+                | Q(state__in=(RS.PENDING, RS.SENDING), lease_until__lt=now)
+            )
+            .order_by("id")
+            .values_list("pk", flat=True)[:size]
+        )
+        if ids:
+            CampaignRecipient.objects.filter(pk__in=ids).update(
+                state=RS.SENDING,
+                claim_token=token,
+                lease_until=now + _lease(),
+                attempts=F("attempts") + 1,
+            )
+    return token, ids
+
+
+def _settle(recipient_id: int, token: uuid.UUID, **fields: Any) -> bool:
+    """Write an outcome only while our claim stands (a takeover wins otherwise)."""
+    fields.setdefault("lease_until", None)
+    held = CampaignRecipient.objects.filter(pk=recipient_id, claim_token=token, state=RS.SENDING)
+    return held.update(claim_token=None, **fields) == 1
+
+
+def _ready(recipient: CampaignRecipient, token: uuid.UUID) -> bool:
+    """Whether a claimed row should go out now; settles it (skipped/failed) when not."""
+    spec = campaign_channel(recipient.channel)
+    if recipient.campaign.status != CS.SENDING:
+        _settle(recipient.pk, token, state=RS.SKIPPED, reason="cancelled")
+        return False
+    if spec is None:
+        _settle(recipient.pk, token, state=RS.FAILED, reason="no_channel")
+        return False
+    # Asked again at the moment of sending: a withdrawal after the start still counts.
+    if not has_consent(user=recipient.user, purpose=spec.consent_purpose) or not (
+        spec.reachable(User.objects.filter(pk=recipient.user_id)).exists()
+    ):
+        _settle(recipient.pk, token, state=RS.SKIPPED, reason="no_consent")
+        return False
+    return True
+
+
+def apply_outcome(recipient: CampaignRecipient, token: uuid.UUID, outcome: Outcome) -> str:
+    """Write what the channel answered for a row we hold; returns the row's new state."""
+    if outcome.sent:
+        _settle(
+            recipient.pk,
+            token,
+            state=RS.SENT,
+            sent_at=timezone.now(),
+            reason="",
+            external_id=outcome.external_id[:120],
+        )
+        return RS.SENT
+    spec = campaign_channel(recipient.channel)
+    if outcome.unsubscribe and spec is not None:
+        record_consent(
+            user=recipient.user, purpose=spec.consent_purpose, granted=False, source="bounce"
+        )
+    if outcome.permanent or recipient.attempts >= settings.CAMPAIGN_DELIVERY_MAX_ATTEMPTS:
+        _settle(recipient.pk, token, state=RS.FAILED, reason=outcome.reason[:40])
+        return RS.FAILED
+    backoff = timedelta(seconds=settings.CAMPAIGN_RETRY_SECONDS * recipient.attempts)
+    _settle(
+        recipient.pk,
+        token,
+        state=RS.PENDING,
+        reason=outcome.reason[:40],
+        lease_until=timezone.now() + backoff,
+    )
+    return RS.PENDING
+
+
+def _deliver_rows(rows: list[CampaignRecipient], token: uuid.UUID) -> int:
+    """Send claimed rows channel by channel; returns how many want a later try."""
+    retry = 0
+    by_channel: dict[str, list[CampaignRecipient]] = {}
+    for recipient in rows:
+        if _ready(recipient, token):
+            by_channel.setdefault(recipient.channel, []).append(recipient)
+    for channel, recipients in by_channel.items():
+        spec = campaign_channel(channel)
+        assert spec is not None  # checked by _ready  # noqa: S101
+
+        def late(recipient: CampaignRecipient, outcome: Outcome) -> None:
+            # The channel answered after it stopped waiting (a long flood wait): our claim
+            # still holds the row, so the answer is written now, by whoever receives it.
+            apply_outcome(recipient, token, outcome)
+
+        try:
+            outcomes = spec.send_many(recipients, late)
+        except Exception as error:  # noqa: BLE001 - a channel's crash is one failed attempt
+            failed = Outcome(sent=False, reason=type(error).__name__)
+            outcomes = [failed] * len(recipients)
+        for recipient, outcome in zip(recipients, outcomes, strict=True):
+            if outcome is None:
+                continue  # still in flight: ``late`` writes it
+            if apply_outcome(recipient, token, outcome) == RS.PENDING:
+                retry += 1
+    return retry
+
+
+def deliver_campaign(campaign_id: int, *, batch_size: int | None = None) -> dict[str, int]:
+    """Deliver what is claimable now, batch by batch; finish the campaign when nothing is left.
+
+    Returns the campaign's counts. Rows left ``pending`` after a retryable failure or held
+    by another worker keep the campaign ``sending``; the caller (the task) comes back.
+    """
+    batch_size = batch_size or settings.CAMPAIGN_BATCH_SIZE
+    while True:
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != CS.SENDING:
+            break
+        token, ids = claim_batch(campaign_id, batch_size)
+        if not ids:
+            break
+        rows = list(
+            CampaignRecipient.objects.filter(pk__in=ids)
+            .select_related("user", "campaign__shop__user", "campaign__product")
+            .order_by("id")
+        )
+        if _deliver_rows(rows, token) == len(ids):
+            break  # everything in this batch wants a later try: let the task back off
+    counts = delivery_counts(campaign_id)
+    finish_if_done(campaign_id)
+    return counts
+
+
+def finish_if_done(campaign_id: int) -> bool:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != CS.SENDING:
+            return False
+        if CampaignRecipient.objects.filter(
+            campaign_id=campaign_id, state__in=(RS.PENDING, RS.SENDING)
+        ).exists():
+            return False
+        transition_campaign(
+            campaign=campaign,
+            to=CS.SENT,
+            code=CampaignEventCode.FINISHED,
+            data=delivery_counts(campaign_id),
+        )
+        return True
+
+
+def delivery_counts(campaign_id: int) -> dict[str, int]:
+    rows = (
+        CampaignRecipient.objects.filter(campaign_id=campaign_id)
+        .values("state")
+        .annotate(n=Count("id"))
+    )
+    counts = {state: 0 for state in RS.values}
+    for row in rows:
+        counts[row["state"]] = row["n"]
+    counts["total"] = sum(counts[state] for state in RS.values)
+    engaged = CampaignRecipient.objects.filter(campaign_id=campaign_id).aggregate(
+        opened=Count("id", filter=Q(opened_at__isnull=False)),
+        clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+    )
+    counts.update(engaged)
+    return counts
+
+
+def send_test(*, campaign: Campaign, artisan: User) -> str:
+    """Email the campaign, rendered in the artisan's language, to the artisan only.
+
+    Nothing is recorded on the campaign: the test is for proofreading.
+    """
+    _require_owner(campaign, artisan)
+    from commerce.campaign_delivery import send_test_email
+
+    send_test_email(campaign=campaign, artisan=artisan)
+    return artisan.email
+
+
+# --- links, unsubscribes, engagement ---------------------------------------------------------
+
+
+def recipient_token(recipient: CampaignRecipient) -> str:
+    return signing.dumps(recipient.pk, salt=_LINK_SALT, compress=False)
+
+
+def recipient_from_token(token: str) -> CampaignRecipient | None:
+    try:
+        pk = signing.loads(token, salt=_LINK_SALT)
+    except signing.BadSignature:
+        return None
+    return (
+        CampaignRecipient.objects.filter(pk=pk)
+        .select_related("campaign__shop", "campaign__product", "user")
+        .first()
+    )
+
+
+def unsubscribe(*, recipient: CampaignRecipient, source: str) -> bool:
+    """Withdraw the person's consent for the recipient's channel, at once (one tap)."""
+    spec = campaign_channel(recipient.channel)
+    if spec is None:
+        return False
+    if has_consent(user=recipient.user, purpose=spec.consent_purpose):
+        record_consent(
+            user=recipient.user, purpose=spec.consent_purpose, granted=False, source=source
+        )
+    return True
+
+
+def record_open(recipient_ids: list[int]) -> int:
+    return CampaignRecipient.objects.filter(
+        pk__in=recipient_ids, opened_at__isnull=True, state=RS.SENT
+    ).update(opened_at=timezone.now())
+
+
+def record_click(recipient: CampaignRecipient) -> None:
+    now = timezone.now()
+    CampaignRecipient.objects.filter(pk=recipient.pk, clicked_at__isnull=True).update(
+        clicked_at=now
+    )
+    CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=now)

@@ -1,0 +1,390 @@
+"""Campaigns: audiences only of consenting people, one transition function, delivery that
+resumes after a killed worker sending nobody twice, signed unsubscribe and click links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from commerce import services
+from commerce.campaign_channels import (
+    CampaignChannelSpec,
+    Outcome,
+    campaign_channel,
+    register_campaign_channel,
+)
+from commerce.errors import IllegalTransition, InvalidInput, NotAllowed
+from commerce.models import (
+    CampaignEvent,
+    CampaignRecipient,
+    CampaignStatus,
+    Follow,
+    Order,
+    OrderStatus,
+)
+from commerce.services import marketing
+from commerce.services.marketing import CampaignInput
+from conversations.services import post_message, start_conversation
+from core.models import Consent
+from core.services import has_consent, record_consent
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)  # delivery runs on commit
+
+WEB, EMAIL = "web", "email"
+
+
+def campaign_input(**overrides) -> CampaignInput:
+    fields = {
+        "title": "Kiln opening",
+        "body": "New cobalt bowls this Saturday.",
+        "segment": "followers",
+        "channels": (WEB, EMAIL),
+    }
+    fields.update(overrides)
+    return CampaignInput(**fields)
+
+
+@pytest.fixture
+def followers(shop):
+    people = []
+    for n in range(5):
+        person = make_user(f"fan{n}@example.com", display_name=f"Fan {n}")
+        marketing.follow_shop(user=person, shop=shop)
+        record_consent(user=person, purpose=Consent.Purpose.MARKETING_EMAIL, granted=True)
+        people.append(person)
+    return people
+
+
+@pytest.fixture
+def product(shop, artisan):
+    return services.create_product(
+        artisan=artisan,
+        fields=services.ProductInput(
+            title="Cobalt bowl", price="38.00", currency="EUR", stock_quantity=3
+        ),
+    )
+
+
+def emails_to(address: str) -> int:
+    return sum(address in message.to for message in mail.outbox)
+
+
+def test_following_records_consent_for_the_updates_page_only(shop, buyer):
+    assert marketing.follow_shop(user=buyer, shop=shop) is True
+    assert marketing.follow_shop(user=buyer, shop=shop) is False  # idempotent
+    assert has_consent(user=buyer, purpose=Consent.Purpose.MARKETING_WEB)
+    assert not has_consent(user=buyer, purpose=Consent.Purpose.MARKETING_EMAIL)
+    assert Consent.objects.filter(user=buyer, purpose="marketing_web", source="follow").count() == 1
+
+
+def test_an_artisan_cannot_follow_their_own_shop(shop, artisan):
+    with pytest.raises(NotAllowed):
+        marketing.follow_shop(user=artisan, shop=shop)
+
+
+def test_the_audience_is_only_people_whose_latest_consent_says_yes(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    record_consent(user=followers[0], purpose=Consent.Purpose.MARKETING_EMAIL, granted=False)
+    record_consent(user=followers[1], purpose=Consent.Purpose.MARKETING_WEB, granted=False)
+    stranger = make_user("not-a-fan@example.com")
+    record_consent(user=stranger, purpose=Consent.Purpose.MARKETING_EMAIL, granted=True)
+
+    email = set(marketing.audience(campaign, EMAIL))
+    web = set(marketing.audience(campaign, WEB))
+
+    assert email == set(followers) - {followers[0]}
+    assert web == set(followers) - {followers[1]}
+    assert marketing.audience_counts(campaign) == {"web": 4, "email": 4, "segment": 5}
+
+
+def test_segments_past_buyers_savers_and_people_who_asked_but_did_not_order(
+    shop, artisan, buyer, product
+):
+    saver, asker, ordered = (make_user(f"{n}@example.com") for n in ("saver", "asker", "ordered"))
+    for person in (buyer, saver, asker, ordered):
+        record_consent(user=person, purpose=Consent.Purpose.MARKETING_EMAIL, granted=True)
+    Order.objects.create(
+        reference="AT-MKT001",
+        buyer=buyer,
+        artisan=artisan,
+        shop=shop,
+        title="Bowl",
+        total=Decimal("40"),
+        currency="EUR",
+        status=OrderStatus.PAID,
+    )
+    marketing.set_favourite(user=saver, product=product, favourite=True)
+    for person in (asker, ordered):
+        post_message(
+            conversation=start_conversation(buyer=person, artisan=artisan, subject="Hi"),
+            author=person,
+            text="Do you make mugs?",
+        )
+    Order.objects.create(
+        reference="AT-MKT002",
+        buyer=ordered,
+        artisan=artisan,
+        shop=shop,
+        title="Mug",
+        total=Decimal("20"),
+        currency="EUR",
+        status=OrderStatus.PENDING_PAYMENT,
+    )
+
+    def people(**fields):
+        campaign = marketing.save_campaign(
+            artisan=artisan, data=campaign_input(channels=(EMAIL,), **fields)
+        )
+        return set(marketing.audience(campaign, EMAIL))
+
+    assert people(segment="past_buyers") == {buyer}
+    assert people(segment="favourited", product_id=product.pk) == {saver}
+    assert people(segment="asked_not_ordered", within_days=30) == {asker}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"title": "  "}, "title"),
+        ({"body": ""}, "body"),
+        ({"body": "x" * 2001}, "body"),
+        ({"channels": ()}, "channels"),
+        ({"channels": ("fax",)}, "channels"),
+        ({"segment": "everyone"}, "segment"),
+        ({"segment": "asked_not_ordered", "within_days": None}, "within_days"),
+        ({"segment": "asked_not_ordered", "within_days": 400}, "within_days"),
+    ],
+)
+def test_bad_drafts_get_a_clear_error_on_the_right_field(shop, artisan, overrides, field):
+    with pytest.raises(InvalidInput) as error:
+        marketing.save_campaign(artisan=artisan, data=campaign_input(**overrides))
+    assert error.value.field == field
+    assert error.value.message
+
+
+def test_another_shops_piece_cannot_be_featured(shop, artisan, product):
+    other = make_user("other-artisan@example.com", role="artisan")
+    services.save_artisan_profile(user=other, shop_name="Other", story="", region="", country="")
+    with pytest.raises(InvalidInput) as error:
+        marketing.save_campaign(artisan=other, data=campaign_input(product_id=product.pk))
+    assert error.value.field == "product"
+
+
+def test_schedule_refuses_the_past_beyond_a_year_and_an_empty_audience(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    now = timezone.now()
+    for when in (now - timedelta(minutes=1), now + timedelta(days=366)):
+        with pytest.raises(InvalidInput):
+            marketing.schedule_campaign(campaign=campaign, artisan=artisan, when=when)
+    lonely = marketing.save_campaign(artisan=artisan, data=campaign_input(segment="past_buyers"))
+    with pytest.raises(InvalidInput) as error:
+        marketing.send_campaign_now(campaign=lonely, artisan=artisan)
+    assert error.value.field == "segment"
+    assert lonely.status == CampaignStatus.DRAFT
+
+
+def test_a_scheduled_campaign_starts_when_due_and_every_move_is_in_its_history(
+    shop, artisan, followers
+):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    when = timezone.now() + timedelta(hours=2)
+    marketing.schedule_campaign(campaign=campaign, artisan=artisan, when=when)
+    assert marketing.start_due_campaigns(now=timezone.now()) == 0
+
+    assert marketing.start_due_campaigns(now=when + timedelta(seconds=1)) == 1
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
+    moves = list(CampaignEvent.objects.filter(campaign=campaign).values_list("code", "to_status"))
+    assert moves == [("scheduled", "scheduled"), ("started", "sending"), ("finished", "sent")]
+    assert emails_to("fan0@example.com") == 1
+
+
+def test_a_sent_campaign_cannot_move_back_nor_be_edited(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
+    with pytest.raises(IllegalTransition):
+        marketing.transition_campaign(campaign=campaign, to=CampaignStatus.DRAFT, code="x")
+    with pytest.raises(NotAllowed):
+        marketing.save_campaign(artisan=artisan, campaign=campaign, data=campaign_input())
+
+
+def test_only_the_owner_sends(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    other = make_user("other@example.com", role="artisan")
+    with pytest.raises(NotAllowed):
+        marketing.send_campaign_now(campaign=campaign, artisan=other)
+
+
+def test_each_person_gets_it_once_per_channel_with_one_tap_unsubscribe_headers(
+    shop, artisan, followers, client
+):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    marketing.deliver_campaign(campaign.pk)  # a second run (a redelivered task) sends nothing
+
+    assert len(mail.outbox) == 5
+    assert all(emails_to(p.email) == 1 for p in followers)
+    message = next(m for m in mail.outbox if "fan2@example.com" in m.to)
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    assert "New cobalt bowls this Saturday." in message.body
+    assert CampaignRecipient.objects.filter(campaign=campaign, state="sent").count() == 10
+
+    # The mail client's one-click POST withdraws the email consent at once
+    response = client.post(
+        url.removeprefix("https://atelier.example"), {"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+    assert not has_consent(user=followers[2], purpose=Consent.Purpose.MARKETING_EMAIL)
+    assert has_consent(user=followers[2], purpose=Consent.Purpose.MARKETING_WEB)
+
+
+def test_a_killed_worker_is_taken_over_and_nobody_gets_it_twice(shop, artisan, followers, settings):
+    settings.CAMPAIGN_BATCH_SIZE = 3
+    original = campaign_channel(EMAIL)
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+    # Given a worker that dies after claiming three rows and sending one of them
+    register_campaign_channel(
+        CampaignChannelSpec(
+            name=EMAIL, consent_purpose=original.consent_purpose, send=lambda r: 1 / 0
+        )
+    )
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(marketing, "_enqueue_delivery", lambda campaign_id: None)
+            marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+        token, claimed = marketing.claim_batch(campaign.pk, 3)
+        first = CampaignRecipient.objects.select_related("campaign", "user").get(pk=claimed[0])
+        original.send(first)
+        marketing.apply_outcome(first, token, Outcome(sent=True))
+        # (the process is gone: its other two claims are never settled)
+    finally:
+        register_campaign_channel(original)
+    assert emails_to(first.user.email) == 1
+
+    # When another worker runs while the lease holds, it sends only the unclaimed rows
+    marketing.deliver_campaign(campaign.pk)
+    assert len(mail.outbox) == 3
+    assert CampaignRecipient.objects.filter(campaign=campaign, state="sending").count() == 2
+
+    # …and once the dead worker's lease has run out, it takes over the rest
+    CampaignRecipient.objects.filter(campaign=campaign, state="sending").update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    marketing.deliver_campaign(campaign.pk)
+
+    assert all(emails_to(p.email) == 1 for p in followers)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
+
+
+def test_a_consent_withdrawn_after_the_start_stops_that_message(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(marketing, "_enqueue_delivery", lambda campaign_id: None)
+        marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    record_consent(user=followers[3], purpose=Consent.Purpose.MARKETING_EMAIL, granted=False)
+
+    counts = marketing.deliver_campaign(campaign.pk)
+
+    assert emails_to(followers[3].email) == 0
+    assert counts["sent"] == 4 and counts["skipped"] == 1
+
+
+def test_a_permanent_refusal_unsubscribes_and_a_passing_failure_is_retried(
+    shop, artisan, followers, settings
+):
+    settings.CAMPAIGN_DELIVERY_MAX_ATTEMPTS = 3
+    original = campaign_channel(EMAIL)
+    answers = {followers[0].pk: ["blocked"], followers[1].pk: ["flaky", "ok"]}
+
+    def send(recipient):
+        answer = (
+            answers.get(recipient.user_id, ["ok"]).pop(0)
+            if answers.get(recipient.user_id)
+            else "ok"
+        )
+        if answer == "blocked":
+            return Outcome(sent=False, permanent=True, unsubscribe=True, reason="blocked")
+        if answer == "flaky":
+            return Outcome(sent=False, reason="timeout")
+        return Outcome(sent=True)
+
+    register_campaign_channel(
+        CampaignChannelSpec(name=EMAIL, consent_purpose=original.consent_purpose, send=send)
+    )
+    try:
+        campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+        marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+        flaky = CampaignRecipient.objects.get(user=followers[1])
+        assert flaky.state == "pending" and flaky.lease_until > timezone.now()  # backing off
+        assert marketing.deliver_campaign(campaign.pk)["pending"] == 1  # not yet
+        CampaignRecipient.objects.filter(pk=flaky.pk).update(lease_until=timezone.now())
+        counts = marketing.deliver_campaign(campaign.pk)  # the task's later run
+    finally:
+        register_campaign_channel(original)
+
+    assert counts["sent"] == 4 and counts["failed"] == 1
+    assert not has_consent(user=followers[0], purpose=Consent.Purpose.MARKETING_EMAIL)
+    assert CampaignRecipient.objects.get(user=followers[1]).attempts == 2
+
+
+def test_cancelling_mid_way_skips_everyone_still_waiting(shop, artisan, followers):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(marketing, "_enqueue_delivery", lambda campaign_id: None)
+        marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    moderator = make_user("mod@example.com", role="admin")
+
+    marketing.cancel_campaign(campaign=campaign, actor=moderator, by_moderator=True)
+    marketing.deliver_campaign(campaign.pk)
+
+    assert len(mail.outbox) == 0
+    assert CampaignRecipient.objects.filter(campaign=campaign, state="skipped").count() == 5
+    assert CampaignEvent.objects.filter(campaign=campaign, code="stopped_by_moderator").exists()
+
+
+def test_links_are_signed_per_recipient_and_a_click_is_counted_once(
+    shop, artisan, followers, product, client
+):
+    campaign = marketing.save_campaign(
+        artisan=artisan, data=campaign_input(channels=(WEB,), product_id=product.pk)
+    )
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    row = CampaignRecipient.objects.get(campaign=campaign, user=followers[0])
+    url = reverse("commerce:campaign_click", args=[marketing.recipient_token(row)])
+
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(
+            reverse("commerce:product", args=[shop.slug, product.slug])
+        )
+    assert marketing.delivery_counts(campaign.pk)["clicked"] == 1
+    assert client.get(url[:-3] + "xyz/").status_code == 404
+    assert client.get(reverse("commerce:campaign_unsubscribe", args=["forged"])).status_code == 404
+
+
+def test_erasing_a_person_removes_their_follows_and_campaign_rows(shop, artisan, followers):
+    from core.gdpr import export_personal_data
+
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(WEB,)))
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    exported = export_personal_data(user=followers[0])
+    assert exported["commerce"]["follows"][0]["shop"] == "Casa Barro"
+    assert exported["commerce"]["campaign_messages"][0]["campaign"] == "Kiln opening"
+
+    from commerce.gdpr import erase_commerce
+
+    erase_commerce(followers[0])
+    assert not Follow.objects.filter(user=followers[0]).exists()
+    assert not CampaignRecipient.objects.filter(user=followers[0]).exists()
