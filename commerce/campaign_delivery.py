@@ -48,8 +48,14 @@ def reader_language(user: User) -> str:
 
 
 def render_campaign(
-    campaign: Campaign, *, reader: User, recipient: CampaignRecipient | None
+    campaign: Campaign,
+    *,
+    reader: User,
+    recipient: CampaignRecipient | None,
+    absolute: bool = True,
 ) -> CampaignView:
+    """``absolute``: links for elsewhere (email, Telegram) carry ``SITE_URL``; the pages
+    themselves link by path, so they work on whatever host serves them."""
     from commerce.services.marketing import recipient_token
     from commerce.translation import localized
 
@@ -65,11 +71,12 @@ def render_campaign(
             target_label = _("See the piece")
         else:
             title, price, target_label = "", "", _("Visit the shop")
+        full = absolute_url if absolute else str
         if token:
-            link = absolute_url(reverse("commerce:campaign_click", args=[token]))
-            unsubscribe = absolute_url(reverse("commerce:campaign_unsubscribe", args=[token]))
-        else:  # a test send: plain links, nothing to count or withdraw
-            link = absolute_url(
+            link = full(reverse("commerce:campaign_click", args=[token]))
+            unsubscribe = full(reverse("commerce:campaign_unsubscribe", args=[token]))
+        else:  # a test send or the studio's preview: plain links, nothing to count
+            link = full(
                 reverse("commerce:product", args=[shop.slug, product.slug])
                 if product is not None
                 else reverse("commerce:shop_profile", args=[shop.slug])

@@ -98,7 +98,12 @@ def updates(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(rows, 20).get_page(request.GET.get("page"))
     entries = [
-        {"row": row, "view": render_campaign(row.campaign, reader=request.user, recipient=row)}
+        {
+            "row": row,
+            "view": render_campaign(
+                row.campaign, reader=request.user, recipient=row, absolute=False
+            ),
+        }
         for row in page
     ]
     marketing.record_open([row.pk for row in page if row.opened_at is None])
@@ -232,18 +237,27 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if request.method == "POST":
         return _campaign_action(request, campaign)
     counts = marketing.delivery_counts(campaign.pk)
+    labels = dict(CampaignChannel.choices)
+    audience = marketing.audience_counts(campaign) if campaign.is_editable else None
     return render(
         request,
         "commerce/campaign_detail.html",
         {
             "campaign": campaign,
-            "audience": marketing.audience_counts(campaign) if campaign.is_editable else None,
+            "audience": audience,
+            "channel_names": [str(labels.get(c, c)) for c in campaign.channels],
+            "audience_rows": [
+                (str(labels.get(c, c)), audience.get(c, 0)) for c in campaign.channels
+            ]
+            if audience is not None
+            else [],
             "counts": counts,
             "done": counts["sent"] + counts["failed"] + counts["skipped"],
             "schedule_form": ScheduleForm(),
             "events": campaign.events.order_by("created_at", "id"),
-            "preview": render_campaign(campaign, reader=request.user, recipient=None),
-            "channel_labels": dict(CampaignChannel.choices),
+            "preview": render_campaign(
+                campaign, reader=request.user, recipient=None, absolute=False
+            ),
         },
     )
 

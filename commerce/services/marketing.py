@@ -303,11 +303,9 @@ def transition_campaign(
     CampaignEvent.objects.create(
         campaign=locked, from_status=current, to_status=to, actor=actor, code=code, data=data or {}
     )
-    campaign.status, campaign.started_at, campaign.finished_at = (
-        locked.status,
-        locked.started_at,
-        locked.finished_at,
-    )
+    # Keep the caller's instance current.
+    campaign.status = to
+    campaign.started_at, campaign.finished_at = locked.started_at, locked.finished_at
     campaign.scheduled_for = locked.scheduled_for
     return locked
 

@@ -32,7 +32,7 @@ from commerce.services.marketing import CampaignInput
 from conversations.services import post_message, start_conversation
 from core.models import Consent
 from core.services import has_consent, record_consent
-from tests.conftest import make_user
+from tests.conftest import enrol_totp, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)  # delivery runs on commit
 
@@ -388,3 +388,48 @@ def test_erasing_a_person_removes_their_follows_and_campaign_rows(shop, artisan,
     erase_commerce(followers[0])
     assert not Follow.objects.filter(user=followers[0]).exists()
     assert not CampaignRecipient.objects.filter(user=followers[0]).exists()
+
+
+def test_the_studio_form_shows_errors_and_pages_stay_private(shop, artisan, followers, client):
+    other = make_user("nosy-artisan@example.com", role="artisan")
+    enrol_totp(other)
+    client.force_login(artisan)
+    response = client.post(
+        reverse("commerce:campaign_new"),
+        {"title": "Kiln", "body": "", "segment": "followers", "channels": ["web"]},
+    )
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+
+    client.force_login(other)
+    assert client.get(reverse("commerce:campaign_detail", args=[campaign.pk])).status_code == 404
+    assert client.get(reverse("commerce:campaign_progress", args=[campaign.pk])).status_code == 404
+
+
+def test_an_unsubscribe_link_changes_nothing_until_the_button_is_pressed(
+    shop, artisan, followers, client
+):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(WEB,)))
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    row = CampaignRecipient.objects.get(campaign=campaign, user=followers[0])
+    url = reverse("commerce:campaign_unsubscribe", args=[marketing.recipient_token(row)])
+
+    assert client.get(url).status_code == 200  # a mail scanner's prefetch
+    assert has_consent(user=followers[0], purpose=Consent.Purpose.MARKETING_WEB)
+    assert client.post(url).status_code == 200
+    assert not has_consent(user=followers[0], purpose=Consent.Purpose.MARKETING_WEB)
+
+
+def test_follow_and_save_need_a_signed_in_post(shop, buyer, product, client):
+    follow_url = reverse("commerce:follow", args=[shop.slug])
+    assert client.post(follow_url).status_code == 302  # to sign in
+    assert not Follow.objects.exists()
+    client.force_login(buyer)
+    assert client.get(follow_url).status_code == 405
+    client.post(follow_url)
+    assert Follow.objects.filter(user=buyer, shop=shop).exists()
+    client.post(reverse("commerce:favourite", args=[shop.slug, product.slug]))
+    assert product.favourites.filter(user=buyer).exists()
+    client.post(reverse("commerce:favourite", args=[shop.slug, product.slug]), {"favourite": "0"})
+    assert not product.favourites.filter(user=buyer).exists()

@@ -1,5 +1,5 @@
-"""Static guard: nothing but ``transition_offer``/``transition_payment`` writes the status of
-an offer or a payment, anywhere in the application code (tests and migrations excepted).
+"""Static guard: nothing but ``transition_offer``/``transition_payment``/``transition_campaign``
+writes the status of an offer, a payment or a campaign, anywhere in the application code (tests and migrations excepted).
 
 The check reads the source (AST) and flags, outside those two functions:
 - ``x.status = …`` where the value names ``OfferStatus``/``PaymentStatus`` (or a module
@@ -23,9 +23,10 @@ APPS = ("core", "conversations", "commerce", "nlu", "bots", "webchat")
 ALLOWED = {
     ("commerce/services/offers.py", "transition_offer"),
     ("commerce/services/payments.py", "transition_payment"),
+    ("commerce/services/marketing.py", "transition_campaign"),
 }
-ENUMS = {"OfferStatus", "PaymentStatus"}
-MODELS = {"Offer", "Payment"}
+ENUMS = {"OfferStatus", "PaymentStatus", "CampaignStatus"}
+MODELS = {"Offer", "Payment", "Campaign"}
 WRITE_METHODS = {"create", "update", "get_or_create", "update_or_create"}
 
 
@@ -41,7 +42,7 @@ def _names(node: ast.AST) -> set[str]:
 
 def _looks_like_offer_or_payment(node: ast.AST) -> bool:
     return any(
-        "offer" in name.lower() or "payment" in name.lower() or name in MODELS
+        any(word in name.lower() for word in ("offer", "payment", "campaign")) or name in MODELS
         for name in _names(node)
     )
 

@@ -1,0 +1,102 @@
+"""Campaigns on Telegram, through the real client and outbox against the Bot API stand-in:
+once per person in a 429 storm, a 403 withdraws the consent and marks the account, and the
+message's "Unsubscribe" button withdraws it in one tap."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from bots.models import TelegramAccount
+from commerce.models import CampaignRecipient
+from commerce.services import marketing
+from commerce.services.marketing import CampaignInput
+from core.models import Consent
+from core.services import has_consent, record_consent
+from tests.bots.support import feed, keyboard, make_product, make_shop, texts
+from tests.conftest import make_user
+from tests.standins.telegram_server import TelegramBotApiStandIn, callback_query_update
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHATS = (7101, 7102, 7103, 7104)
+BODY = "Winter scarves are on the loom."
+
+
+def _followers(shop, *, language: str = "en") -> list:
+    people = []
+    for chat_id in CHATS:
+        person = make_user(f"tg{chat_id}@example.com", preferred_language=language)
+        TelegramAccount.objects.create(user=person, telegram_user_id=chat_id, chat_id=chat_id)
+        marketing.follow_shop(user=person, shop=shop)
+        record_consent(user=person, purpose=Consent.Purpose.MARKETING_TELEGRAM, granted=True)
+        people.append(person)
+    return people
+
+
+def _send(artisan, product) -> int:
+    campaign = marketing.save_campaign(
+        artisan=artisan,
+        data=CampaignInput(
+            title="Winter",
+            body=BODY,
+            segment="followers",
+            channels=("telegram",),
+            product_id=product.pk,
+        ),
+    )
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    return campaign.pk
+
+
+def test_each_follower_gets_it_once_in_a_429_storm_and_a_block_unsubscribes(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan
+):
+    shop = make_shop(artisan)
+    product = make_product(artisan, with_photo=False)
+    people = _followers(shop)
+    telegram_standin.block_chat(CHATS[0])
+    telegram_standin.storm(1.5, retry_after=1)
+
+    campaign_id = _send(artisan, product)
+
+    for chat_id in CHATS[1:]:
+        sent = [t for t in texts(telegram_standin, chat_id) if BODY in t]
+        assert len(sent) == 1, (chat_id, texts(telegram_standin, chat_id))
+        message = telegram_standin.sent_messages(chat_id)[-1]
+        buttons = [button for row in keyboard(message) for button in row]
+        assert buttons[0]["text"] == "See the piece" and "/news/go/" in buttons[0]["url"]
+        assert buttons[1]["text"] == "Unsubscribe from these messages"
+        assert buttons[1]["callback_data"].startswith("news:")
+    counts = marketing.delivery_counts(campaign_id)
+    assert counts["sent"] == 3 and counts["failed"] == 1
+    blocked = CampaignRecipient.objects.get(user=people[0])
+    assert blocked.reason == "blocked"
+    assert not has_consent(user=people[0], purpose=Consent.Purpose.MARKETING_TELEGRAM)
+    assert TelegramAccount.objects.get(chat_id=CHATS[0]).unreachable_since is not None
+
+
+async def test_the_unsubscribe_button_withdraws_telegram_news_in_one_tap(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, dispatcher, telegram_bot, artisan
+):
+    shop = await sync_to_async(make_shop)(artisan)
+    product = await sync_to_async(make_product)(artisan, with_photo=False)
+    people = await sync_to_async(_followers)(shop, language="fr")
+    await sync_to_async(_send)(artisan, product)
+    message = telegram_standin.sent_messages(CHATS[1])[-1]
+    buttons = [button for row in keyboard(message) for button in row]
+    assert buttons[1]["text"] == "Se désabonner de ces messages"
+
+    await feed(
+        dispatcher,
+        telegram_bot,
+        callback_query_update(chat_id=CHATS[1], data=buttons[1]["callback_data"]),
+    )
+
+    assert not await sync_to_async(has_consent)(
+        user=people[1], purpose=Consent.Purpose.MARKETING_TELEGRAM
+    )
+    assert await sync_to_async(has_consent)(
+        user=people[2], purpose=Consent.Purpose.MARKETING_TELEGRAM
+    )
+    assert any("désabonné" in text for text in texts(telegram_standin, CHATS[1]))

@@ -1,0 +1,119 @@
+"""Journey 4: a shop's news. Léa (French, phone) follows Rosa's shop; Rosa (Spanish, desktop,
+2FA) writes a campaign about the bowl in her studio, checks its audience and sends it; Léa
+finds it on her updates page, opens the piece from it and unsubscribes in one tap; Rosa's
+campaign list then counts the delivery, the open and the click.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.journeys.flows import artisan_signs_in
+from tests.journeys.harness import TIMEOUT
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TITLE = "Hornada de diciembre"
+BODY = "Nuevos tazones cobalto, recién salidos del horno."
+
+
+def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops):
+    lea_login, rosa_login = shops["buyer@atelier.test"], shops["potter@atelier.test"]
+    buyer = people("buyer", "fr")
+    artisan = people("artisan", "es", tz="America/Mexico_City")
+
+    # Given Léa on her phone, signed in, on Rosa's shop page
+    buyer.open_home()
+    buyer.nav("Sign in")
+    buyer.sign_in(lea_login.email, lea_login.password)
+    buyer.nav("Shop")
+    buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
+    expect(buyer.page.get_by_role("heading", name="Taller Rosa Méndez", level=1)).to_be_visible()
+    buyer.step("shop page")
+
+    # When she follows the shop
+    buyer.click_button("Follow this shop")
+    expect(buyer.page.get_by_role("status")).to_contain_text("Taller Rosa Méndez")
+    expect(buyer.button("Following ✓ — unfollow")).to_be_visible()
+    buyer.step("following")
+
+    # And Rosa, at her desk, opens her campaigns: one follower, no campaign yet
+    artisan_signs_in(artisan, rosa_login)
+    artisan.nav("Studio")
+    artisan.click_link(
+        "Campaigns",
+        within=artisan.page.get_by_role("navigation", name=artisan.name("Studio", exact=True)),
+    )
+    expect(
+        artisan.page.get_by_role("heading", name=artisan.t("Campaigns"), level=1)
+    ).to_be_visible()
+    expect(artisan.page.locator("main")).to_contain_text(
+        artisan.t(
+            "No campaigns yet. Tell your followers about a new piece, a kiln opening or a market day."
+        )
+    )
+    artisan.step("campaigns empty")
+
+    # When she writes one about the bowl, for her followers, on the updates page
+    artisan.click_link("New campaign")
+    artisan.field("Campaign name").fill(TITLE)
+    artisan.field("Message").fill(BODY)
+    artisan.choose(artisan.field("Who gets it"), artisan.t("People who follow your shop"))
+    artisan.choose(artisan.field("Piece to feature"), "Cobalt breakfast bowl")
+    artisan.step("campaign form")
+    artisan.click_button("Save draft")
+
+    # Then the draft shows what people will read and who it reaches: Léa, on the updates page
+    expect(artisan.page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+    audience = artisan.page.get_by_role("region", name=artisan.t("Audience"))
+    expect(audience).to_contain_text(re.compile(r"\b1\b"))
+    artisan.step("draft with audience")
+
+    # When she sends it now
+    artisan.click_button("Send now")
+
+    # Then it is sent: one delivered
+    expect(artisan.page.locator("#campaign-status")).to_have_text(
+        artisan.t("Sent"), timeout=TIMEOUT
+    )
+    delivery = artisan.page.get_by_role("region", name=artisan.t("Delivery"))
+    expect(delivery.locator("[data-count=sent]")).to_have_text("1")
+    artisan.step("sent")
+
+    # When Léa opens her updates page, the news is there with the piece
+    buyer.nav("Updates")
+    expect(
+        buyer.page.get_by_role("heading", name=buyer.t("Updates from shops"), level=1)
+    ).to_be_visible()
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
+    expect(news).to_contain_text(BODY)
+    expect(news).to_contain_text("Cobalt breakfast bowl")
+    buyer.step("updates page")
+
+    # …and taps "See the piece": the bowl's page opens
+    buyer.click_link("See the piece", within=news)
+    expect(buyer.page.get_by_role("heading", name="Cobalt breakfast bowl", level=1)).to_be_visible()
+    buyer.step("piece from the news")
+
+    # When she goes back to her updates and unsubscribes, in one tap
+    buyer.nav("Updates")
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
+    buyer.click_link("Unsubscribe", within=news)
+    expect(
+        buyer.page.get_by_role("heading", name=buyer.t("Unsubscribe from shop news?"))
+    ).to_be_visible()
+    buyer.step("unsubscribe asks")
+    buyer.page.get_by_role("main").get_by_role(
+        "button", name=buyer.name("Unsubscribe", exact=True)
+    ).click()
+    expect(buyer.page.get_by_role("heading", name=buyer.t("You're unsubscribed"))).to_be_visible()
+    buyer.step("unsubscribed")
+
+    # Then Rosa's campaign list counts the delivery, the open and the click
+    artisan.click_link("All campaigns")
+    row = artisan.page.get_by_role("row").filter(has_text=TITLE)
+    expect(row.get_by_role("cell")).to_have_text([TITLE, artisan.t("Sent"), "1", "1", "1"])
+    artisan.step("campaign list with engagement")
