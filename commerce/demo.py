@@ -255,3 +255,15 @@ def seed(people: dict[str, User]) -> None:
     )
     if carrier is not None:
         provider.members.add(carrier)
+
+
+def seed_marketing(people: dict[str, User]) -> None:
+    """Léa follows Jonas's weaving shop, so a newcomer signed in as Jonas can send a campaign
+    and read it as Léa on her updates page (Rosa's shop is left for following by hand)."""
+    from commerce.models import ArtisanProfile
+    from commerce.services.marketing import follow_shop
+
+    buyer, weaver = people.get("buyer@atelier.test"), people.get("weaver@atelier.test")
+    shop = ArtisanProfile.objects.filter(user=weaver).first() if weaver else None
+    if buyer is not None and shop is not None:
+        follow_shop(user=buyer, shop=shop)

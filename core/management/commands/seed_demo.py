@@ -25,7 +25,7 @@ PEOPLE = [
     ("carrier@atelier.test", Role.LOGISTICS, "Swift Parcel Co.", "en"),
 ]
 
-DEMO_SEEDERS = ["commerce.demo.seed", "conversations.demo.seed"]
+DEMO_SEEDERS = ["commerce.demo.seed", "commerce.demo.seed_marketing", "conversations.demo.seed"]
 
 
 class Command(BaseCommand):

@@ -27,7 +27,10 @@ def _followers(shop, *, language: str = "en") -> list:
     people = []
     for chat_id in CHATS:
         person = make_user(f"tg{chat_id}@example.com", preferred_language=language)
-        TelegramAccount.objects.create(user=person, telegram_user_id=chat_id, chat_id=chat_id)
+        # Linked web accounts: their language is the profile's, not the Telegram client's.
+        TelegramAccount.objects.create(
+            user=person, telegram_user_id=chat_id, chat_id=chat_id, is_guest=False
+        )
         marketing.follow_shop(user=person, shop=shop)
         record_consent(user=person, purpose=Consent.Purpose.MARKETING_TELEGRAM, granted=True)
         people.append(person)
@@ -99,4 +102,6 @@ async def test_the_unsubscribe_button_withdraws_telegram_news_in_one_tap(
     assert await sync_to_async(has_consent)(
         user=people[2], purpose=Consent.Purpose.MARKETING_TELEGRAM
     )
-    assert any("désabonné" in text for text in texts(telegram_standin, CHATS[1]))
+    assert any("désabonné" in text for text in texts(telegram_standin, CHATS[1])), texts(
+        telegram_standin, CHATS[1]
+    )
