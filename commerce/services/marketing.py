@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.campaign_channels import Outcome, campaign_channel, campaign_channels
-from commerce.errors import InvalidInput, NotAllowed, require_transition
+from commerce.errors import IllegalTransition, InvalidInput, NotAllowed, require_transition
 from commerce.models import (
     ArtisanProfile,
     Campaign,
@@ -402,10 +402,11 @@ def start_due_campaigns(now: datetime | None = None) -> int:
     now = now or timezone.now()
     started = 0
     for campaign in Campaign.objects.filter(status=CS.SCHEDULED, scheduled_for__lte=now):
-        with transaction.atomic():
-            if Campaign.objects.filter(pk=campaign.pk, status=CS.SCHEDULED).exists():
-                start_campaign(campaign=campaign)
-                started += 1
+        try:
+            start_campaign(campaign=campaign)
+        except IllegalTransition:
+            continue  # another beat, a cancel or an unschedule got there first
+        started += 1
     return started
 
 

@@ -109,16 +109,20 @@ def test_segments_past_buyers_savers_and_people_who_asked_but_did_not_order(
     saver, asker, ordered = (make_user(f"{n}@example.com") for n in ("saver", "asker", "ordered"))
     for person in (buyer, saver, asker, ordered):
         record_consent(user=person, purpose=Consent.Purpose.MARKETING_EMAIL, granted=True)
-    Order.objects.create(
-        reference="AT-MKT001",
-        buyer=buyer,
-        artisan=artisan,
-        shop=shop,
-        title="Bowl",
-        total=Decimal("40"),
-        currency="EUR",
-        status=OrderStatus.PAID,
-    )
+
+    def order(reference, person, status):
+        Order.objects.create(
+            reference=reference,
+            buyer=person,
+            artisan=artisan,
+            shop=shop,
+            title="Bowl",
+            total=Decimal("40"),
+            currency="EUR",
+            status=status,
+        )
+
+    order("AT-MKT001", buyer, OrderStatus.PAID)
     marketing.set_favourite(user=saver, product=product, favourite=True)
     for person in (asker, ordered):
         post_message(
@@ -126,16 +130,7 @@ def test_segments_past_buyers_savers_and_people_who_asked_but_did_not_order(
             author=person,
             text="Do you make mugs?",
         )
-    Order.objects.create(
-        reference="AT-MKT002",
-        buyer=ordered,
-        artisan=artisan,
-        shop=shop,
-        title="Mug",
-        total=Decimal("20"),
-        currency="EUR",
-        status=OrderStatus.PENDING_PAYMENT,
-    )
+    order("AT-MKT002", ordered, OrderStatus.PENDING_PAYMENT)  # asked, then ordered
 
     def people(**fields):
         campaign = marketing.save_campaign(
@@ -433,3 +428,32 @@ def test_follow_and_save_need_a_signed_in_post(shop, buyer, product, client):
     assert product.favourites.filter(user=buyer).exists()
     client.post(reverse("commerce:favourite", args=[shop.slug, product.slug]), {"favourite": "0"})
     assert not product.favourites.filter(user=buyer).exists()
+
+
+def test_a_campaign_another_beat_started_first_is_skipped_and_the_rest_still_start(
+    shop, artisan, followers
+):
+    first, second = (
+        marketing.save_campaign(artisan=artisan, data=campaign_input(title=t, channels=(WEB,)))
+        for t in ("First", "Second")
+    )
+    for campaign in (first, second):
+        marketing.schedule_campaign(
+            campaign=campaign, artisan=artisan, when=timezone.now() + timedelta(minutes=5)
+        )
+    real_start = marketing.start_campaign
+
+    def racing_start(*, campaign, actor=None):
+        if campaign.pk == first.pk:  # another beat process started it a moment earlier
+            real_start(campaign=campaign)
+            return real_start(campaign=campaign)
+        return real_start(campaign=campaign)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(marketing, "start_campaign", racing_start)
+        assert marketing.start_due_campaigns(now=timezone.now() + timedelta(minutes=6)) == 1
+
+    for campaign in (first, second):
+        campaign.refresh_from_db()
+        assert campaign.status == CampaignStatus.SENT
+        assert CampaignRecipient.objects.filter(campaign=campaign).count() == 5
