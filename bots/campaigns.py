@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 
 def reachable(users: QuerySet[User]) -> QuerySet[User]:
+    if not settings.TELEGRAM_BOT_TOKEN:
+        return users.none()  # no bot configured: nobody is reachable on Telegram
     return users.filter(
         telegram_account__isnull=False, telegram_account__unreachable_since__isnull=True
     )
