@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from commerce import selectors
 from commerce.campaign_channels import campaign_channels
 from commerce.campaign_delivery import render_campaign
+from commerce.campaign_report import campaign_report, chart_lines, report_csv
 from commerce.errors import CommerceError
 from commerce.forms import CampaignForm, ScheduleForm
 from commerce.models import (
@@ -34,6 +36,7 @@ from commerce.models import (
     RecipientState,
 )
 from commerce.services import marketing
+from conversations.services import HubError
 from core.decorators import seller_required
 
 
@@ -115,6 +118,23 @@ def updates(request: HttpRequest) -> HttpResponse:
         "commerce/updates.html",
         {"page": page, "entries": entries, "following": following},
     )
+
+
+@require_POST
+@login_required
+def campaign_reply(request: HttpRequest, recipient_id: int) -> HttpResponse:
+    recipient = get_object_or_404(
+        CampaignRecipient.objects.select_related("campaign__shop__user", "campaign__product"),
+        pk=recipient_id,
+        user=request.user,
+        state=RecipientState.SENT,
+    )
+    try:
+        conversation = marketing.reply_to_campaign(recipient=recipient)
+    except HubError as error:
+        messages.error(request, error.message)
+        return redirect("commerce:updates")
+    return redirect("webchat:inbox_conversation", conversation.pk)
 
 
 # --- signed per-recipient links ---------------------------------------------------------------
@@ -237,6 +257,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if request.method == "POST":
         return _campaign_action(request, campaign)
     counts = marketing.delivery_counts(campaign.pk)
+    report = None if campaign.is_editable else campaign_report(campaign)
     labels = dict(CampaignChannel.choices)
     audience = marketing.audience_counts(campaign) if campaign.is_editable else None
     return render(
@@ -253,6 +274,9 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             else [],
             "counts": counts,
             "done": counts["sent"] + counts["failed"] + counts["skipped"],
+            "report": report,
+            "attribution_days": settings.CAMPAIGN_ATTRIBUTION_DAYS,
+            "chart": chart_lines(report) if report is not None else [],
             "schedule_form": ScheduleForm(),
             "events": campaign.events.order_by("created_at", "id"),
             "preview": render_campaign(
@@ -291,6 +315,14 @@ def _campaign_action(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     except CommerceError as error:
         messages.error(request, error.message)
     return redirect("commerce:campaign_detail", campaign.pk)
+
+
+@seller_required
+def campaign_report_csv(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id, shop__user=request.user)
+    response = HttpResponse(report_csv(campaign_report(campaign)), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}.csv"'
+    return response
 
 
 @seller_required

@@ -1077,6 +1077,8 @@ class CampaignRecipient(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
+    # The person answered: the campaign is the context card of their thread with the shop.
+    replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

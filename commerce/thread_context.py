@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from commerce.models import (
+    Campaign,
     ChoiceValue,
     CustomizationOption,
     CustomRequest,
@@ -38,7 +39,7 @@ class ChosenOption:
 
 @dataclass(frozen=True)
 class ThreadContext:
-    kind: str  # "ask" | "request" | "buy"
+    kind: str  # "ask" | "request" | "buy" | "campaign"
     at: datetime
     product: Product | None = None
     product_url: str = ""
@@ -48,6 +49,7 @@ class ThreadContext:
     currency: str = ""
     request: CustomRequest | None = None
     order: Order | None = None
+    campaign: Campaign | None = None
 
 
 def _decimal(raw: Any) -> Decimal | None:
@@ -104,7 +106,15 @@ def resolve_context_card(card: Message) -> ThreadContext:
         if payload.get("order_id")
         else None
     )
+    campaign = (
+        Campaign.objects.filter(
+            pk=payload.get("campaign_id"), shop__user_id=card.conversation.artisan_id
+        ).first()
+        if payload.get("campaign_id")
+        else None
+    )
     return ThreadContext(
+        campaign=campaign,
         kind=str(payload.get("context") or ""),
         at=card.created_at,
         product=product,
@@ -131,6 +141,7 @@ def context_kind_label(kind: str) -> str:
         "ask": _("Asked about"),
         "request": _("Custom request"),
         "buy": _("Ordered"),
+        "campaign": _("Replied to the shop's news"),
     }.get(kind, _("About"))
 
 
@@ -150,8 +161,11 @@ def context_cards_for_client(
     result: dict[str, dict[str, Any]] = {}
     for card in Message.objects.filter(pk__in=ids):
         ctx = resolve_context_card(card)
+        label = context_kind_label(ctx.kind)
+        if ctx.campaign is not None:
+            label = f"{label}: {ctx.campaign.title}"
         result[str(card.pk)] = {
-            "label": context_kind_label(ctx.kind),
+            "label": label,
             "title": ctx.product.title if ctx.product else "",
             "url": ctx.product_url,
             "thumb": ctx.thumbnail_url,

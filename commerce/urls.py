@@ -21,6 +21,9 @@ urlpatterns = [
     ),
     # Shop news: the buyer's updates page and the signed links in every campaign message
     path("updates/", marketing_views.updates, name="updates"),
+    path(
+        "updates/<int:recipient_id>/reply/", marketing_views.campaign_reply, name="campaign_reply"
+    ),
     path("news/go/<str:token>/", marketing_views.campaign_click, name="campaign_click"),
     path(
         "news/unsubscribe/<str:token>/",
@@ -89,6 +92,11 @@ urlpatterns = [
         "studio/campaigns/<int:campaign_id>/edit/",
         marketing_views.campaign_edit,
         name="campaign_edit",
+    ),
+    path(
+        "studio/campaigns/<int:campaign_id>/report.csv",
+        marketing_views.campaign_report_csv,
+        name="campaign_report_csv",
     ),
     path(
         "studio/campaigns/<int:campaign_id>/progress/",

@@ -499,6 +499,8 @@ CAMPAIGN_DELIVERY_MAX_ATTEMPTS = env.int("CAMPAIGN_DELIVERY_MAX_ATTEMPTS", defau
 # How long a campaign batch waits for Telegram (flood waits included) before it lets the
 # answer be written when it comes; below CAMPAIGN_DELIVERY_LEASE_SECONDS.
 CAMPAIGN_TELEGRAM_WAIT_SECONDS = env.float("CAMPAIGN_TELEGRAM_WAIT_SECONDS", default=600.0)
+# An order from the shop by a reached person within this many days counts as a conversion.
+CAMPAIGN_ATTRIBUTION_DAYS = env.int("CAMPAIGN_ATTRIBUTION_DAYS", default=7)
 CAMPAIGN_RETRY_SECONDS = env.float("CAMPAIGN_RETRY_SECONDS", default=30.0)
 EMAIL_MESSAGE_ID_DOMAIN = env.str(
     "EMAIL_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "atelier.local"

@@ -400,7 +400,9 @@ def _conversation_page(request: HttpRequest, conversation_id: int, *, section: s
             ),
             reportUrl=reverse("webchat:report_message", args=[0]),
             contextCards=context_cards_for_client(initial, offer_url=actions.offer_url),
-            contextLabels={kind: context_kind_label(kind) for kind in ("ask", "request", "buy")},
+            contextLabels={
+                kind: context_kind_label(kind) for kind in ("ask", "request", "buy", "campaign")
+            },
             mode=section,
         ),
     )

@@ -1,8 +1,8 @@
 """Context cards: what a buyer asked about, requested or bought, posted into the pair's thread.
 
 A context card is a system message whose payload is data only — ``{"type": "context",
-"context": "ask" | "request" | "buy", "product_id", "options": [{"option_id", "value_id",
-"text"}], "price", "currency", "request_id", "order_id"}`` — never a sentence. The chat
+"context": "ask" | "request" | "buy" | "campaign", "product_id", "options": [{"option_id",
+"value_id", "text"}], "price", "currency", "request_id", "order_id", "campaign_id"}`` — never a sentence. The chat
 client, the artisan's Details panel (``commerce.selectors.conversation_context``) and the
 bot render it for each reader. The thread itself is the pair's one conversation
 (``conversations.services.conversation_between``).
@@ -29,7 +29,8 @@ class ContextKind:
     ASK = "ask"
     REQUEST = "request"
     BUY = "buy"
-    ALL = (ASK, REQUEST, BUY)
+    CAMPAIGN = "campaign"  # a reply to a shop's campaign (the news it answers is the context)
+    ALL = (ASK, REQUEST, BUY, CAMPAIGN)
 
 
 def chosen_options(*, product: Product, selections: dict[str, str]) -> list[dict[str, Any]]:
@@ -71,6 +72,7 @@ def post_context_card(
     currency: str = "",
     request_id: int | None = None,
     order_id: int | None = None,
+    campaign_id: int | None = None,
     skip_if_same_as_latest: bool = False,
 ) -> Message | None:
     """Post the card. An ask alone does not list the thread in the artisan's inbox (the
@@ -91,6 +93,7 @@ def post_context_card(
         "currency": currency or None,
         "request_id": request_id,
         "order_id": order_id,
+        "campaign_id": campaign_id,
         "actor": {"id": actor.pk, "role": actor.role},
     }
     if skip_if_same_as_latest:
@@ -104,7 +107,8 @@ def post_context_card(
         text="",
         payload=payload,
         language="",
-        surfaces=kind != ContextKind.ASK,
+        # Asking or answering news lists the thread once the buyer writes, not before.
+        surfaces=kind not in (ContextKind.ASK, ContextKind.CAMPAIGN),
     ).message
 
 
@@ -119,7 +123,7 @@ def latest_context_card(*, conversation: Conversation) -> Message | None:
 
 
 def _same_context(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    keys = ("context", "product_id", "options", "request_id", "order_id")
+    keys = ("context", "product_id", "options", "request_id", "order_id", "campaign_id")
     return all(a.get(key) == b.get(key) for key in keys)
 
 

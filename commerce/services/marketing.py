@@ -669,6 +669,33 @@ def record_open(recipient_ids: list[int]) -> int:
     ).update(opened_at=timezone.now())
 
 
+@transaction.atomic
+def reply_to_campaign(*, recipient: CampaignRecipient) -> Conversation:
+    """The person answers a campaign: their one thread with the shop, opened or continued,
+    with the campaign (and its piece) as the context card the artisan sees."""
+    from commerce.services.context import ContextKind, post_context_card
+    from conversations.services import conversation_between
+
+    campaign = recipient.campaign
+    conversation = conversation_between(
+        buyer=recipient.user, artisan=campaign.shop.user, subject=campaign.title
+    )
+    post_context_card(
+        conversation=conversation,
+        kind=ContextKind.CAMPAIGN,
+        actor=recipient.user,
+        product=campaign.product,
+        campaign_id=campaign.pk,
+        skip_if_same_as_latest=True,
+    )
+    now = timezone.now()
+    CampaignRecipient.objects.filter(pk=recipient.pk, replied_at__isnull=True).update(
+        replied_at=now
+    )
+    CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=now)
+    return conversation
+
+
 def record_click(recipient: CampaignRecipient) -> None:
     now = timezone.now()
     CampaignRecipient.objects.filter(pk=recipient.pk, clicked_at__isnull=True).update(

@@ -457,3 +457,100 @@ def test_a_campaign_another_beat_started_first_is_skipped_and_the_rest_still_sta
         campaign.refresh_from_db()
         assert campaign.status == CampaignStatus.SENT
         assert CampaignRecipient.objects.filter(campaign=campaign).count() == 5
+
+
+def test_a_reply_opens_the_pairs_one_thread_with_the_campaign_as_context(
+    shop, artisan, followers, product, client
+):
+    from commerce.thread_context import thread_context
+    from conversations.models import Conversation
+
+    campaign = marketing.save_campaign(
+        artisan=artisan, data=campaign_input(channels=(WEB,), product_id=product.pk)
+    )
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    row = CampaignRecipient.objects.get(campaign=campaign, user=followers[0])
+    client.force_login(followers[0])
+
+    response = client.post(reverse("commerce:campaign_reply", args=[row.pk]))
+    again = client.post(reverse("commerce:campaign_reply", args=[row.pk]))
+
+    conversation = Conversation.objects.get(buyer=followers[0], artisan=artisan)
+    assert (
+        response["Location"]
+        == again["Location"]
+        == reverse("webchat:inbox_conversation", args=[conversation.pk])
+    )
+    context = thread_context(conversation=conversation)
+    assert context.kind == "campaign" and context.campaign == campaign
+    assert context.product == product
+    assert conversation.messages.filter(payload__type="context").count() == 1
+    assert conversation.surfaced_at is None  # listed for the artisan once the buyer writes
+    row.refresh_from_db()
+    assert row.replied_at is not None and row.opened_at is not None
+    # Somebody else's row is not theirs to reply to
+    other_row = CampaignRecipient.objects.get(campaign=campaign, user=followers[1])
+    assert client.post(reverse("commerce:campaign_reply", args=[other_row.pk])).status_code == 404
+
+
+def test_the_report_counts_match_opens_clicks_replies_and_attributed_orders(
+    shop, artisan, followers, settings
+):
+    from commerce.campaign_report import campaign_report, report_csv
+
+    settings.CAMPAIGN_ATTRIBUTION_DAYS = 7
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    web = {r.user_id: r for r in CampaignRecipient.objects.filter(campaign=campaign, channel=WEB)}
+    marketing.record_open([web[followers[0].pk].pk, web[followers[1].pk].pk])
+    marketing.record_click(web[followers[2].pk])
+    marketing.reply_to_campaign(recipient=web[followers[3].pk])
+    now = timezone.now()
+    other_shop_owner = make_user("elsewhere@example.com", role="artisan")
+    other_shop = services.save_artisan_profile(
+        user=other_shop_owner, shop_name="Elsewhere", story="", region="", country=""
+    )
+
+    def order(ref, buyer, *, total, at, status=OrderStatus.PAID, in_shop=shop, seller=artisan):
+        Order.objects.create(
+            reference=ref,
+            buyer=buyer,
+            artisan=seller,
+            shop=in_shop,
+            title="Bowl",
+            total=Decimal(total),
+            currency="EUR",
+            status=status,
+            created_at=at,
+        )
+
+    order("AT-R00001", followers[0], total="40.00", at=now + timedelta(days=1))  # counts
+    order("AT-R00002", followers[2], total="60.00", at=now + timedelta(days=6))  # counts
+    order("AT-R00003", followers[1], total="99.00", at=now + timedelta(days=9))  # too late
+    order(
+        "AT-R00004",
+        followers[3],
+        total="10.00",
+        at=now + timedelta(hours=1),
+        status=OrderStatus.CANCELLED,
+    )  # never paid
+    order(
+        "AT-R00005",
+        followers[4],
+        total="25.00",
+        at=now + timedelta(hours=2),
+        in_shop=other_shop,
+        seller=other_shop_owner,
+    )  # another shop
+    order("AT-R00006", followers[4], total="30.00", at=now - timedelta(days=1))  # before
+
+    report = campaign_report(campaign)
+
+    funnel = {step.key: step.count for step in report.funnel}
+    assert funnel == {"sent": 10, "opened": 4, "clicked": 1, "replied": 1, "converted": 2}
+    assert report.revenue == {"EUR": Decimal("100.00")}
+    assert {row.channel: row.sent for row in report.channels} == {"email": 5, "web": 5}
+    assert sum(b.sent for b in report.buckets) == 10
+    csv_text = report_csv(report)
+    assert "channel,web,5,0,0,4,1,1" in csv_text
+    assert "revenue,EUR,100.00" in csv_text

@@ -1,7 +1,8 @@
 """Journey 4: a shop's news. Léa (French, phone) follows Rosa's shop; Rosa (Spanish, desktop,
 2FA) writes a campaign about the bowl in her studio, checks its audience and sends it; Léa
-finds it on her updates page, opens the piece from it and unsubscribes in one tap; Rosa's
-campaign list then counts the delivery, the open and the click.
+finds it on her updates page, opens the piece from it, answers it (Rosa's inbox shows the
+thread with the news as its context) and unsubscribes in one tap; Rosa's campaign list and
+report then count the delivery, the open, the click and the reply.
 """
 
 from __future__ import annotations
@@ -98,7 +99,32 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     expect(buyer.page.get_by_role("heading", name="Cobalt breakfast bowl", level=1)).to_be_visible()
     buyer.step("piece from the news")
 
-    # When she goes back to her updates and unsubscribes, in one tap
+    # When she goes back to her updates and answers the news
+    buyer.nav("Updates")
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
+    news.get_by_role(
+        "button", name=buyer.tf("Reply to %(shop)s", shop="Taller Rosa Méndez")
+    ).click()
+    expect(buyer.chat_box("Rosa Méndez")).to_be_visible()
+    buyer.say("Rosa Méndez", "Bonjour ! Il vous en reste en bleu cobalt ?")
+    expect(buyer.chat_log()).to_contain_text("bleu cobalt", timeout=TIMEOUT)
+    buyer.step("reply in the thread")
+
+    # Then Rosa's inbox lists the thread, with the news she sent as its context
+    artisan.nav("Inbox")
+    thread = artisan.page.locator(".conv-item").filter(has_text="Léa Martin").first
+    expect(thread).to_be_visible(timeout=TIMEOUT)
+    thread.get_by_role("link").first.click()
+    expect(artisan.chat_log()).to_contain_text("bleu cobalt", timeout=TIMEOUT)
+    details = artisan.page.get_by_role("complementary", name=artisan.t("About this conversation"))
+    panel = details.locator("details").first
+    if panel.get_attribute("open") is None:
+        details.get_by_text(artisan.t("Details"), exact=True).click()
+    expect(details).to_contain_text(artisan.t("Replied to the shop's news"))
+    expect(details).to_contain_text(TITLE)
+    artisan.step("reply with the news as context")
+
+    # When Léa goes back to her updates and unsubscribes, in one tap
     buyer.nav("Updates")
     news = buyer.page.get_by_role("article").filter(has_text=TITLE)
     buyer.click_link("Unsubscribe", within=news)
@@ -113,7 +139,19 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     buyer.step("unsubscribed")
 
     # Then Rosa's campaign list counts the delivery, the open and the click
-    artisan.click_link("All campaigns")
+    artisan.nav("Studio")
+    artisan.click_link(
+        "Campaigns",
+        within=artisan.page.get_by_role("navigation", name=artisan.name("Studio", exact=True)),
+    )
     row = artisan.page.get_by_role("row").filter(has_text=TITLE)
     expect(row.get_by_role("cell")).to_have_text([TITLE, artisan.t("Sent"), "1", "1", "1"])
     artisan.step("campaign list with engagement")
+
+    # …and the campaign's page has the funnel: reached, opened, clicked and replied, 1 each
+    row.get_by_role("link", name=TITLE).click()
+    report = artisan.page.get_by_role("region", name=artisan.t("Engagement"))
+    for step in ("sent", "opened", "clicked", "replied"):
+        expect(report.locator(f"[data-step={step}] [data-count]")).to_have_text("1")
+    expect(report.locator("[data-step=converted] [data-count]")).to_have_text("0")
+    artisan.step("campaign report")
