@@ -46,6 +46,8 @@ def campaign_text(view: CampaignView) -> str:
     lines = [view.subject, "", view.body]
     if view.product_title:
         lines += ["", f"{view.product_title} · {view.product_price}"]
+    if view.promo_line:
+        lines += ["", view.promo_line]
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ class CampaignView:
     unsubscribe_url: str
     unsubscribe_label: str
     why_line: str
+    promo_line: str = ""
 
 
 def reader_language(user: User) -> str:
@@ -96,7 +97,24 @@ def render_campaign(
             unsubscribe_url=unsubscribe,
             unsubscribe_label=_("Unsubscribe from these messages"),
             why_line=_("You get this because you agreed to news from shops on Atelier."),
+            promo_line=_promo_line(campaign.promo_code),
         )
+
+
+def _promo_line(promo) -> str:
+    """The offer in the reader's language (called inside their translation override)."""
+    if promo is None:
+        return ""
+    from commerce.models import PromoKind
+
+    if promo.kind == PromoKind.PERCENT:
+        off = l10n.format_percentage(promo.value)
+    else:
+        off = l10n.format_money(promo.value, promo.currency)
+    line = _("Use the code %(code)s at checkout: %(off)s off.") % {"code": promo.code, "off": off}
+    if promo.ends_at is not None:
+        line += " " + _("Until %(date)s.") % {"date": l10n.format_date(promo.ends_at)}
+    return line
 
 
 # --- the updates page ---------------------------------------------------------------------------

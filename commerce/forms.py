@@ -422,6 +422,12 @@ class CampaignForm(forms.Form):
         help_text=_("Only for “People who wrote to you but did not order”."),
     )
     product = forms.ChoiceField(label=_("Piece to feature"), required=False, choices=())
+    promo_code = forms.ChoiceField(
+        label=_("Promo code to offer"),
+        required=False,
+        choices=(),
+        help_text=_("Shown in the message and filled in at checkout after a click."),
+    )
     channels = forms.MultipleChoiceField(
         label=_("Channels"),
         widget=forms.CheckboxSelectMultiple,
@@ -438,6 +444,11 @@ class CampaignForm(forms.Form):
         self.fields["product"].choices = [("", _("No piece"))] + [
             (str(p.pk), p.title) for p in Product.objects.filter(shop=shop).order_by("title")
         ]
+        from commerce.models import PromoCode
+
+        self.fields["promo_code"].choices = [("", _("No code"))] + [
+            (str(c.pk), c.code) for c in PromoCode.objects.filter(shop=shop, is_active=True)
+        ]
 
 
 class ScheduleForm(forms.Form):
@@ -447,3 +458,40 @@ class ScheduleForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M"],
         help_text=_("In your time zone."),
     )
+
+
+class PromoCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=32, help_text=_("e.g. WINTER10"))
+    kind = forms.ChoiceField(label=_("Discount"), choices=())
+    value = forms.DecimalField(
+        label=_("Amount or percentage"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    currency = forms.ChoiceField(
+        label=_("Currency (fixed amounts)"), choices=CURRENCY_CHOICES, initial="EUR"
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends on"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+        help_text=_("In your time zone; empty: no end."),
+    )
+    max_uses = forms.IntegerField(
+        label=_("Uses in all"), required=False, min_value=1, help_text=_("Empty: no limit.")
+    )
+    max_uses_per_buyer = forms.IntegerField(
+        label=_("Uses per buyer"), min_value=1, max_value=100, initial=1
+    )
+    min_order = forms.DecimalField(
+        label=_("Minimum order (before shipping)"),
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        from commerce.models import PromoKind
+
+        self.fields["kind"].choices = PromoKind.choices

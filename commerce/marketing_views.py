@@ -25,7 +25,7 @@ from commerce.campaign_channels import campaign_channels
 from commerce.campaign_delivery import render_campaign
 from commerce.campaign_report import campaign_report, chart_lines, report_csv
 from commerce.errors import CommerceError
-from commerce.forms import CampaignForm, ScheduleForm
+from commerce.forms import CampaignForm, PromoCodeForm, ScheduleForm
 from commerce.models import (
     ArtisanProfile,
     Campaign,
@@ -146,6 +146,9 @@ def campaign_click(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404(_("This link is not valid."))
     marketing.record_click(recipient)
     campaign = recipient.campaign
+    if campaign.promo_code_id:
+        # Filled in on the pay page; still checked there like a typed code.
+        request.session["campaign_code"] = campaign.promo_code.code
     if campaign.product is not None:
         target = reverse("commerce:product", args=[campaign.shop.slug, campaign.product.slug])
     else:
@@ -216,6 +219,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
             "segment": campaign.segment,
             "within_days": campaign.within_days,
             "product": str(campaign.product_id or ""),
+            "promo_code": str(campaign.promo_code_id or ""),
             "channels": campaign.channels,
         }
     form = CampaignForm(
@@ -234,6 +238,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
                     channels=tuple(data["channels"]),
                     product_id=int(data["product"]) if data["product"] else None,
                     within_days=data["within_days"],
+                    promo_code_id=int(data["promo_code"]) if data["promo_code"] else None,
                 ),
             )
         except CommerceError as error:
@@ -315,6 +320,52 @@ def _campaign_action(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     except CommerceError as error:
         messages.error(request, error.message)
     return redirect("commerce:campaign_detail", campaign.pk)
+
+
+@seller_required
+def studio_promo_codes(request: HttpRequest) -> HttpResponse:
+    from commerce.models import PromoCode
+    from commerce.services import promos
+
+    shop = _shop(request)
+    if shop is None:
+        messages.info(request, _("Set up your shop profile first."))
+        return redirect("commerce:studio_profile")
+    form = PromoCodeForm(request.POST or None)
+    if request.method == "POST" and request.POST.get("action") in ("pause", "resume"):
+        promo = get_object_or_404(PromoCode, pk=request.POST.get("promo"), shop=shop)
+        promos.set_promo_active(
+            artisan=request.user, promo=promo, active=request.POST["action"] == "resume"
+        )
+        return redirect("commerce:studio_promo_codes")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            promo = promos.create_promo_code(
+                artisan=request.user,
+                data=promos.PromoInput(
+                    code=data["code"],
+                    kind=data["kind"],
+                    value=data["value"],
+                    currency=data["currency"],
+                    ends_at=data["ends_at"],
+                    max_uses=data["max_uses"],
+                    max_uses_per_buyer=data["max_uses_per_buyer"],
+                    min_order=data["min_order"],
+                ),
+            )
+        except CommerceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("Code %(code)s created.") % {"code": promo.code})
+            return redirect("commerce:studio_promo_codes")
+    codes = [
+        {"promo": promo, "uses": promos.uses(promo)}
+        for promo in PromoCode.objects.filter(shop=shop)
+    ]
+    return render(
+        request, "commerce/studio_promo_codes.html", {"form": form, "codes": codes, "shop": shop}
+    )
 
 
 @seller_required

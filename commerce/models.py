@@ -523,6 +523,15 @@ class Order(models.Model):
     deposit_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     amount_paid = models.DecimalField(**MONEY, default=Decimal("0"))
     amount_refunded = models.DecimalField(**MONEY, default=Decimal("0"))
+    # A promo code's discount on the items (never on shipping); ``total`` is net of it.
+    discount_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    promo_code = models.ForeignKey(
+        "commerce.PromoCode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
     status = models.CharField(
         max_length=20,
         choices=OrderStatus.choices,
@@ -1004,6 +1013,10 @@ class Campaign(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Offered in the message and pre-filled at checkout after a click on its link.
+    promo_code = models.ForeignKey(
+        "commerce.PromoCode", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # ASKED_NOT_ORDERED: who wrote within this many days and has no order since.
     within_days = models.PositiveSmallIntegerField(null=True, blank=True)
     channels = models.JSONField(default=list)
@@ -1091,3 +1104,38 @@ class CampaignRecipient(models.Model):
             models.Index(fields=["campaign", "state"]),
             models.Index(fields=["user", "channel", "state"]),
         ]
+
+
+# --- Promo codes --------------------------------------------------------------------------------
+
+
+class PromoKind(models.TextChoices):
+    PERCENT = "percent", _("Percentage off")
+    FIXED = "fixed", _("Fixed amount off")
+
+
+class PromoCode(models.Model):
+    """A shop's discount code; checked and applied only by ``commerce.services.promos``."""
+
+    shop = models.ForeignKey(ArtisanProfile, on_delete=models.CASCADE, related_name="promo_codes")
+    code = models.CharField(max_length=32)  # stored upper-case
+    kind = models.CharField(max_length=8, choices=PromoKind.choices)
+    # Percent: 1–90; fixed: an amount in ``currency``.
+    value = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    max_uses_per_buyer = models.PositiveSmallIntegerField(default=1)
+    min_order = models.DecimalField(**MONEY, null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "code"], name="one_code_per_shop"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

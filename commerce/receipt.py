@@ -77,6 +77,15 @@ def order_receipt(order: Order) -> Receipt:
                 kind="change",
             )
         )
+    if order.discount_amount:
+        code = (snapshot.get("discount") or {}).get("code") or ""
+        lines.append(
+            ReceiptLine(
+                _("Promo code %(code)s") % {"code": code},
+                -order.discount_amount,
+                kind="discount",
+            )
+        )
     lines.append(
         ReceiptLine(
             _("Shipping") if order.shipping_amount else _("Shipping (free)"),

@@ -36,6 +36,7 @@ urlpatterns = [
     # Paying
     path("pay/<str:reference>/", views.pay, name="pay"),
     path("pay/<str:reference>/return/", views.pay_return, name="pay_return"),
+    path("pay/<str:reference>/code/", views.pay_promo, name="pay_promo"),
     path("webhooks/stripe/", views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/paypal/", views.paypal_webhook, name="paypal_webhook"),
     path(
@@ -83,6 +84,7 @@ urlpatterns = [
     path("studio/profile/", views.studio_profile, name="studio_profile"),
     path("studio/campaigns/", marketing_views.studio_campaigns, name="studio_campaigns"),
     path("studio/campaigns/new/", marketing_views.campaign_edit, name="campaign_new"),
+    path("studio/codes/", marketing_views.studio_promo_codes, name="studio_promo_codes"),
     path(
         "studio/campaigns/<int:campaign_id>/",
         marketing_views.campaign_detail,

@@ -431,6 +431,10 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
             "gateway": gateway,
             "error": error,
             "choosing_address": choosing,
+            "can_use_code": can_change_address and not order.deposit_amount,
+            "promo_error": request.session.pop(f"promo-error-{order.pk}", ""),
+            "promo_prefill": request.session.pop(f"promo-code-{order.pk}", "")
+            or request.session.get("campaign_code", ""),
             "can_change_address": can_change_address,
             "saved_addresses": saved,
             "selected_address": request.POST.get("address")
@@ -444,6 +448,35 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+@login_required
+def pay_promo(request: HttpRequest, reference: str) -> HttpResponse:
+    """Apply or remove a promo code on the pay page; a refusal shows under the field."""
+    from commerce.services.promos import apply_promo_code, remove_promo_code
+
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    try:
+        if request.POST.get("action") == "remove":
+            remove_promo_code(buyer=request.user, order=order)
+            messages.success(request, _("Code removed."))
+        else:
+            applied = apply_promo_code(
+                buyer=request.user, order=order, code=request.POST.get("code", "")
+            )
+            messages.success(
+                request,
+                _("Code %(code)s applied: %(amount)s off.")
+                % {
+                    "code": applied.promo_code.code,
+                    "amount": format_money(applied.discount_amount, applied.currency),
+                },
+            )
+    except CommerceError as error:
+        request.session[f"promo-error-{order.pk}"] = error.message
+        request.session[f"promo-code-{order.pk}"] = request.POST.get("code", "")[:32]
+    return redirect("commerce:pay", reference=order.reference)
+
+
 def pay_return(request: HttpRequest, reference: str) -> HttpResponse:
     """Where the buyer lands after paying; the webhook, not this page, marks the order paid."""
     order = selectors.order_for_viewer(reference=reference, user=request.user)

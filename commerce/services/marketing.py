@@ -186,6 +186,7 @@ class CampaignInput:
     product_id: int | None = None
     within_days: int | None = None
     language: str = ""
+    promo_code_id: int | None = None
 
 
 def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
@@ -218,6 +219,13 @@ def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
         product = Product.objects.filter(pk=data.product_id, shop=shop).first()
         if product is None:
             raise InvalidInput(_("Choose one of your own pieces."), field="product")
+    promo = None
+    if data.promo_code_id is not None:
+        from commerce.models import PromoCode
+
+        promo = PromoCode.objects.filter(pk=data.promo_code_id, shop=shop).first()
+        if promo is None:
+            raise InvalidInput(_("Choose one of your own codes."), field="promo_code")
     within_days = data.within_days
     if data.segment == Segment.ASKED_NOT_ORDERED:
         if within_days is None or not 1 <= within_days <= 365:
@@ -230,6 +238,7 @@ def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
         "segment": data.segment,
         "channels": list(channels),
         "product": product,
+        "promo_code": promo,
         "within_days": within_days,
         "language": (data.language or shop.user.preferred_language or settings.LANGUAGE_CODE)[:8],
     }

@@ -412,6 +412,9 @@ def set_order_shipping_address(
             raise InvalidInput(_("This artisan's shipping rates are in another currency."))
         order.shipping_amount = quote.amount
         order.total = subtotal + quote.amount
+        from commerce.services.promos import reprice_discount
+
+        reprice_discount(order)  # a promo code's amount, on the same items, stays right
         order.arrives_from, order.arrives_to = quote.arrives_from, quote.arrives_to
         spec["items_total"] = str(subtotal)
         spec["shipping"] = {"amount": str(quote.amount), "zone": quote.zone, "free": quote.free}
@@ -419,7 +422,14 @@ def set_order_shipping_address(
         order.spec_snapshot = spec
         # A pending payment for another amount is simply not reused (start_checkout matches
         # on the amount due), so the buyer always pays the total shown.
-        update += ["shipping_amount", "total", "arrives_from", "arrives_to", "spec_snapshot"]
+        update += [
+            "shipping_amount",
+            "total",
+            "discount_amount",
+            "arrives_from",
+            "arrives_to",
+            "spec_snapshot",
+        ]
     elif order.offer_id and order.due_date:
         offer = order.offer
         if offer.transit_days_max:

@@ -554,3 +554,37 @@ def test_the_report_counts_match_opens_clicks_replies_and_attributed_orders(
     csv_text = report_csv(report)
     assert "channel,web,5,0,0,4,1,1" in csv_text
     assert "revenue,EUR,100.00" in csv_text
+
+
+def test_a_campaigns_code_is_in_the_message_and_filled_in_at_checkout_after_a_click(
+    shop, artisan, followers, product, client
+):
+    from commerce.services.promos import PromoInput, create_promo_code
+
+    promo = create_promo_code(
+        artisan=artisan, data=PromoInput(code="KILN15", kind="percent", value=Decimal("15"))
+    )
+    campaign = marketing.save_campaign(
+        artisan=artisan,
+        data=campaign_input(product_id=product.pk, promo_code_id=promo.pk),
+    )
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    message = next(m for m in mail.outbox if followers[0].email in m.to)
+    assert "Use the code KILN15 at checkout: 15% off." in message.body
+
+    row = CampaignRecipient.objects.get(campaign=campaign, user=followers[0], channel=WEB)
+    client.force_login(followers[0])
+    client.get(reverse("commerce:campaign_click", args=[marketing.recipient_token(row)]))
+    order = services.create_product_order(buyer=followers[0], product=product, selections={})
+    page = client.get(reverse("commerce:pay", args=[order.reference])).content.decode()
+    assert 'value="KILN15"' in page
+
+    other_shop_owner = make_user("code-thief@example.com", role="artisan")
+    services.save_artisan_profile(
+        user=other_shop_owner, shop_name="Thief", story="", region="", country=""
+    )
+    with pytest.raises(InvalidInput) as error:
+        marketing.save_campaign(
+            artisan=other_shop_owner, data=campaign_input(promo_code_id=promo.pk)
+        )
+    assert error.value.field == "promo_code"
