@@ -155,3 +155,75 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
         expect(report.locator(f"[data-step={step}] [data-count]")).to_have_text("1")
     expect(report.locator("[data-step=converted] [data-count]")).to_have_text("0")
     artisan.step("campaign report")
+
+
+def test_an_artisan_creates_a_code_and_a_buyer_applies_it_at_checkout(people, shops):
+    emma, rosa_login = shops["buyer-en@atelier.test"], shops["potter@atelier.test"]
+    artisan = people("artisan", "es", tz="America/Mexico_City")
+    buyer = people("buyer", "en", tz="Europe/London")
+
+    # Given Rosa in her studio's promo codes: none yet
+    artisan_signs_in(artisan, rosa_login)
+    artisan.nav("Studio")
+    artisan.click_link(
+        "Promo codes",
+        within=artisan.page.get_by_role("navigation", name=artisan.name("Studio", exact=True)),
+    )
+    expect(artisan.page.locator("main")).to_contain_text(
+        artisan.t("No codes yet. Create one to offer in a campaign or to regular buyers.")
+    )
+    artisan.step("no codes")
+
+    # When she creates NAVIDAD10: 10 % off from 30 €
+    artisan.field("Code").fill("navidad10")
+    artisan.choose(artisan.field("Discount"), artisan.t("Percentage off"))
+    artisan.field("Amount or percentage").fill("10")
+    artisan.field("Minimum order (before shipping)").fill("30")
+    artisan.click_button("Create the code")
+    row = artisan.page.get_by_role("row").filter(has_text="NAVIDAD10")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text(artisan.t("Active"))
+    artisan.step("code created")
+
+    # And Emma on her phone orders the bowl and reaches the pay page
+    buyer.open_home()
+    buyer.nav("Sign in")
+    buyer.sign_in(emma.email, emma.password)
+    buyer.nav("Shop")
+    buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
+    buyer.page.get_by_role("link", name="Cobalt breakfast bowl").first.click()
+    buyer.click_button("Order and pay")
+    buyer.page.get_by_label(buyer.t("A new address")).check()
+    buyer.field("Full name").fill("Emma Brown")
+    buyer.field("Address").fill("221B Baker Street")
+    buyer.field("Postal code").fill("NW1 6XE")
+    buyer.field("City").fill("London")
+    buyer.field("Country").select_option("GB")
+    buyer.click_button("Deliver here and continue to payment")
+    total = buyer.page.locator("table.receipt tfoot")
+    expect(total).to_contain_text(buyer.money("63.00"))  # 38 € + 25 € shipping
+    buyer.step("pay page")
+
+    # When she types a code that does not exist, she is told so under the field
+    buyer.field("Promo code").fill("NAVIDAD")
+    buyer.click_button("Apply")
+    expect(buyer.page.locator("#promo-error")).to_contain_text(
+        buyer.tf("There is no code “%(code)s” at this shop.", code="NAVIDAD")
+    )
+    buyer.step("unknown code")
+
+    # …and with Rosa's code, 10 % of the bowl (not the shipping) comes off
+    buyer.field("Promo code").fill("navidad10")
+    buyer.click_button("Apply")
+    expect(buyer.page.locator("#promo-applied")).to_contain_text("NAVIDAD10")
+    expect(total).to_contain_text(buyer.money("59.20"))
+    expect(buyer.page.locator("table.receipt")).to_contain_text(
+        buyer.tf("Promo code %(code)s", code="NAVIDAD10")
+    )
+    expect(
+        buyer.page.get_by_role(
+            "link",
+            name=buyer.tf("Pay %(amount)s (test payment)", amount=buyer.money("59.20")),
+        )
+    ).to_be_visible()
+    buyer.step("code applied")
