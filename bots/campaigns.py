@@ -10,8 +10,8 @@ one tap (``bots.routers.campaigns``).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING
 
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from django.conf import settings
@@ -23,13 +23,10 @@ from bots.models import TelegramAccount
 from bots.telegram.keyboards import CampaignOptOut
 from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundText
 from bots.telegram.text import split_text
-from commerce.campaign_channels import CampaignChannelSpec, LateAnswer, Outcome
+from commerce.campaign_channels import CampaignChannelSpec, Outcome, Record
 from commerce.campaign_delivery import CampaignView, reader_language, render_campaign
 from commerce.models import CampaignChannel, CampaignRecipient
 from core.models import Consent, User
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +83,31 @@ def _mark_blocked(recipient: CampaignRecipient, outcome: Outcome) -> None:
             mark_unreachable(account_id=account.pk)
 
 
-def send_batch(recipients: list[CampaignRecipient], late: LateAnswer) -> list[Outcome | None]:
+# Answers that come after a batch stopped waiting are written here, off the sender's loop.
+_late_recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-telegram")
+
+
+def _settle(recipient: CampaignRecipient, future: Future, record: Record) -> None:
+    try:
+        outcome = _outcome(future.result()[0])
+    except Exception as error:  # noqa: BLE001 - the outbox refused: try again later
+        outcome = Outcome(sent=False, reason=type(error).__name__)
+    _mark_blocked(recipient, outcome)
+    record(recipient, outcome)
+
+
+def _settle_late(recipient: CampaignRecipient, future: Future, record: Record) -> None:
+    close_old_connections()
+    try:
+        _settle(recipient, future, record)
+    except Exception:
+        logger.exception("campaign: late Telegram answer for row %s not written", recipient.pk)
+    finally:
+        close_old_connections()
+
+
+def send_batch(recipients: list[CampaignRecipient], record: Record) -> None:
+    """Queue every row on the outbox at once, then write each answer as it arrives."""
     from bots.sender import get_sender
 
     accounts = {
@@ -94,54 +115,32 @@ def send_batch(recipients: list[CampaignRecipient], late: LateAnswer) -> list[Ou
         for account in TelegramAccount.objects.filter(user_id__in=[r.user_id for r in recipients])
     }
     sender = get_sender()
-    futures: list[tuple[CampaignRecipient, Future | None]] = []
+    pending: dict[Future, CampaignRecipient] = {}
     for recipient in recipients:
         account = accounts.get(recipient.user_id)
         if account is None:
-            futures.append((recipient, None))
-            continue
-        futures.append((recipient, sender.submit([_request(recipient, account)])))
-    outcomes: list[Outcome | None] = []
-    wait = settings.CAMPAIGN_TELEGRAM_WAIT_SECONDS
-    for recipient, future in futures:
-        if future is None:
-            outcomes.append(Outcome(sent=False, permanent=True, reason="no_account"))
+            record(recipient, Outcome(sent=False, permanent=True, reason="no_account"))
             continue
         try:
-            outcome = _outcome(future.result(wait)[0])
-        except FutureTimeout:
-            # Still queued behind a flood wait: the claim keeps the row; write it on answer.
-            future.add_done_callback(_late_writer(recipient, late))
-            outcomes.append(None)
-            continue
-        except Exception as error:  # noqa: BLE001 - the outbox refused: try again later
-            outcome = Outcome(sent=False, reason=type(error).__name__)
-        _mark_blocked(recipient, outcome)
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _late_writer(recipient: CampaignRecipient, late: LateAnswer):
-    def write(future: Future) -> None:
-        close_old_connections()
-        try:
-            outcome = _outcome(future.result()[0])
-        except Exception as error:  # noqa: BLE001
-            outcome = Outcome(sent=False, reason=type(error).__name__)
-        try:
-            _mark_blocked(recipient, outcome)
-            late(recipient, outcome)
-        except Exception:
-            logger.exception("campaign: late Telegram answer for row %s not written", recipient.pk)
-        finally:
-            close_old_connections()
-
-    return write
+            pending[sender.submit([_request(recipient, account)])] = recipient
+        except Exception as error:  # noqa: BLE001 - refused before queueing: nothing was sent
+            record(recipient, Outcome(sent=False, reason=type(error).__name__))
+    try:
+        for future in as_completed(pending, timeout=settings.CAMPAIGN_TELEGRAM_WAIT_SECONDS):
+            _settle(pending.pop(future), future, record)
+    except FutureTimeout:
+        # Still queued behind a flood wait: the claim keeps these rows; each is written
+        # when Telegram answers.
+        for future, recipient in pending.items():
+            future.add_done_callback(
+                lambda done, r=recipient: _late_recorder.submit(_settle_late, r, done, record)
+            )
 
 
 def send_one(recipient: CampaignRecipient) -> Outcome:
-    outcome = send_batch([recipient], lambda _r, _o: None)[0]
-    return outcome or Outcome(sent=False, reason="in_flight")
+    answers: list[Outcome] = []
+    send_batch([recipient], lambda _recipient, outcome: answers.append(outcome))
+    return answers[0] if answers else Outcome(sent=False, reason="in_flight")
 
 
 def register() -> None:

@@ -35,8 +35,9 @@ class Outcome:
     external_id: str = ""
 
 
-#: Called with a row and its outcome when the channel answers after ``send_many`` returned.
-LateAnswer = Callable[["CampaignRecipient", Outcome], None]
+#: Writes one row's outcome; a channel calls it as each answer arrives (never batched up,
+#: so a worker killed mid-batch leaves only the rows really in flight unrecorded).
+Record = Callable[["CampaignRecipient", Outcome], None]
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,8 @@ class CampaignChannelSpec:
     """A channel: its consent purpose, who it can reach, and how it sends.
 
     ``send`` handles one row; a channel that can send many at once (Telegram's outbox keeps
-    its own rate limits) gives ``send_many``, which may answer ``None`` for a row still in
-    flight when it stops waiting, and call ``late`` for it once the answer comes.
+    its own rate limits) gives ``batch``, which calls ``record`` for each row as its answer
+    arrives, also after it stopped waiting (a long flood wait), from another thread.
     """
 
     name: str
@@ -53,20 +54,18 @@ class CampaignChannelSpec:
     send: Callable[[CampaignRecipient], Outcome]
     # Narrows an audience to the people this channel can reach (e.g. a Telegram account).
     reachable: Callable[[QuerySet[User]], QuerySet[User]] = lambda users: users
-    batch: Callable[[list[CampaignRecipient], LateAnswer], list[Outcome | None]] | None = None
+    batch: Callable[[list[CampaignRecipient], Record], None] | None = None
 
-    def send_many(
-        self, recipients: list[CampaignRecipient], late: LateAnswer
-    ) -> list[Outcome | None]:
+    def send_many(self, recipients: list[CampaignRecipient], record: Record) -> None:
         if self.batch is not None:
-            return self.batch(recipients, late)
-        outcomes: list[Outcome | None] = []
+            self.batch(recipients, record)
+            return
         for recipient in recipients:
             try:
-                outcomes.append(self.send(recipient))
+                outcome = self.send(recipient)
             except Exception as error:  # noqa: BLE001 - one row's failure, not the batch's
-                outcomes.append(Outcome(sent=False, reason=type(error).__name__))
-        return outcomes
+                outcome = Outcome(sent=False, reason=type(error).__name__)
+            record(recipient, outcome)
 
 
 _channels: dict[str, CampaignChannelSpec] = {}

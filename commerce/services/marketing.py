@@ -540,31 +540,34 @@ def apply_outcome(recipient: CampaignRecipient, token: uuid.UUID, outcome: Outco
 
 def _deliver_rows(rows: list[CampaignRecipient], token: uuid.UUID) -> int:
     """Send claimed rows channel by channel; returns how many want a later try."""
-    retry = 0
+    retried: list[int] = []
+    recorded: set[int] = set()
+
+    def record(recipient: CampaignRecipient, outcome: Outcome) -> None:
+        # As each answer arrives; also from the channel's thread for an answer that came
+        # after it stopped waiting: our claim still holds the row.
+        recorded.add(recipient.pk)
+        if apply_outcome(recipient, token, outcome) == RS.PENDING:
+            retried.append(recipient.pk)
+
     by_channel: dict[str, list[CampaignRecipient]] = {}
     for recipient in rows:
         if _ready(recipient, token):
             by_channel.setdefault(recipient.channel, []).append(recipient)
     for channel, recipients in by_channel.items():
         spec = campaign_channel(channel)
-        assert spec is not None  # checked by _ready  # noqa: S101
-
-        def late(recipient: CampaignRecipient, outcome: Outcome) -> None:
-            # The channel answered after it stopped waiting (a long flood wait): our claim
-            # still holds the row, so the answer is written now, by whoever receives it.
-            apply_outcome(recipient, token, outcome)
-
+        if spec is None:
+            continue  # settled as failed by _ready
         try:
-            outcomes = spec.send_many(recipients, late)
+            spec.send_many(recipients, record)
         except Exception as error:  # noqa: BLE001 - a channel's crash is one failed attempt
+            # Only a channel that sends row by row gets here (one that queues keeps its
+            # own rows): what it never answered is tried again later.
             failed = Outcome(sent=False, reason=type(error).__name__)
-            outcomes = [failed] * len(recipients)
-        for recipient, outcome in zip(recipients, outcomes, strict=True):
-            if outcome is None:
-                continue  # still in flight: ``late`` writes it
-            if apply_outcome(recipient, token, outcome) == RS.PENDING:
-                retry += 1
-    return retry
+            for recipient in recipients:
+                if recipient.pk not in recorded:
+                    record(recipient, failed)
+    return len(retried)
 
 
 def deliver_campaign(campaign_id: int, *, batch_size: int | None = None) -> dict[str, int]:
