@@ -10,6 +10,7 @@ one tap (``bots.routers.campaigns``).
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -23,7 +24,7 @@ from bots.models import TelegramAccount
 from bots.telegram.keyboards import CampaignOptOut
 from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundText
 from bots.telegram.text import split_text
-from commerce.campaign_channels import CampaignChannelSpec, Outcome, Record
+from commerce.campaign_channels import CampaignChannelSpec, Outcome, Record, Renew
 from commerce.campaign_delivery import CampaignView, reader_language, render_campaign
 from commerce.models import CampaignChannel, CampaignRecipient
 from core.models import Consent, User
@@ -83,8 +84,8 @@ def _mark_blocked(recipient: CampaignRecipient, outcome: Outcome) -> None:
             mark_unreachable(account_id=account.pk)
 
 
-# Answers that come after a batch stopped waiting are written here, off the sender's loop.
-_late_recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-telegram")
+# Rows still in flight when a batch stops waiting are watched here, off the sender's loop.
+_late_recorder = ThreadPoolExecutor(max_workers=4, thread_name_prefix="campaign-telegram")
 
 
 def _settle(recipient: CampaignRecipient, future: Future, record: Record) -> None:
@@ -96,17 +97,35 @@ def _settle(recipient: CampaignRecipient, future: Future, record: Record) -> Non
     record(recipient, outcome)
 
 
-def _settle_late(recipient: CampaignRecipient, future: Future, record: Record) -> None:
+def _wait(
+    pending: dict[Future, CampaignRecipient], record: Record, renew: Renew, deadline: float | None
+) -> None:
+    """Write each answer as it arrives; every third of a lease, renew the claim on the rest."""
+    interval = max(1.0, settings.CAMPAIGN_DELIVERY_LEASE_SECONDS / 3)
+    while pending:
+        timeout = interval if deadline is None else min(interval, deadline - time.monotonic())
+        if timeout <= 0:
+            return
+        try:
+            for future in as_completed(list(pending), timeout=timeout):
+                _settle(pending.pop(future), future, record)
+        except FutureTimeout:
+            pass
+        if pending:
+            renew(list(pending.values()))
+
+
+def _wait_late(pending: dict[Future, CampaignRecipient], record: Record, renew: Renew) -> None:
     close_old_connections()
     try:
-        _settle(recipient, future, record)
+        _wait(pending, record, renew, deadline=None)
     except Exception:
-        logger.exception("campaign: late Telegram answer for row %s not written", recipient.pk)
+        logger.exception("campaign: late Telegram answers not written (%s rows)", len(pending))
     finally:
         close_old_connections()
 
 
-def send_batch(recipients: list[CampaignRecipient], record: Record) -> None:
+def send_batch(recipients: list[CampaignRecipient], record: Record, renew: Renew) -> None:
     """Queue every row on the outbox at once, then write each answer as it arrives."""
     from bots.sender import get_sender
 
@@ -125,21 +144,18 @@ def send_batch(recipients: list[CampaignRecipient], record: Record) -> None:
             pending[sender.submit([_request(recipient, account)])] = recipient
         except Exception as error:  # noqa: BLE001 - refused before queueing: nothing was sent
             record(recipient, Outcome(sent=False, reason=type(error).__name__))
-    try:
-        for future in as_completed(pending, timeout=settings.CAMPAIGN_TELEGRAM_WAIT_SECONDS):
-            _settle(pending.pop(future), future, record)
-    except FutureTimeout:
-        # Still queued behind a flood wait: the claim keeps these rows; each is written
-        # when Telegram answers.
-        for future, recipient in pending.items():
-            future.add_done_callback(
-                lambda done, r=recipient: _late_recorder.submit(_settle_late, r, done, record)
-            )
+    _wait(
+        pending, record, renew, deadline=time.monotonic() + settings.CAMPAIGN_TELEGRAM_WAIT_SECONDS
+    )
+    if pending:
+        # Still queued behind a flood wait: the claim keeps these rows (renewed while they
+        # wait); each is written when Telegram answers.
+        _late_recorder.submit(_wait_late, pending, record, renew)
 
 
 def send_one(recipient: CampaignRecipient) -> Outcome:
     answers: list[Outcome] = []
-    send_batch([recipient], lambda _recipient, outcome: answers.append(outcome))
+    send_batch([recipient], lambda _recipient, outcome: answers.append(outcome), lambda _r: None)
     return answers[0] if answers else Outcome(sent=False, reason="in_flight")
 
 

@@ -38,6 +38,8 @@ class Outcome:
 #: Writes one row's outcome; a channel calls it as each answer arrives (never batched up,
 #: so a worker killed mid-batch leaves only the rows really in flight unrecorded).
 Record = Callable[["CampaignRecipient", Outcome], None]
+#: Extends the claim on rows still in flight (a flood wait may outlast the lease).
+Renew = Callable[[list["CampaignRecipient"]], None]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ class CampaignChannelSpec:
 
     ``send`` handles one row; a channel that can send many at once (Telegram's outbox keeps
     its own rate limits) gives ``batch``, which calls ``record`` for each row as its answer
-    arrives, also after it stopped waiting (a long flood wait), from another thread.
+    arrives, also after it stopped waiting (a long flood wait), from another thread, and
+    ``renew`` for the rows still in flight, so that no other worker takes them over.
     """
 
     name: str
@@ -54,11 +57,11 @@ class CampaignChannelSpec:
     send: Callable[[CampaignRecipient], Outcome]
     # Narrows an audience to the people this channel can reach (e.g. a Telegram account).
     reachable: Callable[[QuerySet[User]], QuerySet[User]] = lambda users: users
-    batch: Callable[[list[CampaignRecipient], Record], None] | None = None
+    batch: Callable[[list[CampaignRecipient], Record, Renew], None] | None = None
 
-    def send_many(self, recipients: list[CampaignRecipient], record: Record) -> None:
+    def send_many(self, recipients: list[CampaignRecipient], record: Record, renew: Renew) -> None:
         if self.batch is not None:
-            self.batch(recipients, record)
+            self.batch(recipients, record, renew)
             return
         for recipient in recipients:
             try:

@@ -419,6 +419,8 @@ BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)  # newest complete sets kept
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Only for the file backend (django.core.mail.backends.filebased): one .log per connection.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Atelier <no-reply@atelier.local>")
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))

@@ -489,22 +489,38 @@ def _settle(recipient_id: int, token: uuid.UUID, **fields: Any) -> bool:
     return held.update(claim_token=None, **fields) == 1
 
 
-def _ready(recipient: CampaignRecipient, token: uuid.UUID) -> bool:
-    """Whether a claimed row should go out now; settles it (skipped/failed) when not."""
-    spec = campaign_channel(recipient.channel)
-    if recipient.campaign.status != CS.SENDING:
-        _settle(recipient.pk, token, state=RS.SKIPPED, reason="cancelled")
-        return False
-    if spec is None:
-        _settle(recipient.pk, token, state=RS.FAILED, reason="no_channel")
-        return False
-    # Asked again at the moment of sending: a withdrawal after the start still counts.
-    if not has_consent(user=recipient.user, purpose=spec.consent_purpose) or not (
-        spec.reachable(User.objects.filter(pk=recipient.user_id)).exists()
-    ):
-        _settle(recipient.pk, token, state=RS.SKIPPED, reason="no_consent")
-        return False
-    return True
+def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list]:
+    """The claimed rows that should go out now, by channel; the others are settled here
+    (cancelled campaign, unknown channel, consent withdrawn or person unreachable)."""
+    by_channel: dict[str, list[CampaignRecipient]] = {}
+    for recipient in rows:
+        by_channel.setdefault(recipient.channel, []).append(recipient)
+    sendable: dict[str, list[CampaignRecipient]] = {}
+    for channel, recipients in by_channel.items():
+        spec = campaign_channel(channel)
+        ids = [r.pk for r in recipients]
+        if recipients[0].campaign.status != CS.SENDING:
+            _settle_many(ids, token, state=RS.SKIPPED, reason="cancelled")
+            continue
+        if spec is None:
+            _settle_many(ids, token, state=RS.FAILED, reason="no_channel")
+            continue
+        # Asked again at the moment of sending, for the whole batch in one query: a
+        # withdrawal after the start still counts.
+        people = User.objects.filter(pk__in=[r.user_id for r in recipients])
+        allowed = set(
+            spec.reachable(consenting(people, spec.consent_purpose)).values_list("pk", flat=True)
+        )
+        refused = [r.pk for r in recipients if r.user_id not in allowed]
+        if refused:
+            _settle_many(refused, token, state=RS.SKIPPED, reason="no_consent")
+        sendable[channel] = [r for r in recipients if r.user_id in allowed]
+    return sendable
+
+
+def _settle_many(ids: list[int], token: uuid.UUID, **fields: Any) -> int:
+    held = CampaignRecipient.objects.filter(pk__in=ids, claim_token=token, state=RS.SENDING)
+    return held.update(claim_token=None, lease_until=None, **fields)
 
 
 def apply_outcome(recipient: CampaignRecipient, token: uuid.UUID, outcome: Outcome) -> str:
@@ -550,16 +566,17 @@ def _deliver_rows(rows: list[CampaignRecipient], token: uuid.UUID) -> int:
         if apply_outcome(recipient, token, outcome) == RS.PENDING:
             retried.append(recipient.pk)
 
-    by_channel: dict[str, list[CampaignRecipient]] = {}
-    for recipient in rows:
-        if _ready(recipient, token):
-            by_channel.setdefault(recipient.channel, []).append(recipient)
-    for channel, recipients in by_channel.items():
+    def renew(held: list[CampaignRecipient]) -> None:
+        CampaignRecipient.objects.filter(
+            pk__in=[r.pk for r in held], claim_token=token, state=RS.SENDING
+        ).update(lease_until=timezone.now() + _lease())
+
+    for channel, recipients in _sendable(rows, token).items():
         spec = campaign_channel(channel)
-        if spec is None:
-            continue  # settled as failed by _ready
+        if spec is None or not recipients:
+            continue
         try:
-            spec.send_many(recipients, record)
+            spec.send_many(recipients, record, renew)
         except Exception as error:  # noqa: BLE001 - a channel's crash is one failed attempt
             # Only a channel that sends row by row gets here (one that queues keeps its
             # own rows): what it never answered is tried again later.
