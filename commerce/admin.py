@@ -370,3 +370,69 @@ class ShippingAddressAdmin(admin.ModelAdmin):
     list_display = ("buyer", "city", "country", "is_default")
     search_fields = ("buyer__email",)
     raw_id_fields = ("buyer",)
+
+
+# --- Marketing ------------------------------------------------------------------------------
+
+
+class CampaignEventInline(admin.TabularInline):
+    model = models.CampaignEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "actor", "code", "data", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    """Moderation: read every campaign, stop one before or during sending."""
+
+    list_display = ["title", "shop", "status", "segment", "channels", "scheduled_for", "started_at"]
+    list_filter = ["status", "segment"]
+    search_fields = ["title", "body", "shop__shop_name"]
+    readonly_fields = ["delivery"]
+    inlines = [CampaignEventInline]
+    actions = ["stop_campaigns"]
+
+    @admin.display(description="Delivery")
+    def delivery(self, obj: models.Campaign) -> str:
+        from commerce.services.marketing import delivery_counts
+
+        counts = delivery_counts(obj.pk)
+        return ", ".join(
+            f"{key} {counts[key]}" for key in ("sent", "pending", "sending", "failed", "skipped")
+        )
+
+    @admin.action(description="Stop (nobody still waiting gets it)")
+    def stop_campaigns(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from commerce.services.marketing import cancel_campaign
+
+        for campaign in queryset:
+            try:
+                cancel_campaign(campaign=campaign, actor=request.user, by_moderator=True)
+            except CommerceError as error:
+                messages.error(request, f"{campaign}: {error.message}")
+            else:
+                messages.success(request, f"{campaign}: stopped.")
+
+
+@admin.register(models.CampaignRecipient)
+class CampaignRecipientAdmin(ReadOnlyAdmin):
+    list_display = ["campaign", "user", "channel", "state", "reason", "attempts", "sent_at"]
+    list_filter = ["channel", "state"]
+    search_fields = ["campaign__title", "user__email"]
+
+
+@admin.register(models.PromoCode)
+class PromoCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "shop", "kind", "value", "currency", "ends_at", "max_uses", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "shop__shop_name"]
+
+
+@admin.register(models.Follow)
+class FollowAdmin(ReadOnlyAdmin):
+    list_display = ["user", "shop", "created_at"]
+    search_fields = ["user__email", "shop__shop_name"]

@@ -588,3 +588,26 @@ def test_a_campaigns_code_is_in_the_message_and_filled_in_at_checkout_after_a_cl
             artisan=other_shop_owner, data=campaign_input(promo_code_id=promo.pk)
         )
     assert error.value.field == "promo_code"
+
+
+def test_an_admin_stops_a_sending_campaign_from_the_admin(shop, artisan, followers, client):
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(marketing, "_enqueue_delivery", lambda campaign_id: None)
+        marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    admin = make_user("ada@example.com", role="admin", is_staff=True, is_superuser=True)
+    enrol_totp(admin)
+    client.force_login(admin)
+    page = client.get(reverse("admin:commerce_campaign_change", args=[campaign.pk]))
+    assert page.status_code == 200 and "pending 5" in page.content.decode()
+
+    client.post(
+        reverse("admin:commerce_campaign_changelist"),
+        {"action": "stop_campaigns", "_selected_action": [campaign.pk]},
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.CANCELLED
+    assert CampaignEvent.objects.filter(campaign=campaign, code="stopped_by_moderator").exists()
+    assert marketing.deliver_campaign(campaign.pk)["sent"] == 0
+    assert len(mail.outbox) == 0
