@@ -242,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
         "CAMPAIGN_DELIVERY_LEASE_SECONDS": str(args.lease),
         "CAMPAIGN_TELEGRAM_WAIT_SECONDS": str(max(args.lease - 5, 1)),
         "CAMPAIGN_RETRY_SECONDS": "1",
+        "CAMPAIGN_QUIET_HOURS": "",  # a run at night must not wait for the morning
         "DEEPL_AUTH_KEY": "",
         "LOG_LEVEL": "ERROR",
     }

@@ -503,6 +503,10 @@ CAMPAIGN_DELIVERY_MAX_ATTEMPTS = env.int("CAMPAIGN_DELIVERY_MAX_ATTEMPTS", defau
 CAMPAIGN_TELEGRAM_WAIT_SECONDS = env.float("CAMPAIGN_TELEGRAM_WAIT_SECONDS", default=600.0)
 # An order from the shop by a reached person within this many days counts as a conversion.
 CAMPAIGN_ATTRIBUTION_DAYS = env.int("CAMPAIGN_ATTRIBUTION_DAYS", default=7)
+# Email and Telegram campaigns wait while it is night for the recipient: "21-9" is 21:00 to
+# 09:00 in each person's own time zone (empty: no quiet hours). The updates page never waits.
+# Off under tests, whose outcome must not depend on the hour they run at.
+CAMPAIGN_QUIET_HOURS = env.str("CAMPAIGN_QUIET_HOURS", default="" if TESTING else "21-9")
 CAMPAIGN_RETRY_SECONDS = env.float("CAMPAIGN_RETRY_SECONDS", default=30.0)
 EMAIL_MESSAGE_ID_DOMAIN = env.str(
     "EMAIL_MESSAGE_ID_DOMAIN", default=urlsplit(SITE_URL).hostname or "atelier.local"

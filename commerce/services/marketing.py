@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
@@ -489,6 +490,60 @@ def _settle(recipient_id: int, token: uuid.UUID, **fields: Any) -> bool:
     return held.update(claim_token=None, **fields) == 1
 
 
+#: Channels that interrupt a person (a notification); the updates page is read when they like.
+PUSH_CHANNELS = ("email", "telegram")
+
+
+def _quiet_window() -> tuple[int, int] | None:
+    raw = (settings.CAMPAIGN_QUIET_HOURS or "").strip()
+    if not raw:
+        return None
+    start, _, end = raw.partition("-")
+    return int(start) % 24, int(end) % 24
+
+
+def quiet_until(time_zone: str, now: datetime) -> datetime | None:
+    """When the person's quiet hours end, if it is quiet for them ``now``; else None."""
+    window = _quiet_window()
+    if window is None or window[0] == window[1]:
+        return None
+    start, end = window
+    try:
+        zone = ZoneInfo(time_zone or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.TIME_ZONE)
+    local = now.astimezone(zone)
+    quiet = (start <= local.hour or local.hour < end) if start > end else start <= local.hour < end
+    if not quiet:
+        return None
+    wake = local.replace(hour=end, minute=0, second=0, microsecond=0)
+    if wake <= local:
+        wake += timedelta(days=1)
+    return wake
+
+
+def _defer_quiet(recipients: list[CampaignRecipient], token: uuid.UUID) -> list:
+    """Put back the rows whose person is in their quiet hours, each until their morning;
+    returns the others. A deferral is not an attempt."""
+    now = timezone.now()
+    awake = []
+    for recipient in recipients:
+        wake = quiet_until(recipient.user.time_zone, now)
+        if wake is None:
+            awake.append(recipient)
+            continue
+        CampaignRecipient.objects.filter(
+            pk=recipient.pk, claim_token=token, state=RS.SENDING
+        ).update(
+            state=RS.PENDING,
+            claim_token=None,
+            lease_until=wake,
+            reason="quiet_hours",
+            attempts=F("attempts") - 1,
+        )
+    return awake
+
+
 def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list]:
     """The claimed rows that should go out now, by channel; the others are settled here
     (cancelled campaign, unknown channel, consent withdrawn or person unreachable)."""
@@ -514,7 +569,10 @@ def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list
         refused = [r.pk for r in recipients if r.user_id not in allowed]
         if refused:
             _settle_many(refused, token, state=RS.SKIPPED, reason="no_consent")
-        sendable[channel] = [r for r in recipients if r.user_id in allowed]
+        allowed_rows = [r for r in recipients if r.user_id in allowed]
+        if channel in PUSH_CHANNELS:
+            allowed_rows = _defer_quiet(allowed_rows, token)
+        sendable[channel] = allowed_rows
     return sendable
 
 

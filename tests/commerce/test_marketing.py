@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -611,3 +612,57 @@ def test_an_admin_stops_a_sending_campaign_from_the_admin(shop, artisan, followe
     assert CampaignEvent.objects.filter(campaign=campaign, code="stopped_by_moderator").exists()
     assert marketing.deliver_campaign(campaign.pk)["sent"] == 0
     assert len(mail.outbox) == 0
+
+
+def test_email_waits_for_the_end_of_a_persons_quiet_hours_the_updates_page_does_not(
+    shop, artisan, followers, settings
+):
+    from commerce.services.marketing import quiet_until
+
+    hour = timezone.now().astimezone(ZoneInfo("UTC")).hour
+    settings.CAMPAIGN_QUIET_HOURS = f"{hour}-{(hour + 1) % 24}"  # quiet now in UTC only
+    night, day = followers[0], followers[1]
+    for person in followers[1:]:
+        person.time_zone = "Etc/GMT-12"  # UTC+12: twelve hours later, wide awake
+        person.save(update_fields=["time_zone"])
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input())
+
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+
+    waiting = CampaignRecipient.objects.get(campaign=campaign, user=night, channel=EMAIL)
+    assert waiting.state == "pending" and waiting.reason == "quiet_hours"
+    assert waiting.lease_until > timezone.now()  # the end of the window, UTC
+    assert waiting.attempts == 0  # a deferral is not a failed try
+    assert emails_to(night.email) == 0 and emails_to(day.email) == 1
+    assert CampaignRecipient.objects.get(campaign=campaign, user=night, channel=WEB).state == (
+        "sent"
+    )
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING  # until the last person's morning
+
+    # Then in the morning (the window is over) the waiting email goes out
+    settings.CAMPAIGN_QUIET_HOURS = ""
+    CampaignRecipient.objects.filter(pk=waiting.pk).update(lease_until=timezone.now())
+    counts = marketing.deliver_campaign(campaign.pk)
+    assert emails_to(night.email) == 1, counts
+    campaign.refresh_from_db()
+    assert counts["pending"] == 0, counts
+    assert campaign.status == CampaignStatus.SENT
+
+
+def test_quiet_hours_end_at_the_local_morning():
+    from datetime import datetime
+
+    from commerce.services.marketing import quiet_until
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("django.conf.settings.CAMPAIGN_QUIET_HOURS", "21-9")
+        late = datetime(2026, 12, 3, 22, 30, tzinfo=ZoneInfo("Europe/Paris"))
+        early = datetime(2026, 12, 4, 7, 0, tzinfo=ZoneInfo("Europe/Paris"))
+        noon = datetime(2026, 12, 4, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))
+        morning = datetime(2026, 12, 4, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+        assert quiet_until("Europe/Paris", late) == morning
+        assert quiet_until("Europe/Paris", early) == morning
+        assert quiet_until("Europe/Paris", noon) is None
+        # The same instant is the afternoon in Mexico City: no wait there
+        assert quiet_until("America/Mexico_City", late) is None
