@@ -142,9 +142,20 @@ def export_commerce(user: User) -> dict[str, Any]:
 
 
 def _export_marketing(user: User) -> dict[str, Any]:
-    from commerce.models import CampaignRecipient, Favourite, Follow
+    from commerce.models import CampaignRecipient, Favourite, Follow, Review
 
     return {
+        "reviews": [
+            {
+                "order": r.order.reference,
+                "piece_rating": r.piece_rating,
+                "shop_rating": r.shop_rating,
+                "text": r.text,
+                "reply": r.reply,
+                "at": r.created_at.isoformat(),
+            }
+            for r in Review.objects.filter(buyer=user).select_related("order").order_by("id")
+        ],
         "follows": [
             {"shop": f.shop.shop_name, "since": f.created_at.isoformat()}
             for f in Follow.objects.filter(user=user).select_related("shop").order_by("id")
@@ -192,6 +203,14 @@ def erase_commerce(user: User) -> None:
     Follow.objects.filter(user=user).delete()
     Favourite.objects.filter(user=user).delete()
     CampaignRecipient.objects.filter(user=user).delete()
+    # A review's stars stay (anonymous, so the averages do not move); its words and photo go.
+    from commerce.models import Review
+
+    for review in Review.objects.filter(buyer=user):
+        if review.photo:
+            review.photo.delete(save=False)
+        review.text, review.photo = "", ""
+        review.save(update_fields=["text", "photo"])
     for order in Order.objects.filter(buyer=user):
         order.shipping_name = ""
         order.shipping_address = {}

@@ -369,6 +369,39 @@ def studio_promo_codes(request: HttpRequest) -> HttpResponse:
 
 
 @seller_required
+def studio_reviews(request: HttpRequest) -> HttpResponse:
+    """The shop's reviews, newest first, each answerable once."""
+    from commerce.models import Review
+    from commerce.services.reviews import reply_to_review
+
+    shop = _shop(request)
+    if request.method == "POST" and shop is not None:
+        review = get_object_or_404(Review, pk=request.POST.get("review"), shop=shop)
+        try:
+            reply_to_review(artisan=request.user, review=review, text=request.POST.get("reply", ""))
+        except CommerceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Your answer is shown under the review."))
+        return redirect("commerce:studio_reviews")
+    reviews = (
+        Review.objects.filter(shop=shop).select_related("buyer", "order", "product")
+        if shop
+        else Review.objects.none()
+    )
+    page = Paginator(reviews, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "commerce/studio_reviews.html",
+        {
+            "shop": shop,
+            "page": page,
+            "rating": selectors.rating_summary(shop=shop) if shop else None,
+        },
+    )
+
+
+@seller_required
 def campaign_report_csv(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id, shop__user=request.user)
     response = HttpResponse(report_csv(campaign_report(campaign)), content_type="text/csv")

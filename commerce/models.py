@@ -51,6 +51,10 @@ def stage_photo_path(instance: models.Model, filename: str) -> str:
     return _upload_to("stages", filename)
 
 
+def review_photo_path(instance: models.Model, filename: str) -> str:
+    return _upload_to("reviews", filename)
+
+
 def proof_image_path(instance: models.Model, filename: str) -> str:
     return _upload_to("proofs", filename)
 
@@ -1139,3 +1143,43 @@ class PromoCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+# --- Reviews --------------------------------------------------------------------------------
+
+
+class Review(models.Model):
+    """A verified buyer's rating of one order: the piece and the shop, 1–5 stars each.
+
+    One per order (the order is the proof of purchase), once it is delivered; the artisan
+    may answer once. ``product`` is the listed piece, None for custom work.
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="review")
+    shop = models.ForeignKey(ArtisanProfile, on_delete=models.CASCADE, related_name="reviews")
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="reviews"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
+    piece_rating = models.PositiveSmallIntegerField()
+    shop_rating = models.PositiveSmallIntegerField()
+    text = models.TextField(blank=True)
+    photo = models.ImageField(upload_to=review_photo_path, blank=True)
+    reply = models.TextField(blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    is_hidden = models.BooleanField(default=False)  # moderation (admin)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(piece_rating__gte=1, piece_rating__lte=5), name="piece_rating_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(shop_rating__gte=1, shop_rating__lte=5), name="shop_rating_1_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-created_at"])]

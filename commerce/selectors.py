@@ -148,3 +148,23 @@ def has_favourited(user: Any, product: Product) -> bool:
         bool(user.is_authenticated)
         and Favourite.objects.filter(user=user, product=product).exists()
     )
+
+
+def visible_reviews(**filters: Any) -> QuerySet:
+    from commerce.models import Review
+
+    return Review.objects.filter(is_hidden=False, **filters).select_related("buyer")
+
+
+def rating_summary(**filters: Any) -> dict[str, Any]:
+    """``{"count", "piece", "shop"}``: how many visible reviews and their average stars."""
+    from django.db.models import Avg, Count
+
+    row = visible_reviews(**filters).aggregate(
+        count=Count("id"), piece=Avg("piece_rating"), shop=Avg("shop_rating")
+    )
+    return {
+        "count": row["count"],
+        "piece": round(row["piece"], 1) if row["piece"] is not None else None,
+        "shop": round(row["shop"], 1) if row["shop"] is not None else None,
+    }

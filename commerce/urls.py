@@ -60,6 +60,7 @@ urlpatterns = [
     # Buyer orders
     path("orders/", views.order_list, name="order_list"),
     path("orders/<str:reference>/", views.order_detail, name="order_detail"),
+    path("orders/<str:reference>/review/", views.review_order, name="review_order"),
     path(
         "orders/<str:reference>/proofs/<int:proof_id>/<str:action>/",
         views.proof_respond,
@@ -85,6 +86,7 @@ urlpatterns = [
     path("studio/campaigns/", marketing_views.studio_campaigns, name="studio_campaigns"),
     path("studio/campaigns/new/", marketing_views.campaign_edit, name="campaign_new"),
     path("studio/codes/", marketing_views.studio_promo_codes, name="studio_promo_codes"),
+    path("studio/reviews/", marketing_views.studio_reviews, name="studio_reviews"),
     path(
         "studio/campaigns/<int:campaign_id>/",
         marketing_views.campaign_detail,

@@ -69,6 +69,7 @@ from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from commerce.services.payments import PaymentNotCaptured
+from commerce.services.reviews import can_review, leave_review
 from conversations.models import Conversation
 from conversations.services import HubError
 from core.decorators import reauth_redirect, role_required, seller_required, sensitive_action
@@ -136,6 +137,8 @@ def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
             "og_image": _first_image_url(shop),
             "response_hours": response_hours,
             "following": selectors.is_following(request.user, shop),
+            "rating": selectors.rating_summary(shop=shop),
+            "reviews": selectors.visible_reviews(shop=shop)[:10],
         },
     )
 
@@ -190,6 +193,8 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "page_url": absolute_url(request.path),
             "og_image": absolute_url(first_photo.image.url) if first_photo else "",
             "favourited": selectors.has_favourited(request.user, product),
+            "rating": selectors.rating_summary(product=product),
+            "reviews": selectors.visible_reviews(product=product)[:10],
         },
     )
 
@@ -604,11 +609,36 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "is_buyer": is_buyer,
             "steps": order_steps(order, viewer_is_buyer=is_buyer),
             "open_change_orders": order.change_orders.filter(status=OfferStatus.SENT),
+            "review": getattr(order, "review", None),
+            "can_review": is_buyer and can_review(order, request.user),
+            "review_scales": [("piece_rating", _("The piece")), ("shop_rating", _("The shop"))],
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
             else "",
         },
     )
+
+
+@login_required
+@require_POST
+def review_order(request: HttpRequest, reference: str) -> HttpResponse:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    try:
+        leave_review(
+            buyer=request.user,
+            order=order,
+            piece_rating=request.POST.get("piece_rating"),
+            shop_rating=request.POST.get("shop_rating"),
+            text=request.POST.get("text", ""),
+            photo=request.FILES.get("photo"),
+        )
+    except CommerceError as error:
+        _fail(request, error)
+    else:
+        messages.success(
+            request, _("Thank you: your review is on the piece's and the shop's pages.")
+        )
+    return redirect("commerce:order_detail", reference=order.reference)
 
 
 @login_required

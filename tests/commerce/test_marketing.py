@@ -617,7 +617,6 @@ def test_an_admin_stops_a_sending_campaign_from_the_admin(shop, artisan, followe
 def test_email_waits_for_the_end_of_a_persons_quiet_hours_the_updates_page_does_not(
     shop, artisan, followers, settings
 ):
-    from commerce.services.marketing import quiet_until
 
     hour = timezone.now().astimezone(ZoneInfo("UTC")).hour
     settings.CAMPAIGN_QUIET_HOURS = f"{hour}-{(hour + 1) % 24}"  # quiet now in UTC only
