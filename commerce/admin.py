@@ -436,3 +436,20 @@ class PromoCodeAdmin(ReadOnlyAdmin):
 class FollowAdmin(ReadOnlyAdmin):
     list_display = ["user", "shop", "created_at"]
     search_fields = ["user__email", "shop__shop_name"]
+
+
+@admin.register(models.Review)
+class ReviewAdmin(admin.ModelAdmin):
+    """Moderation: read reviews, hide one (it leaves the pages and the averages)."""
+
+    list_display = ["order", "shop", "piece_rating", "shop_rating", "is_hidden", "created_at"]
+    list_filter = ["is_hidden", "piece_rating", "shop_rating"]
+    search_fields = ["order__reference", "shop__shop_name", "text"]
+    readonly_fields = [
+        "order", "shop", "product", "buyer", "piece_rating", "shop_rating", "text", "photo",
+        "reply", "replied_at", "created_at",
+    ]  # fmt: skip
+    fields = [*readonly_fields, "is_hidden"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
