@@ -33,3 +33,42 @@ def pay_with_dev_gateway(buyer, label: str) -> None:
     buyer.step(f"{label} dev gateway")
     buyer.click_button("Confirm payment")
     buyer.page.wait_for_load_state()
+
+
+def buyer_signs_in(buyer, login) -> None:
+    """From the home page: "Sign in", then email and password."""
+    buyer.open_home()
+    buyer.nav("Sign in")
+    buyer.sign_in(login.email, login.password)
+
+
+EMMA_IN_LONDON = {
+    "Full name": "Emma Brown",
+    "Address": "221B Baker Street",
+    "Postal code": "NW1 6XE",
+    "City": "London",
+}
+
+
+def deliver_to_a_new_address(buyer, fields: dict[str, str], country: str) -> None:
+    """On the pay page's address step: "A new address", the fields, then continue."""
+    buyer.page.get_by_label(buyer.t("A new address")).check()
+    for label, value in fields.items():
+        buyer.field(label).fill(value)
+    buyer.field("Country").select_option(country)
+    buyer.click_button("Deliver here and continue to payment")
+
+
+def open_thread_details(artisan, buyer_name: str, *, contains: str):
+    """In the inbox: the buyer's thread (live), its log showing ``contains``, and the
+    "About this conversation" panel opened; returns that panel."""
+    from tests.journeys.harness import TIMEOUT
+
+    thread = artisan.page.locator(".conv-item").filter(has_text=buyer_name).first
+    expect(thread).to_be_visible(timeout=TIMEOUT)
+    thread.get_by_role("link").first.click()
+    expect(artisan.chat_log()).to_contain_text(contains, timeout=TIMEOUT)
+    details = artisan.page.get_by_role("complementary", name=artisan.t("About this conversation"))
+    if details.locator("details").first.get_attribute("open") is None:
+        details.get_by_text(artisan.t("Details"), exact=True).click()
+    return details

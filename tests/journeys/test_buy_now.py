@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from tests.journeys.flows import EMMA_IN_LONDON, deliver_to_a_new_address
 from tests.journeys.harness import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,13 +90,7 @@ def test_signed_out_buyer_orders_signs_in_keeps_options_and_pays(people, shops):
     buyer.click_button("Order and pay")
     expect(buyer.page.get_by_role("heading", name=buyer.t("Delivery address"))).to_be_visible()
     buyer.step("address step")
-    buyer.page.get_by_label(buyer.t("A new address")).check()
-    buyer.field("Full name").fill("Emma Brown")
-    buyer.field("Address").fill("221B Baker Street")
-    buyer.field("Postal code").fill("NW1 6XE")
-    buyer.field("City").fill("London")
-    buyer.field("Country").select_option("GB")
-    buyer.click_button("Deliver here and continue to payment")
+    deliver_to_a_new_address(buyer, EMMA_IN_LONDON, "GB")
 
     # Then the pay page lists unit, option and shipping, and they add up to the total
     expect(buyer.page.locator("#ship-to")).to_contain_text("221B Baker Street")

@@ -12,7 +12,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.flows import artisan_signs_in
+from tests.journeys.flows import (
+    EMMA_IN_LONDON,
+    artisan_signs_in,
+    buyer_signs_in,
+    deliver_to_a_new_address,
+    open_thread_details,
+)
 from tests.journeys.harness import TIMEOUT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,9 +33,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     artisan = people("artisan", "es", tz="America/Mexico_City")
 
     # Given Léa on her phone, signed in, on Rosa's shop page
-    buyer.open_home()
-    buyer.nav("Sign in")
-    buyer.sign_in(lea_login.email, lea_login.password)
+    buyer_signs_in(buyer, lea_login)
     buyer.nav("Shop")
     buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
     expect(buyer.page.get_by_role("heading", name="Taller Rosa Méndez", level=1)).to_be_visible()
@@ -112,14 +116,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
 
     # Then Rosa's inbox lists the thread, with the news she sent as its context
     artisan.nav("Inbox")
-    thread = artisan.page.locator(".conv-item").filter(has_text="Léa Martin").first
-    expect(thread).to_be_visible(timeout=TIMEOUT)
-    thread.get_by_role("link").first.click()
-    expect(artisan.chat_log()).to_contain_text("bleu cobalt", timeout=TIMEOUT)
-    details = artisan.page.get_by_role("complementary", name=artisan.t("About this conversation"))
-    panel = details.locator("details").first
-    if panel.get_attribute("open") is None:
-        details.get_by_text(artisan.t("Details"), exact=True).click()
+    details = open_thread_details(artisan, "Léa Martin", contains="bleu cobalt")
     expect(details).to_contain_text(artisan.t("Replied to the shop's news"))
     expect(details).to_contain_text(TITLE)
     artisan.step("reply with the news as context")
@@ -186,20 +183,12 @@ def test_an_artisan_creates_a_code_and_a_buyer_applies_it_at_checkout(people, sh
     artisan.step("code created")
 
     # And Emma on her phone orders the bowl and reaches the pay page
-    buyer.open_home()
-    buyer.nav("Sign in")
-    buyer.sign_in(emma.email, emma.password)
+    buyer_signs_in(buyer, emma)
     buyer.nav("Shop")
     buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
     buyer.page.get_by_role("link", name="Cobalt breakfast bowl").first.click()
     buyer.click_button("Order and pay")
-    buyer.page.get_by_label(buyer.t("A new address")).check()
-    buyer.field("Full name").fill("Emma Brown")
-    buyer.field("Address").fill("221B Baker Street")
-    buyer.field("Postal code").fill("NW1 6XE")
-    buyer.field("City").fill("London")
-    buyer.field("Country").select_option("GB")
-    buyer.click_button("Deliver here and continue to payment")
+    deliver_to_a_new_address(buyer, EMMA_IN_LONDON, "GB")
     total = buyer.page.locator("table.receipt tfoot")
     expect(total).to_contain_text(buyer.money("63.00"))  # 38 € + 25 € shipping
     buyer.step("pay page")

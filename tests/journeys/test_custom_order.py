@@ -14,7 +14,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.flows import artisan_signs_in, open_product, pay_with_dev_gateway
+from tests.journeys.flows import (
+    artisan_signs_in,
+    open_product,
+    open_thread_details,
+    pay_with_dev_gateway,
+)
 from tests.journeys.harness import TIMEOUT, sample_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,14 +64,7 @@ def test_custom_order_from_question_to_shipped_parcel(people, shops):
     buyer.step("asked in the thread")
 
     # Then the thread appears live in Rosa's inbox; she opens it and sees what Léa picked
-    thread = artisan.page.locator(".conv-item").filter(has_text="Léa Martin").first
-    expect(thread).to_be_visible(timeout=TIMEOUT)
-    thread.get_by_role("link").first.click()
-    expect(artisan.chat_log()).to_contain_text("prêt pour Noël", timeout=TIMEOUT)
-    details = artisan.page.get_by_role("complementary", name=artisan.t("About this conversation"))
-    panel = details.locator("details").first
-    if panel.get_attribute("open") is None:
-        details.get_by_text(artisan.t("Details"), exact=True).click()
+    details = open_thread_details(artisan, "Léa Martin", contains="prêt pour Noël")
     expect(details.get_by_text("Cobalt breakfast bowl").first).to_be_visible()
     expect(details.get_by_text("Wood ash").first).to_be_visible()
     artisan.step("thread with context")

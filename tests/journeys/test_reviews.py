@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.flows import artisan_signs_in, open_product
+from tests.journeys.flows import artisan_signs_in, buyer_signs_in, open_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,9 +49,7 @@ def test_a_buyer_reviews_a_delivered_piece_and_the_artisan_answers(people, shops
     artisan = people("artisan", "es", tz="America/Mexico_City")
 
     # Given Léa on her phone, signed in, on her delivered order
-    buyer.open_home()
-    buyer.nav("Sign in")
-    buyer.sign_in(lea_login.email, lea_login.password)
+    buyer_signs_in(buyer, lea_login)
     buyer.nav("Orders")
     buyer.page.locator("main").get_by_role("link").filter(has_text="AT-LEA001").first.click()
     form = buyer.page.locator("#review-form")
@@ -74,7 +72,9 @@ def test_a_buyer_reviews_a_delivered_piece_and_the_artisan_answers(people, shops
     buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
     reviews = buyer.page.get_by_role("region", name=buyer.t("Reviews"))
     expect(reviews).to_contain_text(TEXT)
-    expect(reviews.locator(".review-summary")).to_contain_text(re.compile(r"4[.,]0"))  # "4,0" in French
+    expect(reviews.locator(".review-summary")).to_contain_text(
+        re.compile(r"4[.,]0")
+    )  # "4,0" in French
     buyer.step("shop page with the review")
 
     # When Rosa opens her studio's reviews and answers it
