@@ -661,7 +661,9 @@ def deliver_campaign(campaign_id: int, *, batch_size: int | None = None) -> dict
             break
         rows = list(
             CampaignRecipient.objects.filter(pk__in=ids)
-            .select_related("user", "campaign__shop__user", "campaign__product")
+            .select_related(
+                "user", "campaign__shop__user", "campaign__product", "campaign__promo_code"
+            )
             .order_by("id")
         )
         if _deliver_rows(rows, token) == len(ids):

@@ -13,6 +13,7 @@ import pytest
 from conversations.models import Message
 from conversations.services import start_conversation
 from tests.conftest import enrol_totp
+from tests.journeys.harness import assert_accessible
 from tests.webchat.browser import (
     UNLABELLED_CONTROLS_JS,
     signed_in_context,
@@ -112,6 +113,8 @@ def test_buyer_and_artisan_chat_live_and_the_buyer_catches_up_after_going_offlin
             "Sending", timeout=TIMEOUT
         )
         expect(frame.locator("[data-chat-connection]")).to_be_visible()
+        # A message waiting to leave stays readable (it used to be faded below contrast)
+        assert_accessible(shop, "a message waiting to be sent")
         shop.wait_for_timeout(1500)  # several reconnect attempts fail while offline
         assert "It is glazed in cobalt." not in log_texts(frame)
 
