@@ -9,7 +9,7 @@ click is counted for that person and an unsubscribe needs no sign-in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -77,11 +77,7 @@ def render_campaign(
             link = full(reverse("commerce:campaign_click", args=[token]))
             unsubscribe = full(reverse("commerce:campaign_unsubscribe", args=[token]))
         else:  # a test send or the studio's preview: plain links, nothing to count
-            link = full(
-                reverse("commerce:product", args=[shop.slug, product.slug])
-                if product is not None
-                else reverse("commerce:shop_profile", args=[shop.slug])
-            )
+            link = full(landing_path(campaign))
             unsubscribe = ""
         return CampaignView(
             subject=_("News from %(shop)s: %(title)s")
@@ -99,6 +95,13 @@ def render_campaign(
             why_line=_("You get this because you agreed to news from shops on Atelier."),
             promo_line=_promo_line(campaign.promo_code),
         )
+
+
+def landing_path(campaign: Campaign) -> str:
+    """Where a campaign's link leads: its featured piece, else the shop."""
+    if campaign.product is not None:
+        return reverse("commerce:product", args=[campaign.shop.slug, campaign.product.slug])
+    return reverse("commerce:shop_profile", args=[campaign.shop.slug])
 
 
 def _promo_line(promo) -> str:
@@ -161,9 +164,7 @@ def send_by_email(recipient: CampaignRecipient) -> Outcome:
 def send_test_email(*, campaign: Campaign, artisan: User) -> None:
     view = render_campaign(campaign, reader=artisan, recipient=None)
     with translation.override(reader_language(artisan)):
-        view = CampaignView(
-            **{**view.__dict__, "subject": _("[Test] %(subject)s") % {"subject": view.subject}}
-        )
+        view = replace(view, subject=_("[Test] %(subject)s") % {"subject": view.subject})
     _email(
         view,
         to=artisan.email,

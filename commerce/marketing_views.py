@@ -15,14 +15,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from commerce import selectors
 from commerce.campaign_channels import campaign_channels
-from commerce.campaign_delivery import render_campaign
+from commerce.campaign_delivery import landing_path, render_campaign
 from commerce.campaign_report import campaign_report, chart_lines, report_csv
 from commerce.errors import CommerceError
 from commerce.forms import CampaignForm, PromoCodeForm, ScheduleForm
@@ -38,14 +37,7 @@ from commerce.models import (
 from commerce.services import marketing
 from conversations.services import HubError
 from core.decorators import seller_required
-
-
-def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback)
-
+from core.http import safe_next_url
 
 # --- follow and save --------------------------------------------------------------------------
 
@@ -70,7 +62,7 @@ def follow(request: HttpRequest, slug: str) -> HttpResponse:
             )
     except CommerceError as error:
         messages.error(request, error.message)
-    return _back(request, fallback)
+    return redirect(safe_next_url(request, fallback=fallback))
 
 
 @require_POST
@@ -84,7 +76,8 @@ def favourite(request: HttpRequest, slug: str, product_slug: str) -> HttpRespons
         request,
         _("Saved to your favourites.") if saved else _("Removed from your favourites."),
     )
-    return _back(request, reverse("commerce:product", args=[slug, product_slug]))
+    fallback = reverse("commerce:product", args=[slug, product_slug])
+    return redirect(safe_next_url(request, fallback=fallback))
 
 
 # --- the buyer's updates page -----------------------------------------------------------------
@@ -149,11 +142,7 @@ def campaign_click(request: HttpRequest, token: str) -> HttpResponse:
     if campaign.promo_code_id:
         # Filled in on the pay page; still checked there like a typed code.
         request.session["campaign_code"] = campaign.promo_code.code
-    if campaign.product is not None:
-        target = reverse("commerce:product", args=[campaign.shop.slug, campaign.product.slug])
-    else:
-        target = reverse("commerce:shop_profile", args=[campaign.shop.slug])
-    return redirect(f"{target}?campaign={campaign.pk}")
+    return redirect(f"{landing_path(campaign)}?campaign={campaign.pk}")
 
 
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the token is the proof

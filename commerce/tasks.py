@@ -22,12 +22,10 @@ def deliver_campaign_task(self, campaign_id: int) -> None:
     """
     from django.conf import settings
 
-    from commerce.models import CampaignStatus
+    from commerce.models import Campaign, CampaignStatus
     from commerce.services.marketing import deliver_campaign
 
     counts = deliver_campaign(campaign_id)
-    from commerce.models import Campaign
-
     still_sending = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).exists()
     if still_sending and (counts["pending"] or counts["sending"]) and not self.request.is_eager:
         deliver_campaign_task.apply_async((campaign_id,), countdown=settings.CAMPAIGN_RETRY_SECONDS)

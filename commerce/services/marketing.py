@@ -43,6 +43,7 @@ from commerce.models import (
     Order,
     OrderStatus,
     Product,
+    PromoCode,
     RecipientState,
     Segment,
 )
@@ -222,8 +223,6 @@ def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
             raise InvalidInput(_("Choose one of your own pieces."), field="product")
     promo = None
     if data.promo_code_id is not None:
-        from commerce.models import PromoCode
-
         promo = PromoCode.objects.filter(pk=data.promo_code_id, shop=shop).first()
         if promo is None:
             raise InvalidInput(_("Choose one of your own codes."), field="promo_code")
@@ -483,11 +482,15 @@ def claim_batch(campaign_id: int, size: int) -> tuple[uuid.UUID, list[int]]:
     return token, ids
 
 
-def _settle(recipient_id: int, token: uuid.UUID, **fields: Any) -> bool:
-    """Write an outcome only while our claim stands (a takeover wins otherwise)."""
+def _held(ids: list[int], token: uuid.UUID) -> QuerySet[CampaignRecipient]:
+    """The rows among ``ids`` our claim still holds (a takeover wins otherwise)."""
+    return CampaignRecipient.objects.filter(pk__in=ids, claim_token=token, state=RS.SENDING)
+
+
+def _settle(ids: list[int], token: uuid.UUID, **fields: Any) -> int:
+    """Release rows we hold with their outcome (``lease_until`` cleared unless given)."""
     fields.setdefault("lease_until", None)
-    held = CampaignRecipient.objects.filter(pk=recipient_id, claim_token=token, state=RS.SENDING)
-    return held.update(claim_token=None, **fields) == 1
+    return _held(ids, token).update(claim_token=None, **fields)
 
 
 #: Channels that interrupt a person (a notification); the updates page is read when they like.
@@ -532,11 +535,10 @@ def _defer_quiet(recipients: list[CampaignRecipient], token: uuid.UUID) -> list:
         if wake is None:
             awake.append(recipient)
             continue
-        CampaignRecipient.objects.filter(
-            pk=recipient.pk, claim_token=token, state=RS.SENDING
-        ).update(
+        _settle(
+            [recipient.pk],
+            token,
             state=RS.PENDING,
-            claim_token=None,
             lease_until=wake,
             reason="quiet_hours",
             attempts=F("attempts") - 1,
@@ -555,10 +557,10 @@ def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list
         spec = campaign_channel(channel)
         ids = [r.pk for r in recipients]
         if recipients[0].campaign.status != CS.SENDING:
-            _settle_many(ids, token, state=RS.SKIPPED, reason="cancelled")
+            _settle(ids, token, state=RS.SKIPPED, reason="cancelled")
             continue
         if spec is None:
-            _settle_many(ids, token, state=RS.FAILED, reason="no_channel")
+            _settle(ids, token, state=RS.FAILED, reason="no_channel")
             continue
         # Asked again at the moment of sending, for the whole batch in one query: a
         # withdrawal after the start still counts.
@@ -568,7 +570,7 @@ def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list
         )
         refused = [r.pk for r in recipients if r.user_id not in allowed]
         if refused:
-            _settle_many(refused, token, state=RS.SKIPPED, reason="no_consent")
+            _settle(refused, token, state=RS.SKIPPED, reason="no_consent")
         allowed_rows = [r for r in recipients if r.user_id in allowed]
         if channel in PUSH_CHANNELS:
             allowed_rows = _defer_quiet(allowed_rows, token)
@@ -576,16 +578,11 @@ def _sendable(rows: list[CampaignRecipient], token: uuid.UUID) -> dict[str, list
     return sendable
 
 
-def _settle_many(ids: list[int], token: uuid.UUID, **fields: Any) -> int:
-    held = CampaignRecipient.objects.filter(pk__in=ids, claim_token=token, state=RS.SENDING)
-    return held.update(claim_token=None, lease_until=None, **fields)
-
-
 def apply_outcome(recipient: CampaignRecipient, token: uuid.UUID, outcome: Outcome) -> str:
     """Write what the channel answered for a row we hold; returns the row's new state."""
     if outcome.sent:
         _settle(
-            recipient.pk,
+            [recipient.pk],
             token,
             state=RS.SENT,
             sent_at=timezone.now(),
@@ -599,11 +596,11 @@ def apply_outcome(recipient: CampaignRecipient, token: uuid.UUID, outcome: Outco
             user=recipient.user, purpose=spec.consent_purpose, granted=False, source="bounce"
         )
     if outcome.permanent or recipient.attempts >= settings.CAMPAIGN_DELIVERY_MAX_ATTEMPTS:
-        _settle(recipient.pk, token, state=RS.FAILED, reason=outcome.reason[:40])
+        _settle([recipient.pk], token, state=RS.FAILED, reason=outcome.reason[:40])
         return RS.FAILED
     backoff = timedelta(seconds=settings.CAMPAIGN_RETRY_SECONDS * recipient.attempts)
     _settle(
-        recipient.pk,
+        [recipient.pk],
         token,
         state=RS.PENDING,
         reason=outcome.reason[:40],
@@ -624,10 +621,8 @@ def _deliver_rows(rows: list[CampaignRecipient], token: uuid.UUID) -> int:
         if apply_outcome(recipient, token, outcome) == RS.PENDING:
             retried.append(recipient.pk)
 
-    def renew(held: list[CampaignRecipient]) -> None:
-        CampaignRecipient.objects.filter(
-            pk__in=[r.pk for r in held], claim_token=token, state=RS.SENDING
-        ).update(lease_until=timezone.now() + _lease())
+    def renew(in_flight: list[CampaignRecipient]) -> None:
+        _held([r.pk for r in in_flight], token).update(lease_until=timezone.now() + _lease())
 
     for channel, recipients in _sendable(rows, token).items():
         spec = campaign_channel(channel)
@@ -692,20 +687,13 @@ def finish_if_done(campaign_id: int) -> bool:
 
 
 def delivery_counts(campaign_id: int) -> dict[str, int]:
-    rows = (
-        CampaignRecipient.objects.filter(campaign_id=campaign_id)
-        .values("state")
-        .annotate(n=Count("id"))
-    )
-    counts = {state: 0 for state in RS.values}
-    for row in rows:
-        counts[row["state"]] = row["n"]
-    counts["total"] = sum(counts[state] for state in RS.values)
-    engaged = CampaignRecipient.objects.filter(campaign_id=campaign_id).aggregate(
+    """Rows per state, ``total``, and first opens and clicks, in one query."""
+    counts = CampaignRecipient.objects.filter(campaign_id=campaign_id).aggregate(
+        total=Count("id"),
         opened=Count("id", filter=Q(opened_at__isnull=False)),
         clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+        **{state: Count("id", filter=Q(state=state)) for state in RS.values},
     )
-    counts.update(engaged)
     return counts
 
 
@@ -777,17 +765,17 @@ def reply_to_campaign(*, recipient: CampaignRecipient) -> Conversation:
         campaign_id=campaign.pk,
         skip_if_same_as_latest=True,
     )
-    now = timezone.now()
-    CampaignRecipient.objects.filter(pk=recipient.pk, replied_at__isnull=True).update(
-        replied_at=now
-    )
-    CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=now)
+    _first_time(recipient, "replied_at")
     return conversation
 
 
 def record_click(recipient: CampaignRecipient) -> None:
+    _first_time(recipient, "clicked_at")
+
+
+def _first_time(recipient: CampaignRecipient, fact: str) -> None:
+    """Record ``fact`` (a click, a reply) once; either also means the message was opened."""
     now = timezone.now()
-    CampaignRecipient.objects.filter(pk=recipient.pk, clicked_at__isnull=True).update(
-        clicked_at=now
-    )
-    CampaignRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(opened_at=now)
+    rows = CampaignRecipient.objects.filter(pk=recipient.pk)
+    rows.filter(**{f"{fact}__isnull": True}).update(**{fact: now})
+    rows.filter(opened_at__isnull=True).update(opened_at=now)

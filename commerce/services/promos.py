@@ -62,7 +62,9 @@ def create_promo_code(*, artisan: User, data: PromoInput) -> PromoCode:
             _("A code is 3 to 32 letters or digits (dashes allowed)."), field=CODE_FIELD
         )
     if PromoCode.objects.filter(shop=shop, code=code).exists():
-        raise InvalidInput(_("You already have a code “%(code)s”.") % {"code": code}, field="code")
+        raise InvalidInput(
+            _("You already have a code “%(code)s”.") % {"code": code}, field=CODE_FIELD
+        )
     if data.kind not in PromoKind.values:
         raise InvalidInput(_("Choose a percentage or a fixed amount."), field="kind")
     value = Decimal(data.value)
@@ -124,7 +126,9 @@ def discount_for(promo: PromoCode, *, subtotal: Decimal) -> Decimal:
 def _check(promo: PromoCode, *, order: Order, buyer: User, now: datetime) -> None:
     code = promo.code
     if not promo.is_active or promo.starts_at > now:
-        raise InvalidInput(_("The code “%(code)s” is not active.") % {"code": code}, field="code")
+        raise InvalidInput(
+            _("The code “%(code)s” is not active.") % {"code": code}, field=CODE_FIELD
+        )
     if promo.ends_at is not None and promo.ends_at <= now:
         raise InvalidInput(
             _("The code “%(code)s” expired on %(date)s.")
@@ -132,7 +136,7 @@ def _check(promo: PromoCode, *, order: Order, buyer: User, now: datetime) -> Non
             field=CODE_FIELD,
         )
     if promo.max_uses is not None and uses(promo) >= promo.max_uses:
-        raise InvalidInput(_("The code “%(code)s” is used up.") % {"code": code}, field="code")
+        raise InvalidInput(_("The code “%(code)s” is used up.") % {"code": code}, field=CODE_FIELD)
     if uses(promo, buyer=buyer) >= promo.max_uses_per_buyer:
         raise InvalidInput(
             _("You have already used the code “%(code)s”.") % {"code": code}, field=CODE_FIELD
@@ -212,7 +216,7 @@ def apply_promo_code(*, buyer: User, order: Order, code: str) -> Order:
                 field=CODE_FIELD,
             )
         raise InvalidInput(
-            _("There is no code “%(code)s” at this shop.") % {"code": normalised}, field="code"
+            _("There is no code “%(code)s” at this shop.") % {"code": normalised}, field=CODE_FIELD
         )
     _check(promo, order=locked, buyer=buyer, now=timezone.now())
     _write_totals(locked, discount_for(promo, subtotal=items_total(locked)), promo)
