@@ -1028,6 +1028,15 @@ class Campaign(models.Model):
         max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
     )
     scheduled_for = models.DateTimeField(null=True, blank=True)
+    # A/B test: ``body_b`` is the second version. ``ab_sample_percent`` of the audience gets
+    # one of the two (half each); the rest are held until the winner (more clicks, then
+    # opens, among the sample) is picked, ``ab_wait_hours`` after the start or by hand.
+    # 100 means a plain half-and-half split with no winner phase.
+    body_b = models.TextField(blank=True)
+    ab_sample_percent = models.PositiveSmallIntegerField(default=20)
+    ab_wait_hours = models.PositiveSmallIntegerField(default=4)
+    ab_winner = models.CharField(max_length=1, blank=True)  # "a" / "b" once picked
+    ab_decided_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -1042,6 +1051,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop.shop_name}: {self.title}"
+
+    @property
+    def is_ab_test(self) -> bool:
+        return bool(self.body_b)
 
     @property
     def is_editable(self) -> bool:
@@ -1069,6 +1082,7 @@ class RecipientState(models.TextChoices):
     SENT = "sent", _("Delivered")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")  # consent withdrawn or channel gone before sending
+    HELD = "held", _("Held for the winning version")  # A/B test: waits for the winner
 
 
 class CampaignRecipient(models.Model):
@@ -1096,6 +1110,9 @@ class CampaignRecipient(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     # The person answered: the campaign is the context card of their thread with the shop.
     replied_at = models.DateTimeField(null=True, blank=True)
+    # Which version the person gets: "a" or "b" (the same on every channel); "" while
+    # held for an A/B test's winner, and "a" for a campaign without a test.
+    variant = models.CharField(max_length=1, blank=True, default="a")
 
     class Meta:
         ordering = ["id"]
@@ -1181,5 +1198,30 @@ class Review(models.Model):
             models.CheckConstraint(
                 condition=Q(shop_rating__gte=1, shop_rating__lte=5), name="shop_rating_1_5"
             ),
+        ]
+        indexes = [models.Index(fields=["shop", "-created_at"])]
+
+
+# --- Customer satisfaction -------------------------------------------------------------------
+
+
+class CsatRating(models.Model):
+    """The buyer's 1–5 answer to "How did it go?" once an order is delivered; one per order.
+
+    Asked in the chat (web and Telegram); a second tap changes the answer (``updated_at``).
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="csat")
+    shop = models.ForeignKey(ArtisanProfile, on_delete=models.CASCADE, related_name="csat_ratings")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=10)  # where it was given: "web" / "telegram"
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="csat_score_1_5"),
         ]
         indexes = [models.Index(fields=["shop", "-created_at"])]

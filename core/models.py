@@ -183,6 +183,7 @@ class Consent(models.Model):
         MARKETING_EMAIL = "marketing_email", _("Marketing emails")
         MARKETING_TELEGRAM = "marketing_telegram", _("Marketing messages in Telegram")
         MARKETING_WEB = "marketing_web", _("News from shops I follow on my Atelier updates page")
+        EMAIL_TRACKING = "email_tracking", _("Let shops see when I open their emails")
         TRANSLATION = "translation", _("Machine translation of my messages")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
