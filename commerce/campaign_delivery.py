@@ -54,16 +54,20 @@ def render_campaign(
     reader: User,
     recipient: CampaignRecipient | None,
     absolute: bool = True,
+    variant: str = "",
 ) -> CampaignView:
     """``absolute``: links for elsewhere (email, Telegram) carry ``SITE_URL``; the pages
-    themselves link by path, so they work on whatever host serves them."""
+    themselves link by path, so they work on whatever host serves them. The version is the
+    recipient's (an A/B test), else ``variant`` (a preview or a test send), else A."""
     from commerce.services.marketing import recipient_token
     from commerce.translation import localized
 
     language = reader_language(reader)
     shop = campaign.shop
     with translation.override(language):
-        body = localized(campaign, "body", language)
+        version = (recipient.variant if recipient is not None else variant) or "a"
+        field = "body_b" if version == "b" and campaign.is_ab_test else "body"
+        body = localized(campaign, field, language)
         token = recipient_token(recipient) if recipient is not None else ""
         product = campaign.product
         if product is not None:
@@ -161,15 +165,22 @@ def send_by_email(recipient: CampaignRecipient) -> Outcome:
     return Outcome(sent=True, external_id=message_id)
 
 
-def send_test_email(*, campaign: Campaign, artisan: User) -> None:
-    view = render_campaign(campaign, reader=artisan, recipient=None)
+def send_test_email(*, campaign: Campaign, artisan: User, variant: str = "a") -> None:
+    """One test email; an A/B test sends one per version, each marked in its subject."""
+    view = render_campaign(campaign, reader=artisan, recipient=None, variant=variant)
     with translation.override(reader_language(artisan)):
-        view = replace(view, subject=_("[Test] %(subject)s") % {"subject": view.subject})
+        subject = _("[Test] %(subject)s") % {"subject": view.subject}
+        if campaign.is_ab_test:
+            subject = _("[Test, version %(version)s] %(subject)s") % {
+                "version": variant.upper(),
+                "subject": view.subject,
+            }
+        view = replace(view, subject=subject)
     _email(
         view,
         to=artisan.email,
         language=reader_language(artisan),
-        message_id=f"<campaign-{campaign.pk}-test@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
+        message_id=f"<campaign-{campaign.pk}-test-{variant}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>",
     ).send()
 
 

@@ -434,6 +434,33 @@ class CampaignForm(forms.Form):
         choices=(),
         help_text=_("Only people who agreed to news on a channel get it there."),
     )
+    body_b = forms.CharField(
+        label=_("Version B of the message (optional)"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+        help_text=_(
+            "Write a second version to test which one people prefer: part of the audience "
+            "gets one version or the other, then everyone else gets the one more people "
+            "clicked."
+        ),
+    )
+    ab_sample_percent = forms.IntegerField(
+        label=_("Test on this share of the audience (%)"),
+        min_value=10,
+        max_value=100,
+        initial=20,
+        required=False,
+        help_text=_("Half of them get A, half B. 100 % splits everyone, with no winner step."),
+    )
+    ab_wait_hours = forms.IntegerField(
+        label=_("Pick the winner after (hours)"),
+        min_value=1,
+        max_value=72,
+        initial=4,
+        required=False,
+        help_text=_("You can also pick it yourself earlier, on the campaign's page."),
+    )
 
     def __init__(self, *args: Any, shop: Any, channels: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -210,6 +210,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
             "product": str(campaign.product_id or ""),
             "promo_code": str(campaign.promo_code_id or ""),
             "channels": campaign.channels,
+            "body_b": campaign.body_b,
+            "ab_sample_percent": campaign.ab_sample_percent,
+            "ab_wait_hours": campaign.ab_wait_hours,
         }
     form = CampaignForm(
         request.POST or None, initial=initial, shop=shop, channels=_channel_choices()
@@ -228,6 +231,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
                     product_id=int(data["product"]) if data["product"] else None,
                     within_days=data["within_days"],
                     promo_code_id=int(data["promo_code"]) if data["promo_code"] else None,
+                    body_b=data["body_b"] or "",
+                    ab_sample_percent=data["ab_sample_percent"] or 20,
+                    ab_wait_hours=data["ab_wait_hours"] or 4,
                 ),
             )
         except CommerceError as error:
@@ -276,8 +282,43 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "preview": render_campaign(
                 campaign, reader=request.user, recipient=None, absolute=False
             ),
+            "preview_b": render_campaign(
+                campaign, reader=request.user, recipient=None, absolute=False, variant="b"
+            )
+            if campaign.is_ab_test
+            else None,
+            "ab": _ab_context(campaign) if campaign.is_ab_test else None,
         },
     )
+
+
+def _ab_context(campaign: Campaign) -> dict[str, Any]:
+    """The A/B test box: each version's figures and rates, the leader, when it is decided."""
+    figures = marketing.variant_figures(campaign.pk)
+    versions = []
+    for variant in marketing.VARIANTS:
+        row = figures[variant]
+        sent = row["sent"]
+        versions.append(
+            {
+                "key": variant,
+                "label": variant.upper(),
+                **row,
+                "click_rate": row["clicked"] / sent if sent else 0.0,
+                "open_rate": row["opened"] / sent if sent else 0.0,
+            }
+        )
+    counts = marketing.delivery_counts(campaign.pk)
+    return {
+        "versions": versions,
+        "leader": marketing.better_variant(figures).upper(),
+        "winner": campaign.ab_winner.upper(),
+        "held": counts.get(RecipientState.HELD, 0),
+        "due_at": marketing.ab_winner_due_at(campaign),
+        "can_pick": campaign.status == CampaignStatus.SENDING
+        and not campaign.ab_winner
+        and counts.get(RecipientState.HELD, 0) > 0,
+    }
 
 
 def _campaign_action(request: HttpRequest, campaign: Campaign) -> HttpResponse:
@@ -301,6 +342,16 @@ def _campaign_action(request: HttpRequest, campaign: Campaign) -> HttpResponse:
         elif action == "cancel":
             marketing.cancel_campaign(campaign=campaign, actor=request.user)
             messages.success(request, _("Campaign cancelled: nobody else will get it."))
+        elif action == "pick_winner":
+            chosen = request.POST.get("variant", "").lower() or None
+            winner = marketing.pick_ab_winner(
+                campaign=campaign, artisan=request.user, variant=chosen
+            )
+            messages.success(
+                request,
+                _("Version %(version)s is going to everyone else now.")
+                % {"version": winner.upper()},
+            )
         elif action == "test":
             address = marketing.send_test(campaign=campaign, artisan=request.user)
             messages.success(request, _("A test was sent to %(email)s.") % {"email": address})

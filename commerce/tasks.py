@@ -38,6 +38,13 @@ def start_due_campaigns_task() -> int:
     return start_due_campaigns()
 
 
+@shared_task(name="commerce.pick_due_ab_winners", ignore_result=True)
+def pick_due_ab_winners_task() -> int:
+    from commerce.services.marketing import pick_due_ab_winners
+
+    return pick_due_ab_winners()
+
+
 @shared_task(name="commerce.resume_sending_campaigns", ignore_result=True)
 def resume_sending_campaigns_task() -> int:
     from commerce.services.marketing import resume_sending_campaigns

@@ -329,6 +329,15 @@ class OrderStatusEvent(_ServerFrame):
     order: dict[str, Any]  # commerce's order object (docs/commerce.md)
 
 
+class CampaignProgressEvent(_ServerFrame):
+    """A campaign's delivery counts, to its artisan's own group while it sends (commerce)."""
+
+    type: Literal["campaign.progress"]
+    campaign: int
+    status: str  # commerce's campaign status code
+    counts: dict[str, int]
+
+
 class ErrorEvent(_ServerFrame):
     type: Literal["error"]
     code: Literal[ERROR_CODES]  # type: ignore[valid-type]
@@ -357,6 +366,7 @@ SERVER_FRAMES: dict[str, type[_ServerFrame]] = {
         ConversationUpdatedEvent,
         OfferUpdatedEvent,
         OrderStatusEvent,
+        CampaignProgressEvent,
         ErrorEvent,
     )
 }
@@ -374,6 +384,7 @@ HUB_EVENT_TYPES = frozenset(
         "conversation.updated",
         "offer.updated",
         "order.status",
+        "campaign.progress",
     }
 )
 

@@ -54,6 +54,10 @@ app.conf.beat_schedule = {
         "task": "commerce.start_due_campaigns",
         "schedule": 60.0,
     },
+    "pick-due-ab-winners": {
+        "task": "commerce.pick_due_ab_winners",
+        "schedule": 60.0,
+    },
     "resume-sending-campaigns": {
         "task": "commerce.resume_sending_campaigns",
         "schedule": 300.0,

@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +49,7 @@ from commerce.models import (
     RecipientState,
     Segment,
 )
+from conversations.events import send_event_now, user_group
 from conversations.models import Conversation
 from core.models import Consent, User
 from core.services import has_consent, record_consent
@@ -72,11 +75,17 @@ class CampaignEventCode:
     FINISHED = "finished"
     CANCELLED = "cancelled"
     STOPPED_BY_MODERATOR = "stopped_by_moderator"
+    WINNER_PICKED = "winner_picked"
 
 
 BODY_MAX_CHARS = 2000
 TITLE_MAX_CHARS = 120
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
+# A/B tests: the sample is 10–100 % of the audience (100: a plain split, no winner phase);
+# the winner is picked 1–72 hours after the start, or earlier by the artisan.
+AB_SAMPLE_PERCENT = (10, 100)
+AB_WAIT_HOURS = (1, 72)
+VARIANTS = ("a", "b")
 # People who bought: any order that was paid for (refunded and cancelled ones do not count).
 BOUGHT_STATUSES = (
     OrderStatus.DEPOSIT_PAID,
@@ -189,6 +198,41 @@ class CampaignInput:
     within_days: int | None = None
     language: str = ""
     promo_code_id: int | None = None
+    # A second version makes it an A/B test.
+    body_b: str = ""
+    ab_sample_percent: int = 20
+    ab_wait_hours: int = 4
+
+
+def _validated_ab(data: CampaignInput, body: str) -> dict[str, Any]:
+    body_b = data.body_b.strip()
+    if not body_b:
+        return {"body_b": ""}
+    if len(body_b) > BODY_MAX_CHARS:
+        raise InvalidInput(
+            _("Version B is too long: %(count)s characters, at most %(max)s.")
+            % {"count": len(body_b), "max": BODY_MAX_CHARS},
+            field="body_b",
+        )
+    if body_b == body:
+        raise InvalidInput(_("Version B is the same as version A."), field="body_b")
+    low, high = AB_SAMPLE_PERCENT
+    if not isinstance(data.ab_sample_percent, int) or not low <= data.ab_sample_percent <= high:
+        raise InvalidInput(
+            _("Test on %(low)s to %(high)s %% of the audience.") % {"low": low, "high": high},
+            field="ab_sample_percent",
+        )
+    low, high = AB_WAIT_HOURS
+    if not isinstance(data.ab_wait_hours, int) or not low <= data.ab_wait_hours <= high:
+        raise InvalidInput(
+            _("Pick the winner after %(low)s to %(high)s hours.") % {"low": low, "high": high},
+            field="ab_wait_hours",
+        )
+    return {
+        "body_b": body_b,
+        "ab_sample_percent": data.ab_sample_percent,
+        "ab_wait_hours": data.ab_wait_hours,
+    }
 
 
 def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
@@ -241,6 +285,7 @@ def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
         "promo_code": promo,
         "within_days": within_days,
         "language": (data.language or shop.user.preferred_language or settings.LANGUAGE_CODE)[:8],
+        **_validated_ab(data, body),
     }
 
 
@@ -400,9 +445,10 @@ def cancel_campaign(*, campaign: Campaign, actor: User, by_moderator: bool = Fal
     code = CampaignEventCode.STOPPED_BY_MODERATOR if by_moderator else CampaignEventCode.CANCELLED
     with transaction.atomic():
         locked = transition_campaign(campaign=campaign, to=CS.CANCELLED, code=code, actor=actor)
-        CampaignRecipient.objects.filter(campaign=locked, state=RS.PENDING).update(
+        CampaignRecipient.objects.filter(campaign=locked, state__in=(RS.PENDING, RS.HELD)).update(
             state=RS.SKIPPED, reason="cancelled"
         )
+        publish_progress(locked.pk, on_commit=True)
     return locked
 
 
@@ -449,7 +495,136 @@ def materialise_recipients(campaign: Campaign) -> int:
         created += (
             CampaignRecipient.objects.filter(campaign=campaign, channel=channel).count() - before
         )
+    if campaign.is_ab_test and not campaign.ab_winner:
+        _assign_variants(campaign)
     return created
+
+
+# --- A/B tests ----------------------------------------------------------------------------------
+
+
+def _draw(campaign_id: int, user_id: int) -> str:
+    """A person's place in a campaign's random order: stable, and the same on every channel."""
+    return hashlib.sha256(f"{campaign_id}:{user_id}".encode()).hexdigest()
+
+
+def _assign_variants(campaign: Campaign) -> None:
+    """The sample (``ab_sample_percent`` of the people, at least two) gets A or B, half
+    each; everyone else is ``held`` until the winner is picked. A person reached on two
+    channels gets the same version on both."""
+    rows = CampaignRecipient.objects.filter(campaign=campaign)
+    people = sorted(
+        set(rows.values_list("user_id", flat=True)), key=lambda uid: _draw(campaign.pk, uid)
+    )
+    size = len(people)
+    if campaign.ab_sample_percent < 100:
+        size = min(size, max(2, math.ceil(size * campaign.ab_sample_percent / 100)))
+    sample, rest = people[:size], people[size:]
+    rows.filter(user_id__in=sample[1::2]).update(variant="b")
+    if rest:
+        rows.filter(user_id__in=rest).update(variant="", state=RS.HELD)
+
+
+def variant_figures(campaign_id: int) -> dict[str, dict[str, int]]:
+    """Rows reached, opened, clicked and replied per version ("a", "b"), in one query."""
+    figures = {
+        variant: {"sent": 0, "opened": 0, "clicked": 0, "replied": 0} for variant in VARIANTS
+    }
+    rows = (
+        CampaignRecipient.objects.filter(campaign_id=campaign_id, variant__in=VARIANTS)
+        .values("variant")
+        .annotate(
+            sent=Count("id", filter=Q(state=RS.SENT)),
+            opened=Count("id", filter=Q(opened_at__isnull=False)),
+            clicked=Count("id", filter=Q(clicked_at__isnull=False)),
+            replied=Count("id", filter=Q(replied_at__isnull=False)),
+        )
+    )
+    for row in rows:
+        figures[row.pop("variant")].update(row)
+    return figures
+
+
+def better_variant(figures: dict[str, dict[str, int]]) -> str:
+    """The version with the higher click rate among those reached, then the higher open
+    rate; A on a tie (rates compared exactly, as cross products)."""
+    a, b = figures["a"], figures["b"]
+    for fact in ("clicked", "opened"):
+        left, right = a[fact] * b["sent"], b[fact] * a["sent"]
+        if left != right:
+            return "a" if left > right else "b"
+    return "a"
+
+
+@transaction.atomic
+def pick_ab_winner(
+    *, campaign: Campaign, artisan: User | None = None, variant: str | None = None
+) -> str:
+    """Send the winning version to everyone held back; returns the winner.
+
+    ``variant`` is the artisan's own choice; without it the figures decide
+    (:func:`better_variant`). Once picked, the winner stays: asking again returns it.
+    """
+    if artisan is not None:
+        _require_owner(campaign, artisan)
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not locked.is_ab_test:
+        raise InvalidInput(_("This campaign has only one version."), field="variant")
+    if locked.ab_winner:
+        campaign.ab_winner = locked.ab_winner
+        return locked.ab_winner
+    if locked.status != CS.SENDING:
+        raise NotAllowed(_("A winner can only be picked while the campaign is sending."))
+    if variant is not None and variant not in VARIANTS:
+        raise InvalidInput(_("Choose version A or version B."), field="variant")
+    figures = variant_figures(locked.pk)
+    winner = variant or better_variant(figures)
+    locked.ab_winner, locked.ab_decided_at = winner, timezone.now()
+    locked.save(update_fields=["ab_winner", "ab_decided_at", "updated_at"])
+    released = CampaignRecipient.objects.filter(campaign=locked, state=RS.HELD).update(
+        state=RS.PENDING, variant=winner
+    )
+    CampaignEvent.objects.create(
+        campaign=locked,
+        from_status=CS.SENDING,
+        to_status=CS.SENDING,
+        actor=artisan,
+        code=CampaignEventCode.WINNER_PICKED,
+        data={
+            "winner": winner,
+            "by": "artisan" if artisan is not None else "figures",
+            "released": released,
+            "sample": figures,
+        },
+    )
+    campaign.ab_winner, campaign.ab_decided_at = winner, locked.ab_decided_at
+    publish_progress(locked.pk, on_commit=True)
+    _enqueue_delivery(locked.pk)
+    return winner
+
+
+def ab_winner_due_at(campaign: Campaign) -> datetime | None:
+    if not campaign.is_ab_test or campaign.ab_winner or campaign.started_at is None:
+        return None
+    return campaign.started_at + timedelta(hours=campaign.ab_wait_hours)
+
+
+def pick_due_ab_winners(now: datetime | None = None) -> int:
+    """Beat: pick the winner of every test whose wait is over; returns how many."""
+    now = now or timezone.now()
+    picked = 0
+    waiting = Campaign.objects.filter(
+        status=CS.SENDING, ab_winner="", recipients__state=RS.HELD
+    ).distinct()
+    for campaign in waiting:
+        due = ab_winner_due_at(campaign)
+        if due is not None and due <= now:
+            try:
+                pick_ab_winner(campaign=campaign)
+            except (NotAllowed, InvalidInput):
+                continue  # cancelled or finished meanwhile
+            picked += 1
+    return picked
 
 
 def _lease() -> timedelta:
@@ -661,11 +836,34 @@ def deliver_campaign(campaign_id: int, *, batch_size: int | None = None) -> dict
             )
             .order_by("id")
         )
-        if _deliver_rows(rows, token) == len(ids):
+        retried = _deliver_rows(rows, token)
+        publish_progress(campaign_id)
+        if retried == len(ids):
             break  # everything in this batch wants a later try: let the task back off
     counts = delivery_counts(campaign_id)
-    finish_if_done(campaign_id)
+    if finish_if_done(campaign_id):
+        publish_progress(campaign_id)
     return counts
+
+
+def publish_progress(campaign_id: int, *, on_commit: bool = False) -> None:
+    """``campaign.progress`` to the artisan's own sockets (their open campaign page moves
+    its bar). Best effort: the page also polls, and the database is the truth."""
+    if on_commit:
+        transaction.on_commit(lambda: publish_progress(campaign_id))
+        return
+    campaign = Campaign.objects.filter(pk=campaign_id).select_related("shop").first()
+    if campaign is None:
+        return
+    send_event_now(
+        user_group(campaign.shop.user_id),
+        "campaign.progress",
+        {
+            "campaign": campaign.pk,
+            "status": campaign.status,
+            "counts": delivery_counts(campaign.pk),
+        },
+    )
 
 
 def finish_if_done(campaign_id: int) -> bool:
@@ -674,7 +872,7 @@ def finish_if_done(campaign_id: int) -> bool:
         if campaign is None or campaign.status != CS.SENDING:
             return False
         if CampaignRecipient.objects.filter(
-            campaign_id=campaign_id, state__in=(RS.PENDING, RS.SENDING)
+            campaign_id=campaign_id, state__in=(RS.PENDING, RS.SENDING, RS.HELD)
         ).exists():
             return False
         transition_campaign(
@@ -705,7 +903,8 @@ def send_test(*, campaign: Campaign, artisan: User) -> str:
     _require_owner(campaign, artisan)
     from commerce.campaign_delivery import send_test_email
 
-    send_test_email(campaign=campaign, artisan=artisan)
+    for variant in VARIANTS if campaign.is_ab_test else ("a",):
+        send_test_email(campaign=campaign, artisan=artisan, variant=variant)
     return artisan.email
 
 

@@ -21,6 +21,8 @@ from channels.testing import WebsocketCommunicator
 from pydantic import ValidationError
 
 from commerce import services as commerce
+from commerce.models import Campaign
+from commerce.services import marketing
 from conversations import events, services
 from conversations.events import user_group
 from conversations.protocol import (
@@ -230,6 +232,18 @@ async def test_every_frame_and_event_of_the_representative_flows_matches_its_sch
     # Moderation hides a message
     await call(services.hide_message)(message=stored, moderator=admin, note="test")
     await artisan.until("message.updated")
+
+    # A campaign's delivery progress, to its artisan's own sockets
+    campaign = await call(Campaign.objects.create)(
+        shop=await call(lambda: jonas.artisan_profile)(),
+        title="Neu",
+        body="Neue Teppiche",
+        language="de",
+        segment="followers",
+        channels=["web"],
+    )
+    await call(marketing.publish_progress)(campaign.pk)
+    await artisan.until("campaign.progress", campaign=campaign.pk)
 
     # Errors, including the rate limit with retry_after
     await buyer.send({"type": "subscribe", "conversation": True})
