@@ -311,7 +311,7 @@ def _ab_context(campaign: Campaign) -> dict[str, Any]:
     counts = marketing.delivery_counts(campaign.pk)
     return {
         "versions": versions,
-        "leader": marketing.better_variant(figures).upper(),
+        "leader": marketing.leading_variant(figures).upper(),
         "winner": campaign.ab_winner.upper(),
         "held": counts.get(RecipientState.HELD, 0),
         "due_at": marketing.ab_winner_due_at(campaign),

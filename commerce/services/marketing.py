@@ -545,15 +545,20 @@ def variant_figures(campaign_id: int) -> dict[str, dict[str, int]]:
     return figures
 
 
-def better_variant(figures: dict[str, dict[str, int]]) -> str:
+def leading_variant(figures: dict[str, dict[str, int]]) -> str:
     """The version with the higher click rate among those reached, then the higher open
-    rate; A on a tie (rates compared exactly, as cross products)."""
+    rate (rates compared exactly, as cross products); "" while they are level."""
     a, b = figures["a"], figures["b"]
     for fact in ("clicked", "opened"):
         left, right = a[fact] * b["sent"], b[fact] * a["sent"]
         if left != right:
             return "a" if left > right else "b"
-    return "a"
+    return ""
+
+
+def better_variant(figures: dict[str, dict[str, int]]) -> str:
+    """The winner by the figures: the leading version, A when they are level."""
+    return leading_variant(figures) or "a"
 
 
 @transaction.atomic

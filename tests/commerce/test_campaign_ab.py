@@ -197,7 +197,9 @@ def test_progress_events_reach_the_artisan_and_match_the_protocol(
 ):
     sent = []
     monkeypatch.setattr(
-        marketing, "send_event_now", lambda group, kind, payload: sent.append((group, kind, payload))
+        marketing,
+        "send_event_now",
+        lambda group, kind, payload: sent.append((group, kind, payload)),
     )
     campaign = marketing.save_campaign(artisan=artisan, data=ab_input(channels=(EMAIL,)))
     marketing.send_campaign_now(campaign=campaign, artisan=artisan)
@@ -212,9 +214,7 @@ def test_progress_events_reach_the_artisan_and_match_the_protocol(
     assert last["status"] == "sent" and last["counts"]["sent"] == 20
 
 
-def test_the_campaign_page_shows_both_versions_and_picks_a_winner(
-    shop, artisan, followers, client
-):
+def test_the_campaign_page_shows_both_versions_and_picks_a_winner(shop, artisan, followers, client):
     campaign = marketing.save_campaign(artisan=artisan, data=ab_input(channels=(EMAIL,)))
     client.force_login(artisan)
     page = client.get(reverse("commerce:campaign_detail", args=[campaign.pk])).content.decode()

@@ -72,3 +72,24 @@ def open_thread_details(artisan, buyer_name: str, *, contains: str):
     if details.locator("details").first.get_attribute("open") is None:
         details.get_by_text(artisan.t("Details"), exact=True).click()
     return details
+
+
+def follows_the_shop(buyer, shop: str) -> None:
+    """From any page: Shop, the shop's page, "Follow this shop"."""
+    buyer.nav("Shop")
+    buyer.page.get_by_role("link", name=shop).first.click()
+    expect(buyer.page.get_by_role("heading", name=shop, level=1)).to_be_visible()
+    buyer.step("shop page")
+    buyer.click_button("Follow this shop")
+    expect(buyer.page.get_by_role("status")).to_contain_text(shop)
+    expect(buyer.button("Following ✓ — unfollow")).to_be_visible()
+    buyer.step("following")
+
+
+def open_studio_campaigns(artisan) -> None:
+    """Studio, then Campaigns in the studio's own navigation."""
+    artisan.nav("Studio")
+    artisan.click_link(
+        "Campaigns",
+        within=artisan.page.get_by_role("navigation", name=artisan.name("Studio", exact=True)),
+    )
