@@ -62,7 +62,12 @@ def _request(recipient: CampaignRecipient, account: TelegramAccount) -> Outbound
         builder.adjust(1)
     # A campaign is one message: at most 2,000 characters of body fit in Telegram's 4,096.
     text = split_text(campaign_text(view), limit=4096)[0]
-    return OutboundText(chat_id=account.chat_id, text=text, reply_markup=builder.as_markup())
+    return OutboundText(
+        chat_id=account.chat_id,
+        text=text,
+        reply_markup=builder.as_markup(),
+        paid_broadcast=settings.TELEGRAM_PAID_BROADCAST,
+    )
 
 
 def _outcome(report: DeliveryReport) -> Outcome:

@@ -43,6 +43,16 @@ _FROM_SETTINGS = object()
 DEFAULT_WAIT_SECONDS = 60.0
 
 
+def default_policy() -> OutboxPolicy:
+    """Telegram's published limits; with the paid-broadcast mode on, more sends in flight
+    at once, so 1,000 msg/s is reachable at real network latencies."""
+    from django.conf import settings
+
+    if getattr(settings, "TELEGRAM_PAID_BROADCAST", False):
+        return OutboxPolicy(max_in_flight=settings.TELEGRAM_PAID_BROADCAST_IN_FLIGHT)
+    return OutboxPolicy()
+
+
 class TelegramSender:
     """A Bot + Outbox owned by a background event loop thread (start/stop explicitly)."""
 
@@ -74,7 +84,7 @@ class TelegramSender:
             bot = create_bot(config=self.config)
             ready = threading.Event()
 
-            policy = self._policy or OutboxPolicy()
+            policy = self._policy or default_policy()
             shared = self._shared
             if shared is _FROM_SETTINGS:
                 shared = shared_limits_from_settings(
@@ -83,6 +93,7 @@ class TelegramSender:
                         overall=policy.overall,
                         per_chat=policy.per_chat,
                         per_group=policy.per_group,
+                        paid_overall=policy.paid_overall,
                     ),
                 )
 

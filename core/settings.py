@@ -490,6 +490,11 @@ TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=10.0)
 # process through Redis (bots.telegram.shared_limits); empty: each process paces itself.
 TELEGRAM_RATE_LIMIT_REDIS_URL = env.str("TELEGRAM_RATE_LIMIT_REDIS_URL", default=REDIS_URL)
 TELEGRAM_RATE_LIMIT_NAMESPACE = env.str("TELEGRAM_RATE_LIMIT_NAMESPACE", default="atelier:telegram")
+# Paid broadcasts (Bot API allow_paid_broadcast): campaign messages may go out at up to
+# 1,000 msg/s instead of 30, each charged 0.1 Telegram Star to the bot's balance. Off by
+# default; chat replies and notifications never pay.
+TELEGRAM_PAID_BROADCAST = env.bool("TELEGRAM_PAID_BROADCAST", default=False)
+TELEGRAM_PAID_BROADCAST_IN_FLIGHT = env.int("TELEGRAM_PAID_BROADCAST_IN_FLIGHT", default=200)
 # A delivery is claimed for this long and renewed while its outbox waits on Telegram; a
 # claim whose process died is taken over once it runs out (bots.bridge.deliver_message).
 # Campaigns (commerce/services/marketing.py): rows claimed per batch, how long a claim

@@ -108,6 +108,7 @@ async def deliver_outbound(bot: Bot, request: OutboundRequest) -> SentMessage:
             text=request.text,
             reply_markup=request.reply_markup,
             parse_mode=request.parse_mode,
+            allow_paid_broadcast=True if request.paid_broadcast else None,
         )
     elif isinstance(request, OutboundPhoto):
         message = await bot.send_photo(

@@ -50,6 +50,7 @@ from aiogram.exceptions import (
 from bots.telegram.ratelimit import (
     TELEGRAM_GROUP_CHAT,
     TELEGRAM_OVERALL,
+    TELEGRAM_PAID_BROADCAST,
     TELEGRAM_PRIVATE_CHAT,
     Clock,
     MonotonicClock,
@@ -75,6 +76,10 @@ class OutboundText:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     parse_mode: str | None = None
+    # Sent with ``allow_paid_broadcast`` (charged in Stars): outside the free 30/s window,
+    # inside the paid 1,000/s one. Only campaigns set it, and only when the operator
+    # switched TELEGRAM_PAID_BROADCAST on.
+    paid_broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,8 @@ class OutboxClosed(OutboxError):
 @dataclass(frozen=True)
 class OutboxPolicy:
     overall: RateLimit = TELEGRAM_OVERALL
+    # Every send, paid broadcasts included (those skip ``overall``).
+    paid_overall: RateLimit = TELEGRAM_PAID_BROADCAST
     per_chat: RateLimit = TELEGRAM_PRIVATE_CHAT
     # On top of per_chat for negative ids (groups, supergroups) and @channel usernames.
     per_group: RateLimit = TELEGRAM_GROUP_CHAT
@@ -151,6 +158,10 @@ class OutboxPolicy:
     # as a whole is over its limit: then every chat waits, not only the ones told so.
     bot_wide_chats: int = 2
     bot_wide_window: float = 1.0
+
+
+def _is_paid(request: OutboundRequest) -> bool:
+    return isinstance(request, OutboundText) and request.paid_broadcast
 
 
 def is_group_chat(chat_id: ChatId) -> bool:
@@ -199,6 +210,7 @@ class Outbox:
         self._clock: Clock = clock or MonotonicClock()
         self._shared = shared
         self._overall = SlidingWindowLimiter(self.policy.overall)
+        self._overall_all = SlidingWindowLimiter(self.policy.paid_overall)
         # Bot-wide: no chat is sent to before this (a bot-wide 429, or the shared window).
         self._paused_until = 0.0
         self._recent_429s: dict[ChatId, float] = {}
@@ -329,16 +341,22 @@ class Outbox:
             if not self._ready or len(self._in_flight) >= self.policy.max_in_flight:
                 await self._wait(None)
                 continue
-            ready_at = self._ready[0][0]
+            ready_at, _, head = self._ready[0]
             if ready_at > now:
                 await self._wait(ready_at - now)
                 continue
-            overall_at = max(self._overall.earliest_slot(now), self._paused_until)
+            overall_at = max(self._overall_all.earliest_slot(now), self._paused_until)
+            if not self._head_is_paid(head):
+                overall_at = max(overall_at, self._overall.earliest_slot(now))
             if overall_at > now:
                 await self._wait(overall_at - now)
                 continue
             _, _, chat_id = heapq.heappop(self._ready)
             self._dispatch(chat_id, now)
+
+    def _head_is_paid(self, chat_id: ChatId) -> bool:
+        state = self._chats.get(chat_id)
+        return bool(state and state.queue and _is_paid(state.queue[0].request))
 
     async def _wait(self, seconds: float | None) -> None:
         """Sleep until ``seconds`` pass (on the injected clock) or something changes."""
@@ -366,9 +384,11 @@ class Outbox:
             return
         job = state.queue.popleft()
         state.busy = True
+        paid = _is_paid(job.request)
+        overall = (self._overall_all,) if paid else (self._overall_all, self._overall)
         reservations = (
             *(limiter.reserve(now) for limiter in state.limiters),
-            self._overall.reserve(now),
+            *(limiter.reserve(now) for limiter in overall),
         )
         task = asyncio.get_running_loop().create_task(
             self._attempt(chat_id, job, reservations),
@@ -390,7 +410,9 @@ class Outbox:
         verdict: Verdict | None = None
         try:
             if self._shared is not None:
-                verdict = await self._shared.acquire(chat_id, group=is_group_chat(chat_id))
+                verdict = await self._shared.acquire(
+                    chat_id, group=is_group_chat(chat_id), paid=_is_paid(job.request)
+                )
                 if not verdict.granted:
                     self._held_by_shared_limits(chat_id, state, job, reservations, verdict)
                     return

@@ -35,6 +35,9 @@ class RateLimit:
 TELEGRAM_OVERALL = RateLimit(max_events=30, per_seconds=1.0)
 TELEGRAM_PRIVATE_CHAT = RateLimit(max_events=1, per_seconds=1.0)
 TELEGRAM_GROUP_CHAT = RateLimit(max_events=20, per_seconds=60.0)
+# With ``allow_paid_broadcast`` (Bot API 7.11) a bot may send up to 1,000 msg/s, paying
+# 0.1 Star per message: paid sends skip TELEGRAM_OVERALL, every send counts against this.
+TELEGRAM_PAID_BROADCAST = RateLimit(max_events=1000, per_seconds=1.0)
 
 
 class Clock(Protocol):

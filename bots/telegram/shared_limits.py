@@ -30,15 +30,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bots.telegram.ratelimit import RateLimit
+from bots.telegram.ratelimit import TELEGRAM_PAID_BROADCAST, RateLimit
 
 logger = logging.getLogger(__name__)
 
 ChatId = int | str
 
-# KEYS: 1 overall window, 2 chat window, 3 group window, 4 chat pause, 5 bot pause
+# KEYS: 1 overall window, 2 chat window, 3 group window, 4 chat pause, 5 bot pause,
+#       6 the window of every send (paid broadcasts included)
 # ARGV: 1 member, 2 overall max, 3 overall ms, 4 chat max, 5 chat ms, 6 group max (0 = none),
-#       7 group ms
+#       7 group ms, 8 paid (1: skips the overall window), 9 every-send max, 10 every-send ms
 # Returns {wait_ms, scope}: wait_ms 0 means granted and recorded; scope 1 chat, 2 bot.
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -56,7 +57,12 @@ local function window_wait(key, max, ms)
   if wait < 1 then wait = 1 end
   return wait
 end
-local overall = window_wait(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+local paid = tonumber(ARGV[8]) == 1
+local overall = window_wait(KEYS[6], tonumber(ARGV[9]), tonumber(ARGV[10]))
+if not paid then
+  local free = window_wait(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+  if free > overall then overall = free end
+end
 if overall > bot_wait then bot_wait = overall end
 local chat = window_wait(KEYS[2], tonumber(ARGV[4]), tonumber(ARGV[5]))
 if chat > chat_wait then chat_wait = chat end
@@ -67,8 +73,12 @@ if group_max > 0 then
 end
 if bot_wait > 0 and bot_wait >= chat_wait then return {bot_wait, 2} end
 if chat_wait > 0 then return {chat_wait, 1} end
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+if not paid then
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+end
+redis.call('ZADD', KEYS[6], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[10]) * 2)
 redis.call('ZADD', KEYS[2], now, ARGV[1])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]) * 2)
 if group_max > 0 then
@@ -121,7 +131,7 @@ GRANTED_LOCALLY = Verdict(wait=0.0)
 
 
 class SharedLimits(Protocol):
-    async def acquire(self, chat_id: ChatId, *, group: bool) -> Verdict: ...
+    async def acquire(self, chat_id: ChatId, *, group: bool, paid: bool = False) -> Verdict: ...
 
     async def settle(self, verdict: Verdict) -> None: ...
 
@@ -135,6 +145,7 @@ class SharedPolicy:
     overall: RateLimit
     per_chat: RateLimit
     per_group: RateLimit
+    paid_overall: RateLimit = TELEGRAM_PAID_BROADCAST
 
 
 class RedisSharedLimits:
@@ -177,13 +188,14 @@ class RedisSharedLimits:
             )
         self._failing = True
 
-    async def acquire(self, chat_id: ChatId, *, group: bool) -> Verdict:
+    async def acquire(self, chat_id: ChatId, *, group: bool, paid: bool = False) -> Verdict:
         keys = (
             self._key("window", "bot"),
             self._key("window", "chat", chat_id),
             self._key("window", "group", chat_id),
             self._key("pause", "chat", chat_id),
             self._key("pause", "bot"),
+            self._key("window", "bot-all"),
         )
         member = f"{self._process}:{next(self._members)}"
         policy = self.policy
@@ -199,6 +211,9 @@ class RedisSharedLimits:
                     int(policy.per_chat.per_seconds * 1000),
                     policy.per_group.max_events if group else 0,
                     int(policy.per_group.per_seconds * 1000),
+                    1 if paid else 0,
+                    policy.paid_overall.max_events,
+                    int(policy.paid_overall.per_seconds * 1000),
                 ],
             )
         except Exception as error:  # Redis down or restarting: go on in-process
@@ -209,8 +224,12 @@ class RedisSharedLimits:
             self._failing = False
         if int(wait_ms) > 0:
             return Verdict(wait=int(wait_ms) / 1000, scope="bot" if int(scope) == 2 else "chat")
-        recorded = keys[:3] if group else keys[:2]
-        return Verdict(wait=0.0, member=member, keys=recorded)
+        recorded = [keys[1], keys[5]]
+        if not paid:
+            recorded.append(keys[0])
+        if group:
+            recorded.append(keys[2])
+        return Verdict(wait=0.0, member=member, keys=tuple(recorded))
 
     async def settle(self, verdict: Verdict) -> None:
         if not verdict.member:

@@ -509,3 +509,43 @@ async def test_outbox_drops_blocked_standin_chat_and_serves_others(
     assert photo["reply_markup"]["inline_keyboard"][1] == [
         {"text": "Buy", "callback_data": "p:b:3"}
     ]
+
+
+# --------------------------------------------------------------- paid broadcasts
+
+
+async def test_paid_broadcasts_skip_the_free_window_and_free_sends_still_keep_it(
+    make_outbox, transport, manual_clock
+) -> None:
+    # Given 60 paid campaign messages and 60 ordinary ones, each to its own chat, at once
+    outbox = make_outbox(
+        overall=RateLimit(max_events=30, per_seconds=1.0),
+        paid_overall=RateLimit(max_events=100, per_seconds=1.0),
+        max_in_flight=200,
+    )
+    paid = [OutboundText(chat_id=n, text=f"paid-{n}", paid_broadcast=True) for n in range(60)]
+    free = [OutboundText(chat_id=1000 + n, text=f"free-{n}") for n in range(60)]
+
+    reports = await send_all(outbox, [*paid, *free])
+
+    assert all(report.status is DeliveryStatus.SENT for report in reports)
+    start = transport.delivered[0][0]
+    sent_at = {text: at - start for at, _chat, text in transport.delivered}
+    # The paid ones all went out in the first instant, past the free 30/s...
+    assert max(sent_at[f"paid-{n}"] for n in range(60)) == pytest.approx(0.0)
+    # ...the ordinary ones stayed within 30 in any second, and all of them within 100/s.
+    free_times = sorted(sent_at[f"free-{n}"] for n in range(60))
+    every = sorted(sent_at.values())
+    for times, limit in ((free_times, 30), (every, 100)):
+        for index, start in enumerate(times):
+            in_window = [t for t in times[index:] if t < start + 1.0 - EPSILON]
+            assert len(in_window) <= limit
+    assert manual_clock.elapsed() == pytest.approx(1.0)
+
+
+async def test_without_the_paid_flag_a_broadcast_keeps_to_thirty_a_second(
+    make_outbox, transport, manual_clock
+) -> None:
+    outbox = make_outbox(max_in_flight=200)
+    await send_all(outbox, [OutboundText(chat_id=n, text=f"m-{n}") for n in range(90)])
+    assert manual_clock.elapsed() == pytest.approx(2.0)  # 30 at 0 s, 1 s and 2 s

@@ -216,3 +216,35 @@ def test_two_worker_processes_pacing_alone_would_earn_429s(redis_url) -> None:
 
     assert [Counter(r) for r in reports] == [Counter(sent=93)] * 2
     assert statuses[429] > 0
+
+
+async def test_paid_broadcasts_share_their_own_window_and_leave_the_free_one_alone(
+    redis_url,
+) -> None:
+    policy = SharedPolicy(
+        overall=RateLimit(max_events=2, per_seconds=10.0),
+        per_chat=RateLimit(max_events=1, per_seconds=10.0),
+        per_group=RateLimit(max_events=2, per_seconds=60.0),
+        paid_overall=RateLimit(max_events=5, per_seconds=10.0),
+    )
+    namespace = f"test-shared-{uuid.uuid4().hex}"
+    first, second = (
+        RedisSharedLimits(url=redis_url, namespace=namespace, policy=policy) for _ in range(2)
+    )
+
+    # Two free sends fill the free window; paid sends from the other process still pass...
+    free = [await first.acquire(chat, group=False) for chat in (1, 2)]
+    third_free = await first.acquire(3, group=False)
+    paid = [await second.acquire(chat, group=False, paid=True) for chat in (11, 12, 13)]
+    # ...until every send together reaches the paid window's five
+    sixth = await second.acquire(14, group=False, paid=True)
+
+    assert all(verdict.granted for verdict in free)
+    assert not third_free.granted and third_free.scope == "bot"
+    assert all(verdict.granted for verdict in paid)
+    assert not sixth.granted and sixth.scope == "bot"
+    # A paid send is recorded in the every-send window, never in the free one
+    assert not any(key.endswith(":window:bot") for key in paid[0].keys)
+    assert any(key.endswith(":window:bot-all") for key in free[0].keys)
+    await first.close()
+    await second.close()

@@ -112,6 +112,8 @@ class StandInLimits:
     # On top of per_chat for groups, supergroups and channels.
     per_group: WindowLimit = WindowLimit(20, 60.0)
     overall: WindowLimit = WindowLimit(30, 1.0)
+    # Sends with ``allow_paid_broadcast`` skip ``overall``; every send counts here.
+    paid_overall: WindowLimit = WindowLimit(1000, 1.0)
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ class _State:
     messages: dict[int | str, list[dict[str, Any]]] = field(default_factory=dict)
     message_ids: dict[int | str, itertools.count[int]] = field(default_factory=dict)
     send_times: dict[Any, deque[float]] = field(default_factory=dict)
+    paid_broadcasts: int = 0
     updates: list[dict[str, Any]] = field(default_factory=list)
     forced: _ForcedRetryAfter | None = None
     # A flood: every send is answered 429 until then (time.monotonic()).
@@ -403,6 +406,12 @@ class TelegramBotApiStandIn:
     def calls(self) -> list[RecordedCall]:
         with self._lock:
             return list(self._state.calls)
+
+    @property
+    def paid_broadcasts(self) -> int:
+        """Messages accepted with ``allow_paid_broadcast`` (each would cost 0.1 Star)."""
+        with self._lock:
+            return self._state.paid_broadcasts
 
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one method (case-insensitive), successful or not."""
@@ -636,23 +645,29 @@ class TelegramBotApiStandIn:
             return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
         return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
 
-    def _flood_windows(self, chat: dict[str, Any]) -> list[tuple[Any, WindowLimit]]:
+    def _flood_windows(
+        self, chat: dict[str, Any], paid: bool = False
+    ) -> list[tuple[Any, WindowLimit]]:
+        """Paid broadcasts (``allow_paid_broadcast``) are outside the free 30/s window but
+        inside the 1,000/s one that counts every send; the per-chat limits stay."""
         limits = self._state.limits
         windows: list[tuple[Any, WindowLimit]] = [
-            ("overall", limits.overall),
+            ("overall-all", limits.paid_overall),
             (("chat", chat["id"]), limits.per_chat),
         ]
+        if not paid:
+            windows.append(("overall", limits.overall))
         if chat["type"] != "private":
             windows.append((("group", chat["id"]), limits.per_group))
         return windows
 
-    def _check_flood(self, chat: dict[str, Any]) -> None:
+    def _check_flood(self, chat: dict[str, Any], paid: bool = False) -> None:
         """429 when accepting one more send would break Telegram's published limits."""
         state = self._state
         if not state.enforce_rate_limits:
             return
         now = time.monotonic()
-        for key, limit in self._flood_windows(chat):
+        for key, limit in self._flood_windows(chat, paid):
             times = state.send_times.setdefault(key, deque())
             while times and times[0] <= now - limit.per_seconds:
                 times.popleft()
@@ -663,14 +678,18 @@ class TelegramBotApiStandIn:
                     429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
                 )
 
-    def _count_send(self, chat: dict[str, Any]) -> None:
+    def _count_send(self, chat: dict[str, Any], paid: bool = False) -> None:
+        if paid:
+            self._state.paid_broadcasts += 1  # what the bot's Stars balance would pay for
         if not self._state.enforce_rate_limits:
             return
         now = time.monotonic()
-        for key, _ in self._flood_windows(chat):
+        for key, _ in self._flood_windows(chat, paid):
             self._state.send_times.setdefault(key, deque()).append(now)
 
-    def _store_message(self, chat: dict[str, Any], **content: Any) -> dict[str, Any]:
+    def _store_message(
+        self, chat: dict[str, Any], *, paid: bool = False, **content: Any
+    ) -> dict[str, Any]:
         state = self._state
         counter = state.message_ids.setdefault(chat["id"], itertools.count(1))
         message = {
@@ -681,7 +700,7 @@ class TelegramBotApiStandIn:
             **{key: value for key, value in content.items() if value is not None},
         }
         state.messages.setdefault(chat["id"], []).append(message)
-        self._count_send(chat)
+        self._count_send(chat, paid)
         return message
 
     def _find_message(self, params: dict[str, Any], verb: str) -> dict[str, Any]:
@@ -700,8 +719,9 @@ class TelegramBotApiStandIn:
         if _utf16_length(text) > MAX_TEXT_LENGTH:
             raise _bad_request("message is too long")
         markup = _inline_markup(params.get("reply_markup"))
-        self._check_flood(chat)
-        return self._store_message(chat, text=text, reply_markup=markup)
+        paid = params.get("allow_paid_broadcast") is True
+        self._check_flood(chat, paid)
+        return self._store_message(chat, text=text, reply_markup=markup, paid=paid)
 
     def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)

@@ -105,3 +105,38 @@ async def test_the_unsubscribe_button_withdraws_telegram_news_in_one_tap(
     assert any("désabonné" in text for text in texts(telegram_standin, CHATS[1])), texts(
         telegram_standin, CHATS[1]
     )
+
+
+def test_paid_broadcast_mode_sends_campaigns_past_the_free_limit_and_nothing_else_pays(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan, settings
+):
+    from tests.standins.telegram_server import StandInLimits, WindowLimit
+
+    # Telegram's free broadcast limit, made tight: one message a second for the whole bot
+    telegram_standin.set_rate_limits(
+        enforce=True, limits=StandInLimits(overall=WindowLimit(1, 1.0))
+    )
+    settings.TELEGRAM_PAID_BROADCAST = True
+    shop = make_shop(artisan)
+    product = make_product(artisan, with_photo=False)
+    _followers(shop)
+
+    campaign_id = _send(artisan, product)
+
+    sends = telegram_standin.calls_to("sendMessage")
+    campaign_sends = [c for c in sends if BODY in (c.params.get("text") or "")]
+    assert len(campaign_sends) == len(CHATS)
+    assert all(c.params.get("allow_paid_broadcast") is True for c in campaign_sends)
+    assert all(c.status == 200 for c in sends)  # not one 429: the paid window is wide
+    assert telegram_standin.paid_broadcasts == len(CHATS)
+    assert marketing.delivery_counts(campaign_id)["sent"] == len(CHATS)
+
+    # An ordinary bot message never asks to pay
+    from bots.sender import get_sender
+    from bots.telegram.outbox import OutboundText
+
+    get_sender().submit([OutboundText(chat_id=CHATS[0], text="Your order shipped")]).result(10)
+    last = telegram_standin.calls_to("sendMessage")[-1]
+    assert last.params.get("text") == "Your order shipped"
+    assert "allow_paid_broadcast" not in last.params
+    assert telegram_standin.paid_broadcasts == len(CHATS)
