@@ -30,6 +30,20 @@ def require_or_skip(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# ``make test`` runs ``--dist loadgroup``: each module below is spread over the workers test
+# by test (long tests whose fixtures are all per test: browser journeys start their own
+# server and Chromium); every other module stays whole on one worker, so its module- and
+# session-scoped servers (Rasa, localstripe, stand-ins) start once.
+SPREAD_OVER_WORKERS = ("tests/journeys/",)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if not module.startswith(SPREAD_OVER_WORKERS):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _channel_layer_per_test_worker(worker_id):
     """Parallel workers (pytest-xdist) each have their own database, so conversation ids
