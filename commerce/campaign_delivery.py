@@ -31,6 +31,7 @@ class CampaignView:
 
     subject: str
     shop_name: str
+    title: str
     body: str
     is_translated: bool
     original: str
@@ -68,14 +69,15 @@ def render_campaign(
         version = (recipient.variant if recipient is not None else variant) or "a"
         field = "body_b" if version == "b" and campaign.is_ab_test else "body"
         body = localized(campaign, field, language)
+        title = localized(campaign, "title", language).text
         token = recipient_token(recipient) if recipient is not None else ""
         product = campaign.product
         if product is not None:
-            title = localized(product, "title", language).text
+            product_title = localized(product, "title", language).text
             price = l10n.format_money(product.price, product.currency)
             target_label = _("See the piece")
         else:
-            title, price, target_label = "", "", _("Visit the shop")
+            product_title, price, target_label = "", "", _("Visit the shop")
         full = absolute_url if absolute else str
         if token:
             link = full(reverse("commerce:campaign_click", args=[token]))
@@ -84,13 +86,13 @@ def render_campaign(
             link = full(landing_path(campaign))
             unsubscribe = ""
         return CampaignView(
-            subject=_("News from %(shop)s: %(title)s")
-            % {"shop": shop.shop_name, "title": campaign.title},
+            subject=_("News from %(shop)s: %(title)s") % {"shop": shop.shop_name, "title": title},
             shop_name=shop.shop_name,
+            title=title,
             body=body.text,
             is_translated=body.is_translated,
             original=body.original,
-            product_title=title,
+            product_title=product_title,
             product_price=price,
             link_url=link,
             link_label=target_label,

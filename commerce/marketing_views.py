@@ -442,6 +442,39 @@ def studio_reviews(request: HttpRequest) -> HttpResponse:
 
 
 @seller_required
+def campaign_translations(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The artisan's own wording of the message per language (else the machine's)."""
+    from commerce.views import listing_translations_page
+
+    shop = _shop(request)
+    campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop)
+    fields = ("title", "body", "body_b") if campaign.is_ab_test else ("title", "body")
+    return listing_translations_page(
+        request,
+        obj=campaign,
+        fields=fields,
+        labels={
+            "title": _("Campaign name"),
+            "body": _("Message") if not campaign.is_ab_test else _("Version A"),
+            "body_b": _("Version B"),
+        },
+        context={
+            "shop": shop,
+            "title": campaign.title,
+            "back_url": reverse("commerce:campaign_detail", args=[campaign.pk]),
+            "intro": _(
+                "Each person reads your message in their language. Check the machine "
+                "translations and write your own where you know better: yours are never "
+                "replaced."
+            ),
+        },
+        here=reverse("commerce:campaign_translations", args=[campaign.pk]),
+        editable=campaign.is_editable,
+        source_language=campaign.language,
+    )
+
+
+@seller_required
 def campaign_report_csv(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id, shop__user=request.user)
     response = HttpResponse(report_csv(campaign_report(campaign)), content_type="text/csv")

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from commerce.models import (
@@ -158,15 +159,18 @@ def context_cards_for_client(
         for m in messages
         if m.get("kind") == MessageKind.SYSTEM and (m.get("payload") or {}).get("type") == "context"
     ]
+    from commerce.translation import localized
+
+    language = get_language() or ""
     result: dict[str, dict[str, Any]] = {}
     for card in Message.objects.filter(pk__in=ids):
         ctx = resolve_context_card(card)
         label = context_kind_label(ctx.kind)
-        if ctx.campaign is not None:
-            label = f"{label}: {ctx.campaign.title}"
+        if ctx.campaign is not None:  # the campaign's name and the piece in the reader's words
+            label = f"{label}: {localized(ctx.campaign, 'title', language).text}"
         result[str(card.pk)] = {
             "label": label,
-            "title": ctx.product.title if ctx.product else "",
+            "title": localized(ctx.product, "title", language).text if ctx.product else "",
             "url": ctx.product_url,
             "thumb": ctx.thumbnail_url,
             "options": [f"{o.label}: {o.value}" for o in ctx.options],

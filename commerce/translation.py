@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 TRANSLATABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "commerce.product": ("title", "description"),
     "commerce.artisanprofile": ("tagline", "story"),
-    "commerce.campaign": ("body", "body_b"),
+    "commerce.campaign": ("title", "body", "body_b"),
 }
 
 # Statuses that stay valid while the source text is unchanged.

@@ -103,6 +103,11 @@ urlpatterns = [
         name="campaign_report_csv",
     ),
     path(
+        "studio/campaigns/<int:campaign_id>/translations/",
+        marketing_views.campaign_translations,
+        name="campaign_translations",
+    ),
+    path(
         "studio/campaigns/<int:campaign_id>/progress/",
         marketing_views.campaign_progress,
         name="campaign_progress",

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from commerce import selectors, services
 from commerce.composer import composer_start
-from commerce.errors import CommerceError, OfferAlreadyAccepted
+from commerce.errors import CommerceError, InvalidInput, NotAllowed, OfferAlreadyAccepted
 from commerce.forms import (
     AddressForm,
     BuyForm,
@@ -1033,9 +1033,19 @@ def authenticity_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@seller_required
-def product_translations(request: HttpRequest, product_id: int) -> HttpResponse:
-    """The artisan reviews machine translations of a listing and writes their own."""
+def listing_translations_page(
+    request: HttpRequest,
+    *,
+    obj: Any,
+    fields: tuple[str, ...],
+    labels: dict[str, str],
+    context: dict[str, Any],
+    here: str,
+    editable: bool = True,
+    source_language: str = "",
+) -> HttpResponse:
+    """The artisan reviews the machine translations of a listing (a product, a campaign)
+    and writes their own; theirs are never replaced. ``here`` is the page's own URL."""
     from django.utils.translation import get_language_info
 
     from commerce.errors import CommerceError as _Error
@@ -1044,25 +1054,24 @@ def product_translations(request: HttpRequest, product_id: int) -> HttpResponse:
         localized,
         override_listing_translation,
         revert_listing_translation,
-        translatable_fields,
     )
 
-    shop = get_object_or_404(ArtisanProfile, user=request.user)
-    product = get_object_or_404(Product, pk=product_id, shop=shop)
-    fields = translatable_fields(product)
-    languages = [code for code in listing_languages()]
     if request.method == "POST":
         field, language = request.POST.get("field", ""), request.POST.get("language", "")
         try:
+            if not editable:
+                raise NotAllowed(_("A campaign cannot be edited once sending has started."))
+            if field not in fields:
+                raise InvalidInput(_("This field is not translated."), field="field")
             if request.POST.get("action") == "revert":
                 revert_listing_translation(
-                    artisan=request.user, obj=product, field=field, language=language
+                    artisan=request.user, obj=obj, field=field, language=language
                 )
                 messages.success(request, _("Back to the machine translation."))
             else:
                 override_listing_translation(
                     artisan=request.user,
-                    obj=product,
+                    obj=obj,
                     field=field,
                     language=language,
                     text=request.POST.get("text", ""),
@@ -1070,24 +1079,46 @@ def product_translations(request: HttpRequest, product_id: int) -> HttpResponse:
                 messages.success(request, _("Your translation is saved."))
         except _Error as exc:
             messages.error(request, str(exc))
-        return redirect("commerce:product_translations", product_id=product.pk)
+        return redirect(here)
     rows = [
         {
             "language": code,
             "language_name": get_language_info(code)["name_local"],
             "fields": [
-                {
-                    "name": name,
-                    "label": product._meta.get_field(name).verbose_name,
-                    "loc": localized(product, name, code),
-                }
+                {"name": name, "label": labels[name], "loc": localized(obj, name, code)}
                 for name in fields
             ],
         }
-        for code in languages
+        for code in listing_languages()
+        if code != source_language.split("-")[0]  # nobody translates into the original
     ]
     return render(
         request,
-        "commerce/product_translations.html",
-        {"shop": shop, "product": product, "rows": rows},
+        "commerce/listing_translations.html",
+        {**context, "rows": rows, "editable": editable},
+    )
+
+
+@seller_required
+def product_translations(request: HttpRequest, product_id: int) -> HttpResponse:
+    from commerce.translation import translatable_fields
+
+    shop = get_object_or_404(ArtisanProfile, user=request.user)
+    product = get_object_or_404(Product, pk=product_id, shop=shop)
+    fields = translatable_fields(product)
+    return listing_translations_page(
+        request,
+        obj=product,
+        fields=fields,
+        labels={name: str(product._meta.get_field(name).verbose_name) for name in fields},
+        context={
+            "shop": shop,
+            "title": product.title,
+            "back_url": reverse("commerce:product_edit", args=[product.pk]),
+            "intro": _(
+                "Buyers see your listing in their language. Check the machine translations "
+                "and write your own where you know better: yours are never replaced."
+            ),
+        },
+        here=reverse("commerce:product_translations", args=[product.pk]),
     )

@@ -235,3 +235,39 @@ def test_the_campaign_page_shows_both_versions_and_picks_a_winner(shop, artisan,
     assert response.status_code == 200
     campaign.refresh_from_db()
     assert campaign.ab_winner == "b" and campaign.status == CampaignStatus.SENT
+
+
+def test_the_artisan_writes_a_language_version_that_readers_get_until_sending_starts(
+    shop, artisan, followers, client
+):
+    from commerce.campaign_delivery import render_campaign
+
+    campaign = marketing.save_campaign(artisan=artisan, data=ab_input(channels=(WEB,)))
+    client.force_login(artisan)
+    url = reverse("commerce:campaign_translations", args=[campaign.pk])
+    page = client.get(url).content.decode()
+    assert 'name="field" value="body_b"' in page  # both versions can be translated
+
+    client.post(url, {"field": "body", "language": "fr", "text": "Nouveaux bols cobalt."})
+    client.post(url, {"field": "body_b", "language": "fr", "text": "Samedi seulement."})
+    client.post(url, {"field": "segment", "language": "fr", "text": "Pas un champ traduit"})
+
+    reader = followers[0]
+    reader.preferred_language = "fr"
+    reader.save()
+    a = render_campaign(campaign, reader=reader, recipient=None)
+    b = render_campaign(campaign, reader=reader, recipient=None, variant="b")
+    assert (a.body, a.is_translated, a.original) == ("Nouveaux bols cobalt.", True, A_TEXT)
+    assert b.body == "Samedi seulement."
+    assert "Pas un champ" not in client.get(url).content.decode()
+
+    # Once it is sending, the wording is fixed
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    response = client.post(
+        url, {"field": "body", "language": "fr", "text": "Trop tard"}, follow=True
+    )
+    assert "cannot be edited" in response.content.decode()
+    assert render_campaign(campaign, reader=reader, recipient=None).body == "Nouveaux bols cobalt."
+    other = make_user("other@example.com", role="artisan")
+    client.force_login(other)
+    assert client.get(url).status_code in (302, 403, 404)

@@ -27,6 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TITLE = "Hornada de diciembre"
 BODY = "Nuevos tazones cobalto, recién salidos del horno."
+BODY_FR = "De nouveaux bols bleu cobalt, tout juste sortis du four."
+TITLE_FR = "Fournée de décembre"
 
 
 def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops):
@@ -66,6 +68,22 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     expect(audience).to_contain_text(re.compile(r"\b1\b"))
     artisan.step("draft with audience")
 
+    # And she writes the French version herself rather than leave it to the machine
+    artisan.click_link("Translations", within=audience)
+    for label, text in (("Campaign name", TITLE_FR), ("Message", BODY_FR)):
+        french = artisan.page.get_by_role("region", name="Français")
+        form = french.locator("form").filter(has=artisan.page.get_by_label(artisan.t(label)))
+        form.get_by_label(artisan.t(label)).fill(text)
+        artisan.click_button("Save my translation", within=form)
+        expect(artisan.page.get_by_role("status")).to_contain_text(
+            artisan.t("Your translation is saved.")
+        )
+    french = artisan.page.get_by_role("region", name="Français")
+    expect(french.get_by_text(artisan.t("Your translation"), exact=True)).to_have_count(2)
+    expect(artisan.page.get_by_role("region", name="Español")).to_have_count(0)
+    artisan.step("own french translation")
+    artisan.page.get_by_role("link", name=f"← {TITLE}").click()
+
     # When she sends it now
     artisan.click_button("Send now")
 
@@ -82,10 +100,14 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     expect(
         buyer.page.get_by_role("heading", name=buyer.t("Updates from shops"), level=1)
     ).to_be_visible()
-    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
-    expect(news).to_contain_text(BODY)
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE_FR)
+    expect(news.get_by_text(BODY_FR)).to_be_visible()  # Rosa's own French
+    expect(news.get_by_text(BODY)).to_be_hidden()
     expect(news).to_contain_text("Cobalt breakfast bowl")
     buyer.step("updates page")
+    news.get_by_text(buyer.t("Show original")).click()
+    expect(news.get_by_text(BODY)).to_be_visible()  # the Spanish one tap away
+    buyer.step("original shown")
 
     # …and taps "See the piece": the bowl's page opens
     buyer.click_link("See the piece", within=news)
@@ -94,7 +116,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
 
     # When she goes back to her updates and answers the news
     buyer.nav("Updates")
-    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE_FR)
     news.get_by_role(
         "button", name=buyer.tf("Reply to %(shop)s", shop="Taller Rosa Méndez")
     ).click()
@@ -112,7 +134,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
 
     # When Léa goes back to her updates and unsubscribes, in one tap
     buyer.nav("Updates")
-    news = buyer.page.get_by_role("article").filter(has_text=TITLE)
+    news = buyer.page.get_by_role("article").filter(has_text=TITLE_FR)
     buyer.click_link("Unsubscribe", within=news)
     expect(
         buyer.page.get_by_role("heading", name=buyer.t("Unsubscribe from shop news?"))
