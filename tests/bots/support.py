@@ -145,9 +145,10 @@ db_call = sync_to_async
 
 
 @contextmanager
-def running_action_server() -> Iterator[str]:
+def running_action_server(port: int = 0) -> Iterator[str]:
     """rasa_sdk's own app (what ``python -m rasa_sdk --actions nlu.actions`` serves) on a
-    free loopback port in this process, so actions use the test database."""
+    loopback port in this process (``port``, else a free one), so actions use the test
+    database."""
     from rasa_sdk.endpoint import create_app
     from rasa_sdk.executor import ActionExecutor
     from sanic import Sanic
@@ -155,9 +156,10 @@ def running_action_server() -> Iterator[str]:
     Sanic.test_mode = True  # several test modules each build the "rasa_sdk" app
     executor = ActionExecutor()
     executor.register_package("nlu.actions")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(create_app(executor), host="127.0.0.1", port=port, log_level="warning")
     )

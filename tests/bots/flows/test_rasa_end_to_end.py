@@ -13,6 +13,7 @@ import hashlib
 import os
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,8 +68,32 @@ def rasa_url(tmp_path_factory) -> Iterator[str]:
         assert available, f"CI requires the Rasa venv ({_rasa_venv()}); run `make rasa`"
     require_or_skip(available, f"Rasa venv absent ({_rasa_venv()}): run `make rasa` to build it")
 
+    shared = os.environ.get("ATELIER_RASA_URL", "")
+    if shared:
+        # .ci/run started the server as a service before the suite (it boots while the
+        # suite runs); it calls the action server this module serves on the agreed port.
+        with running_action_server(port=int(os.environ["ATELIER_RASA_ACTIONS_PORT"])):
+            yield _wait_until_ready(shared)
+        return
     with running_action_server() as actions_url:
         yield from _serve_rasa(tmp_path_factory, actions_url)
+
+
+def _wait_until_ready(url: str, timeout: float = 600.0) -> str:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    start_log = Path(os.environ.get("ATELIER_RASA_START_LOG", "/nonexistent"))
+    while True:
+        if Path(f"{start_log}.failed").exists():
+            pytest.fail(f"the Rasa server did not start:\n{start_log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{url}/status", timeout=5).status_code == 200:
+                return url
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the Rasa server at {url} never became ready"
+        time.sleep(1)
 
 
 def _serve_rasa(tmp_path_factory, actions_url: str) -> Iterator[str]:
