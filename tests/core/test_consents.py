@@ -26,6 +26,7 @@ def test_the_settings_form_records_only_the_changed_purposes(client, buyer):
         Consent.Purpose.MARKETING_EMAIL: True,
         Consent.Purpose.MARKETING_TELEGRAM: False,
         Consent.Purpose.MARKETING_WEB: False,
+        Consent.Purpose.EMAIL_TRACKING: False,
         Consent.Purpose.TRANSLATION: False,
     }
     # One earlier row, plus marketing email on and translation off; telegram was already off.
