@@ -23,6 +23,7 @@ from commerce.models import Campaign, CampaignChannel, CampaignRecipient
 from commerce.serializers import absolute_url
 from core import l10n
 from core.models import Consent, User
+from core.services import has_consent
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class CampaignView:
     unsubscribe_label: str
     why_line: str
     promo_line: str = ""
+    # Email only, for people who agreed to EMAIL_TRACKING: a 1×1 image counting the open.
+    open_pixel_url: str = ""
 
 
 def reader_language(user: User) -> str:
@@ -159,6 +162,11 @@ def send_by_email(recipient: CampaignRecipient) -> Outcome:
     if not user.email:
         return Outcome(sent=False, permanent=True, reason="no_address")
     view = render_campaign(recipient.campaign, reader=user, recipient=recipient)
+    if has_consent(user=user, purpose=Consent.Purpose.EMAIL_TRACKING):
+        from commerce.services.marketing import recipient_token
+
+        pixel = reverse("commerce:campaign_open_pixel", args=[recipient_token(recipient)])
+        view = replace(view, open_pixel_url=absolute_url(pixel))
     # A stable Message-ID: a resend after a crash is recognisable as the same message.
     message_id = (
         f"<campaign-{recipient.campaign_id}-{recipient.pk}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"

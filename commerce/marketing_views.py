@@ -145,6 +145,23 @@ def campaign_click(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(f"{landing_path(campaign)}?campaign={campaign.pk}")
 
 
+# A transparent 1×1 GIF.
+_PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+
+
+def campaign_open_pixel(request: HttpRequest, token: str) -> HttpResponse:
+    """The email's open pixel (only in emails to people who agreed to EMAIL_TRACKING):
+    records the first open; always the same image, whatever the token."""
+    recipient = marketing.recipient_from_token(token)
+    if recipient is not None and recipient.channel == CampaignChannel.EMAIL:
+        marketing.record_open([recipient.pk])
+    response = HttpResponse(_PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
 @csrf_exempt  # RFC 8058 one-click POSTs come from mail providers; the token is the proof
 @require_http_methods(["GET", "POST"])
 def campaign_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

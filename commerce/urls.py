@@ -26,6 +26,9 @@ urlpatterns = [
     ),
     path("news/go/<str:token>/", marketing_views.campaign_click, name="campaign_click"),
     path(
+        "news/open/<str:token>.gif", marketing_views.campaign_open_pixel, name="campaign_open_pixel"
+    ),
+    path(
         "news/unsubscribe/<str:token>/",
         marketing_views.campaign_unsubscribe,
         name="campaign_unsubscribe",

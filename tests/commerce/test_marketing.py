@@ -3,6 +3,7 @@ resumes after a killed worker sending nobody twice, signed unsubscribe and click
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -665,3 +666,36 @@ def test_quiet_hours_end_at_the_local_morning():
         assert quiet_until("Europe/Paris", noon) is None
         # The same instant is the afternoon in Mexico City: no wait there
         assert quiet_until("America/Mexico_City", late) is None
+
+
+def test_the_email_open_pixel_is_only_there_with_consent_and_counts_the_first_open(
+    shop, artisan, followers, client
+):
+    tracked, untracked = followers[0], followers[1]
+    record_consent(user=tracked, purpose=Consent.Purpose.EMAIL_TRACKING, granted=True)
+    campaign = marketing.save_campaign(artisan=artisan, data=campaign_input(channels=(EMAIL,)))
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+
+    def html_to(person) -> str:
+        message = next(m for m in mail.outbox if person.email in m.to)
+        return message.alternatives[0][0]
+
+    assert "/news/open/" not in html_to(untracked)
+    pixel = re.search(r'src="https://atelier\.example(/news/open/[^"]+\.gif)"', html_to(tracked))
+    assert pixel, html_to(tracked)
+    row = CampaignRecipient.objects.get(campaign=campaign, user=tracked)
+    assert row.opened_at is None
+
+    response = client.get(pixel.group(1))
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    assert "no-store" in response["Cache-Control"]
+    row.refresh_from_db()
+    first_open = row.opened_at
+    assert first_open is not None
+    client.get(pixel.group(1))  # a second open changes nothing
+    row.refresh_from_db()
+    assert row.opened_at == first_open
+
+    forged = client.get(reverse("commerce:campaign_open_pixel", args=["not-a-token"]))
+    assert forged.status_code == 200 and forged.content.startswith(b"GIF89a")
+    assert marketing.delivery_counts(campaign.pk)["opened"] == 1
