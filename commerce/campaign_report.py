@@ -68,7 +68,9 @@ class CampaignReport:
         return self.funnel[0].count if self.funnel else 0
 
 
-def _conversions(campaign: Campaign) -> tuple[int, dict[str, Decimal]]:
+def attributed_orders(campaign: Campaign) -> tuple[int, dict[str, Decimal]]:
+    """Orders (and their revenue per currency) attributed to ``campaign``: from its shop, by
+    a person it reached, paid, within ``CAMPAIGN_ATTRIBUTION_DAYS`` of their message."""
     window = timedelta(days=settings.CAMPAIGN_ATTRIBUTION_DAYS)
     first_sent: dict[int, datetime] = {}
     for user_id, sent_at in CampaignRecipient.objects.filter(
@@ -150,7 +152,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         )
         for row in per_channel
     ]
-    orders, revenue = _conversions(campaign)
+    orders, revenue = attributed_orders(campaign)
     totals = {
         "sent": sum(c.sent for c in channels),
         "opened": sum(c.opened for c in channels),

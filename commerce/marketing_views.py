@@ -459,6 +459,32 @@ def studio_reviews(request: HttpRequest) -> HttpResponse:
 
 
 @seller_required
+def studio_engagement(request: HttpRequest) -> HttpResponse:
+    """The shop at a glance: followers over time, saved pieces, campaign sales, ratings."""
+    from commerce.shop_engagement import PERIODS, follower_line, shop_engagement
+
+    shop = _shop(request)
+    if shop is None:
+        messages.info(request, _("Set up your shop profile first."))
+        return redirect("commerce:studio_profile")
+    try:
+        days = int(request.GET.get("days", 90))
+    except ValueError:
+        days = 90
+    figures = shop_engagement(shop, days=days)
+    return render(
+        request,
+        "commerce/studio_engagement.html",
+        {
+            "shop": shop,
+            "figures": figures,
+            "periods": PERIODS,
+            "line": follower_line(figures.points),
+        },
+    )
+
+
+@seller_required
 def campaign_translations(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The artisan's own wording of the message per language (else the machine's)."""
     from commerce.views import listing_translations_page

@@ -90,6 +90,7 @@ urlpatterns = [
     path("studio/campaigns/new/", marketing_views.campaign_edit, name="campaign_new"),
     path("studio/codes/", marketing_views.studio_promo_codes, name="studio_promo_codes"),
     path("studio/reviews/", marketing_views.studio_reviews, name="studio_reviews"),
+    path("studio/engagement/", marketing_views.studio_engagement, name="studio_engagement"),
     path(
         "studio/campaigns/<int:campaign_id>/",
         marketing_views.campaign_detail,

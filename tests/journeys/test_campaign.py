@@ -160,6 +160,20 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     expect(report.locator("[data-step=converted] [data-count]")).to_have_text("0")
     artisan.step("campaign report")
 
+    # And her shop's engagement page: one follower (Léa still follows), one campaign sent
+    artisan.click_link(
+        "Engagement",
+        within=artisan.page.get_by_role("navigation", name=artisan.name("Studio", exact=True)),
+    )
+    expect(
+        artisan.page.get_by_role("heading", name=artisan.t("Engagement"), level=1)
+    ).to_be_visible()
+    expect(artisan.page.locator("[data-figure=followers]")).to_have_text("1")
+    expect(artisan.page.locator("[data-figure=new_followers]")).to_have_text("1")
+    expect(artisan.page.locator("[data-figure=campaigns]")).to_have_text("1")
+    expect(artisan.page.locator("[data-figure=csat]")).to_have_text(artisan.t("No ratings yet"))
+    artisan.step("shop engagement")
+
 
 def test_an_artisan_creates_a_code_and_a_buyer_applies_it_at_checkout(people, shops):
     emma, rosa_login = shops["buyer-en@atelier.test"], shops["potter@atelier.test"]
