@@ -123,3 +123,64 @@ def test_after_a_refund_the_order_can_no_longer_be_rated(buyer, artisan, deliver
     services.transition_order(order=delivered, to=OrderStatus.REFUNDED, actor=artisan)
     with pytest.raises(InvalidInput):
         rate_order(buyer=buyer, order=delivered, score=5, channel="web")
+
+
+# --- The JSON API the chat's buttons post to (commerce/api.py: rate_order_csat) -----------
+
+
+def _post(client, user, reference, body):
+    client.force_login(user)
+    return client.post(
+        f"/api/commerce/orders/{reference}/csat/", body, content_type="application/json"
+    )
+
+
+def test_the_api_records_the_buyers_tap_from_the_web(client, buyer, delivered):
+    response = _post(client, buyer, delivered.reference, {"score": 4})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["order"], body["score"], body["channel"]) == (delivered.reference, 4, "web")
+    assert csat_card_message(delivered).payload["score"] == 4
+    # A second tap on another number changes the answer
+    assert _post(client, buyer, delivered.reference, {"score": 5}).json()["score"] == 5
+    assert CsatRating.objects.get().score == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"score": 9}, 400, "score"),
+        ({"score": 0}, 400, "score"),
+        ({"score": "lots"}, 422, "score"),
+        ({}, 422, "score"),
+    ],
+)
+def test_the_api_refuses_a_bad_score_with_a_clear_error(
+    client, buyer, delivered, body, status, field
+):
+    response = _post(client, buyer, delivered.reference, body)
+    assert response.status_code == status, response.content
+    error = response.json()
+    assert error["field"] == field and error["message"]
+    assert error["code"] == "invalid"
+    assert not CsatRating.objects.exists()
+
+
+def test_the_api_refuses_the_artisan_and_hides_the_order_from_strangers(
+    client, artisan, stranger, delivered
+):
+    response = _post(client, artisan, delivered.reference, {"score": 5})
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    response = _post(client, stranger, delivered.reference, {"score": 5})
+    assert response.status_code == 404
+    assert not CsatRating.objects.exists()
+
+
+def test_the_api_error_is_in_the_readers_language(client, buyer, order):
+    buyer.preferred_language = "es"
+    buyer.save(update_fields=["preferred_language"])
+    response = _post(client, buyer, order.reference, {"score": 5})
+    assert response.status_code == 400
+    with translation.override("es"):
+        expected = translation.gettext("You can rate an order once it has been delivered.")
+    assert response.json()["message"] == expected
