@@ -89,3 +89,8 @@ class BotServices:
         await sync_to_async(services.opt_out_of_campaign)(
             account=account, recipient_id=recipient_id
         )
+
+    async def rate_order(self, account: TelegramAccount, reference: str, score: int) -> int:
+        return await sync_to_async(services.rate_order_from_telegram)(
+            account=account, reference=reference, score=score
+        )

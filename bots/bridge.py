@@ -44,6 +44,7 @@ from bots.telegram.keyboards import (
     SwitchConversation,
     bot_button_or_none,
     checkout_link_keyboard,
+    csat_keyboard,
     product_card_keyboard,
 )
 from bots.telegram.outbox import (
@@ -53,7 +54,13 @@ from bots.telegram.outbox import (
     OutboundText,
 )
 from bots.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, split_text, telegram_length
-from commerce.card_render import render_card, render_system_line
+from commerce.card_render import (
+    csat_score,
+    csat_strings,
+    render_card,
+    render_csat_card,
+    render_system_line,
+)
 from commerce.serializers import order_path
 from conversations.models import (
     Channel,
@@ -262,6 +269,22 @@ def _card_text(message: Message, *, chat_id: int, language: str) -> OutboundText
     return OutboundText(chat_id=chat_id, text=_clip(text, MAX_TEXT), reply_markup=keyboard)
 
 
+def csat_question(*, chat_id: int, reference: str, score: int | None) -> OutboundText:
+    """The CSAT question as its own Telegram message (Telegram never edits a sent order
+    card): the order, the question, the answer once given, and five buttons 1–5 in the
+    buyer's language. The button handler (bots/routers/csat.py) edits the same message
+    with this after a tap. Call inside ``translation.override``."""
+    card = render_csat_card({"order": reference, "score": score}, for_buyer=True)
+    option = csat_strings()["option"]
+    keyboard = csat_keyboard(
+        reference=reference,
+        labels={value: option % {"score": value} for value in range(1, 6)},
+        chosen=score,
+    )
+    text = "\n".join([f"⭐ {card.title}", *card.lines])
+    return OutboundText(chat_id=chat_id, text=text, reply_markup=keyboard)
+
+
 def render_message(
     message: Message,
     *,
@@ -291,6 +314,10 @@ def render_message(
                 if request is not None:
                     requests.append(request)
             return requests
+        if message.kind == MessageKind.ORDER_UPDATE and payload.get("card") == "csat":
+            reference = str(payload.get("order") or "")
+            score = csat_score(payload)
+            return [csat_question(chat_id=chat_id, reference=reference, score=score)]
         if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE) and payload.get("card"):
             return [_card_text(message, chat_id=chat_id, language=language)]
         if message.kind == MessageKind.SYSTEM and payload.get("event"):

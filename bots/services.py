@@ -563,6 +563,21 @@ def opt_out_of_campaign(*, account: TelegramAccount, recipient_id: int) -> None:
     logger.info("campaign opt-out from Telegram (recipient row %s)", recipient_id)
 
 
+def rate_order_from_telegram(*, account: TelegramAccount, reference: str, score: int) -> int:
+    """A CSAT button: the tapping account's user answers for the order (channel telegram).
+    Anyone but the order's buyer gets the service's polite refusal; returns the score."""
+    from commerce.services.csat import rate_order
+
+    order = Order.objects.filter(reference=reference).first()
+    if order is None:
+        raise BotServiceError(_("I can't find this order on your account."))
+    try:
+        rating = rate_order(buyer=account.user, order=order, score=score, channel="telegram")
+    except CommerceError as error:
+        raise BotServiceError(error.message) from error
+    return rating.score
+
+
 def mark_unreachable(*, account_id: int) -> None:
     TelegramAccount.objects.filter(pk=account_id, unreachable_since__isnull=True).update(
         unreachable_since=timezone.now()

@@ -1,4 +1,5 @@
-"""JSON API for chat clients (web widget, inbox): answer offer cards and proofs, read orders.
+"""JSON API for chat clients (web widget, inbox): answer offer cards, proofs and the CSAT
+question, read orders.
 
 Mounted by core/api.py at /api/commerce/. Errors: ``{"code", "message", "field"?}``.
 """
@@ -15,6 +16,7 @@ from commerce import selectors, services
 from commerce.errors import CommerceError, OfferAlreadyAccepted
 from commerce.models import Proof
 from commerce.serializers import serialize_offer, serialize_order, serialize_proof
+from commerce.services.csat import rate_order
 from core.api import ApiError, read_responses, write_responses
 
 router = Router(tags=["commerce"])
@@ -22,6 +24,19 @@ router = Router(tags=["commerce"])
 
 class NoteIn(Schema):
     note: str = ""
+
+
+class CsatIn(Schema):
+    """The buyer's answer to "How did it go with this order?" (1–5)."""
+
+    score: int
+
+
+class CsatOut(Schema):
+    order: str
+    score: int
+    channel: str
+    updated_at: str
 
 
 def _call(action: Callable[[], Any]) -> Any:
@@ -98,6 +113,24 @@ def get_order(request: HttpRequest, reference: str) -> dict:
         for e in order.events.all()
     ]
     return data
+
+
+@router.post(
+    "/orders/{reference}/csat/",
+    response=write_responses(400, 404, ok=CsatOut),
+    summary="Answer the CSAT question of a delivered order (the buyer, 1 to 5; again to change)",
+)
+def rate_order_csat(request: HttpRequest, reference: str, body: CsatIn) -> dict:
+    order = selectors.order_for_viewer(reference=reference, user=request.user)
+    rating = _call(
+        lambda: rate_order(buyer=request.user, order=order, score=body.score, channel="web")
+    )
+    return {
+        "order": order.reference,
+        "score": rating.score,
+        "channel": rating.channel,
+        "updated_at": rating.updated_at.isoformat(),
+    }
 
 
 def _proof(request: HttpRequest, proof_id: int) -> Proof:

@@ -84,6 +84,8 @@ def card_url_templates() -> dict[str, str]:
         "studio_order": reverse("commerce:studio_order", args=["AT-REF"]).replace(
             "AT-REF", "{reference}"
         ),
+        # The JSON API (commerce/api.py: rate_order_csat) the CSAT buttons post a score to.
+        "csat": "/api/commerce/orders/{reference}/csat/",
     }
 
 
@@ -132,6 +134,20 @@ def card_strings() -> dict[str, Any]:
         },
         "budget": _("Budget: %(amount)s"),
         "needed_by": _("Needed by %(date)s"),
+        "csat": csat_strings(),
+    }
+
+
+def csat_strings() -> dict[str, str]:
+    """The CSAT question (commerce/services/csat.py) and its answers, for every reader."""
+    return {
+        "question": _("How did it go with this order?"),
+        # Each button's accessible name (and its text in Telegram)
+        "option": _("%(score)s out of 5"),
+        "rated": _("You rated this %(score)s out of 5"),
+        "change": _("You can change your answer: choose another number."),
+        "buyer_rated": _("The buyer rated this order %(score)s out of 5"),
+        "waiting": _("Waiting for the buyer's answer."),
     }
 
 
@@ -298,7 +314,41 @@ def render_system_line(payload: dict[str, Any]) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def csat_score(payload: dict[str, Any]) -> int | None:
+    """The answer stored on a CSAT card, or None (not answered, or not a score)."""
+    score = payload.get("score")
+    return (
+        score
+        if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5
+        else None
+    )
+
+
+def render_csat_card(payload: dict[str, Any], *, for_buyer: bool = True) -> RenderedCard:
+    """The CSAT question: the buyer reads their answer (or the question), the artisan the
+    buyer's answer (or that it is awaited)."""
+    strings = card_strings()
+    csat = strings["csat"]
+    reference = str(payload.get("order") or "")
+    score = csat_score(payload)
+    if for_buyer:
+        lines = [csat["question"]]
+        if score is not None:
+            lines += [csat["rated"] % _Facts(score=score), csat["change"]]
+    else:
+        lines = [csat["buyer_rated"] % _Facts(score=score) if score else csat["waiting"]]
+    return RenderedCard(
+        kind="csat",
+        title=strings["order_title"] % _Facts(reference=reference),
+        status="rated" if score else "asked",
+        status_label="",
+        lines=lines,
+    )
+
+
 def render_card(kind: str, payload: dict[str, Any], *, for_buyer: bool = True) -> RenderedCard:
     if kind == "offer" or payload.get("card") == "offer":
         return render_offer_card(payload, for_buyer=for_buyer)
+    if payload.get("card") == "csat":
+        return render_csat_card(payload, for_buyer=for_buyer)
     return render_order_card(payload, for_buyer=for_buyer)

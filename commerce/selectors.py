@@ -168,3 +168,10 @@ def rating_summary(**filters: Any) -> dict[str, Any]:
         "piece": round(row["piece"], 1) if row["piece"] is not None else None,
         "shop": round(row["shop"], 1) if row["shop"] is not None else None,
     }
+
+
+def csat_rating(*, order: Order) -> Any:
+    """The buyer's CSAT answer for ``order`` (a ``CsatRating``), or None if not given yet."""
+    from commerce.models import CsatRating
+
+    return CsatRating.objects.filter(order=order).first()

@@ -3,7 +3,16 @@
 
 from aiogram import Router
 
-from bots.routers import artisan_chat, campaigns, checkout, discovery, fallback, start, tracking
+from bots.routers import (
+    artisan_chat,
+    campaigns,
+    checkout,
+    csat,
+    discovery,
+    fallback,
+    start,
+    tracking,
+)
 
 
 def build_routers() -> list[Router]:
@@ -12,6 +21,7 @@ def build_routers() -> list[Router]:
         discovery.build_router(),
         tracking.build_router(),
         campaigns.build_router(),
+        csat.build_router(),
         checkout.build_router(),
         artisan_chat.build_router(),
         fallback.build_router(),

@@ -122,3 +122,27 @@ class CampaignOptOut(CallbackData, prefix="news"):
     """ "Unsubscribe" under a campaign message: ``news:<campaign recipient id>``."""
 
     recipient_id: int = Field(gt=0)
+
+
+class CsatScore(CallbackData, prefix="csat"):
+    """A CSAT button under the "How did it go with this order?" message:
+    ``csat:<order reference>:<score>``, e.g. ``csat:AT-7K2Q9A:4``."""
+
+    reference: str = Field(min_length=1, max_length=32)
+    score: int = Field(ge=1, le=5)
+
+
+def csat_keyboard(
+    *, reference: str, labels: dict[int, str], chosen: int | None = None
+) -> InlineKeyboardMarkup:
+    """Five buttons in one row, 1 to 5, captioned in the buyer's language (``labels``,
+    e.g. ``{4: "4 sur 5"}``); the chosen one is ticked, and any other can still be tapped."""
+    builder = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        text = labels.get(score, str(score))
+        builder.button(
+            text=f"✓ {text}" if score == chosen else text,
+            callback_data=CsatScore(reference=reference, score=score),
+        )
+    builder.adjust(5)
+    return builder.as_markup()

@@ -43,6 +43,7 @@ from commerce.models import (
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
 from commerce.services.context import ContextKind, post_context_card
+from commerce.services.csat import ask_for_rating
 from commerce.services.photos import clean_photo
 from conversations.services import conversation_between
 from core.models import User
@@ -111,7 +112,8 @@ def transition_order(
     only for words a person typed.
 
     Locks the order row, checks the allowed-transitions map and money guards, writes an
-    OrderEvent, posts an order-update card and broadcasts ``order.status`` on commit.
+    OrderEvent, posts an order-update card and broadcasts ``order.status`` on commit; on
+    the move to delivered it also asks the buyer the CSAT question in the chat.
     """
     locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     current = locked.status
@@ -154,6 +156,10 @@ def transition_order(
         **facts,
     )
     publish_order_card(order=locked, actor=actor)
+    if to == S.DELIVERED:
+        ask_for_rating(
+            order=locked
+        )  # the CSAT question, after the card (commerce/services/csat.py)
     # Keep the caller's instance current.
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked

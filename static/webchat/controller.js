@@ -16,8 +16,9 @@ export function readJSON(id) {
   return node ? JSON.parse(node.textContent) : null;
 }
 
-export function csrfFetch(url, { method = "POST", body, csrfToken, json = true } = {}) {
+export function csrfFetch(url, { method = "POST", body, csrfToken, json = true, contentType = null } = {}) {
   const headers = { "X-CSRFToken": csrfToken, Accept: "application/json" };
+  if (contentType) headers["Content-Type"] = contentType;
   return fetch(url, { method, body, headers, credentials: "same-origin" }).then(async (res) => {
     const data = json ? await res.json().catch(() => ({})) : {};
     if (!res.ok) {
@@ -70,6 +71,7 @@ export class ConversationController {
         onDiscard: (entry) => this._discard(entry),
         onRedraw: (message) => this._redraw(message),
         onTranslationState: (text) => this._showTranslationState(text),
+        onRate: (message, url, score) => this._rate(message, url, score),
       },
     });
 
@@ -464,6 +466,20 @@ export class ConversationController {
   }
 
   // Draw a held message again in place (edited, hidden, translated, card changed).
+  // The buyer's CSAT tap: POST the score (commerce/api.py), then show it without waiting
+  // for the socket's message.updated (which redraws the same facts again, harmlessly).
+  async _rate(message, url, score) {
+    await csrfFetch(url, {
+      body: JSON.stringify({ score }),
+      csrfToken: this.config.csrfToken,
+      contentType: "application/json",
+    });
+    const current = this.sync.messages.get(message.seq) || message;
+    const updated = { ...current, payload: { ...current.payload, score } };
+    this.sync.update(updated);
+    return this._redraw(updated);
+  }
+
   _redraw(message) {
     const old = this.log.querySelector(`[data-seq="${message.seq}"]`);
     const node = this.render.message(message);

@@ -44,7 +44,8 @@ export class MessageRenderer {
    * @param {object} options.config       the page's #chat-config (buyer, contextCards, …)
    * @param {object} options.hooks        onReport(message) | null, onSend(text), onRetry(entry),
    *                                      onDiscard(entry), onRedraw(message) → node,
-   *                                      onTranslationState(text)
+   *                                      onTranslationState(text),
+   *                                      onRate(message, url, score) → Promise<node> (CSAT)
    */
   constructor({ me, language, strings, config, hooks }) {
     this.me = me;
@@ -339,6 +340,7 @@ export class MessageRenderer {
     const p = message.payload || {};
     if (p.card === "offer") return this.offerCard(message, p);
     if (p.card === "order") return this.orderCard(message, p);
+    if (p.card === "csat") return this.csatCard(message, p);
     return this.legacyCard(message);
   }
 
@@ -428,6 +430,60 @@ export class MessageRenderer {
       card.append(el("a", { class: action.primary ? "btn chat-card-link" : "btn btn-secondary chat-card-link", href: action.url, target: "_top", text: action.text }));
     }
     return card;
+  }
+
+  // The CSAT question after delivery (commerce/services/csat.py): the buyer answers 1–5 with
+  // one tap (again to change it); the artisan reads the answer. Only facts are stored
+  // ({order, score}); the words are the reader's (card.csat in #chat-strings).
+  csatCard(message, p) {
+    const c = this.t.card || {};
+    const q = c.csat || {};
+    const reference = String(p.order || "");
+    const score = Number.isInteger(p.score) && p.score >= 1 && p.score <= 5 ? p.score : null;
+    const card = el("article", { class: "chat-card chat-card-csat", "data-card": "csat", "data-score": score || null });
+    card.append(el("h3", { class: "chat-card-title", text: pyformat(c.order_title, { reference }) }));
+    if (!this.isBuyer()) {
+      card.append(el("p", { class: "chat-card-csat-answer", text: score ? pyformat(q.buyer_rated, { score }) : q.waiting }));
+      return card;
+    }
+    const questionId = `csat-question-${message.id}`;
+    card.append(el("p", { class: "chat-card-question", id: questionId, text: q.question }));
+    const group = el("div", { class: "csat-scale", role: "group", "aria-labelledby": questionId });
+    const result = el("p", { class: "chat-card-csat-answer", role: "status" });
+    const error = el("p", { class: "msg-error", role: "alert" });
+    for (let value = 1; value <= 5; value += 1) {
+      group.append(
+        el("button", {
+          type: "button",
+          class: "csat-option",
+          "aria-label": pyformat(q.option, { score: value }),
+          "aria-pressed": value === score ? "true" : "false",
+          text: String(value),
+          onclick: (event) => this.rate(message, reference, value, event.currentTarget, error),
+        }),
+      );
+    }
+    card.append(group);
+    if (score) result.append(pyformat(q.rated, { score }), el("br"), el("span", { class: "chat-card-facts", text: q.change }));
+    card.append(result, error);
+    return card;
+  }
+
+  async rate(message, reference, score, button, errorNode) {
+    const url = this.cardUrl("csat", { reference });
+    if (!url || !this.hooks.onRate) return;
+    const group = button.closest(".csat-scale");
+    group.setAttribute("aria-busy", "true");
+    errorNode.textContent = "";
+    try {
+      // Stored, then drawn at once (message.updated brings the same to other tabs).
+      const fresh = await this.hooks.onRate(message, url, score);
+      const again = fresh && fresh.querySelector(`.csat-option:nth-child(${score})`);
+      if (again) again.focus();
+    } catch (failure) {
+      group.removeAttribute("aria-busy");
+      errorNode.textContent = failure.message || this.t.error_generic;
+    }
   }
 
   // Cards stored before cards became data (they carry their own text).

@@ -73,8 +73,10 @@ def test_signed_updates_move_shipment_and_order(client, shipment):
     conversation = shipment.order.conversation
     events = [c.payload.get("event") for c in cards(conversation, MessageKind.SYSTEM)][-3:]
     assert events == ["shipment.status", "shipment.status", "order.status"]
-    [order_card] = cards(conversation)
+    # The order keeps one card; delivery then asks the CSAT question on a card of its own
+    order_card, csat_card = cards(conversation)
     assert order_card.payload["shipment"]["status"] == ShipmentStatus.DELIVERED
+    assert csat_card.payload["card"] == "csat"
 
 
 def test_replayed_event_is_applied_once(client, shipment):
