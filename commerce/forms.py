@@ -451,7 +451,9 @@ class CampaignForm(forms.Form):
         max_value=100,
         initial=20,
         required=False,
-        help_text=_("Half of them get A, half B. 100 % splits everyone, with no winner step."),
+        help_text=_(
+            "Half of them get A, half B. At 100, everyone gets one or the other, with no winner step."
+        ),
     )
     ab_wait_hours = forms.IntegerField(
         label=_("Pick the winner after (hours)"),
