@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from commerce.models import Campaign, CampaignChannel, CampaignRecipient, Order, RecipientState
-from commerce.services.marketing import BOUGHT_STATUSES
+from commerce.services.marketing import BOUGHT_STATUSES, variant_figures
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class CampaignReport:
     bucket_hours: int
     orders: int
     revenue: dict[str, Decimal] = field(default_factory=dict)
+    # An A/B test's figures per version ("a", "b"): sent, opened, clicked, replied.
+    variants: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def reached(self) -> int:
@@ -174,6 +176,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         bucket_hours=hours,
         orders=orders,
         revenue=revenue,
+        variants=variant_figures(campaign.pk) if campaign.is_ab_test else {},
     )
 
 
@@ -209,6 +212,10 @@ def report_csv(report: CampaignReport) -> str:
                 bucket.clicked,
                 "",
             ]
+        )
+    for variant, row in sorted(report.variants.items()):
+        writer.writerow(
+            ["variant", variant, row["sent"], "", "", row["opened"], row["clicked"], row["replied"]]
         )
     writer.writerow(["orders", "", report.orders, "", "", "", "", ""])
     for currency, amount in sorted(report.revenue.items()):

@@ -120,6 +120,11 @@ def test_the_version_more_people_clicked_goes_to_everyone_held_after_the_wait(
     assert rows.filter(variant="b").count() == 36  # the sample's B half and everyone held
     assert len(mail.outbox) == 20  # once each
     assert sorted(version_of(m) for m in mail.outbox).count("a") == 2
+    from commerce.campaign_report import campaign_report, report_csv
+
+    csv_text = report_csv(campaign_report(campaign))
+    assert "variant,a,4,,,0,0,0" in csv_text  # 2 people × 2 channels
+    assert "variant,b,36,,,1,1,0" in csv_text
     event = CampaignEvent.objects.get(campaign=campaign, code="winner_picked")
     assert event.data["winner"] == "b"
     assert event.data["by"] == "figures"
