@@ -142,14 +142,16 @@ def order_card_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def order_card_message(order: Order) -> Message | None:
+def order_card_message(order: Order, *, card: str = ORDER_CARD) -> Message | None:
+    """The order's card of kind ``card`` (the order card, or its CSAT question) in its
+    conversation; None when it was never posted."""
     if order.conversation_id is None:
         return None
     return (
         Message.objects.filter(
             conversation_id=order.conversation_id,
             kind=MessageKind.ORDER_UPDATE,
-            payload__card=ORDER_CARD,
+            payload__card=card,
             payload__order=order.reference,
         )
         .order_by("seq")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from commerce.errors import InvalidInput, NotAllowed
 from commerce.models import CsatRating, Order, OrderStatus
-from commerce.services.cards import post_card
+from commerce.services.cards import order_card_message, post_card
 from conversations.models import Message, MessageKind
 from conversations.services import update_card
 from core.models import User
@@ -36,18 +36,7 @@ def csat_card_payload(*, reference: str, score: int | None) -> dict[str, object]
 
 def csat_card_message(order: Order) -> Message | None:
     """The order's CSAT card in its conversation, if it was asked."""
-    if order.conversation_id is None:
-        return None
-    return (
-        Message.objects.filter(
-            conversation_id=order.conversation_id,
-            kind=MessageKind.ORDER_UPDATE,
-            payload__card=CSAT_CARD,
-            payload__order=order.reference,
-        )
-        .order_by("seq")
-        .first()
-    )
+    return order_card_message(order, card=CSAT_CARD)
 
 
 def ask_for_rating(*, order: Order) -> Message | None:
