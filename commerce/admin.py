@@ -453,3 +453,17 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(models.CsatRating)
+class CsatRatingAdmin(ReadOnlyAdmin):
+    """The buyers' in-chat answers (1–5) once an order is delivered; read-only: only the
+    buyer's tap (commerce/services/csat.py) writes them, and erasure deletes them."""
+
+    list_display = ["order", "shop", "score", "channel", "created_at", "updated_at"]
+    list_filter = ["score", "channel"]
+    search_fields = ["order__reference", "shop__shop_name"]
+    list_select_related = ["order", "shop"]
+    date_hierarchy = "created_at"
+    fields = ["order", "shop", "buyer", "score", "channel", "created_at", "updated_at"]
+    readonly_fields = fields

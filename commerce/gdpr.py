@@ -142,9 +142,19 @@ def export_commerce(user: User) -> dict[str, Any]:
 
 
 def _export_marketing(user: User) -> dict[str, Any]:
-    from commerce.models import CampaignRecipient, Favourite, Follow, Review
+    from commerce.models import CampaignRecipient, CsatRating, Favourite, Follow, Review
 
     return {
+        "csat_ratings": [
+            {
+                "order": r.order.reference,
+                "score": r.score,
+                "channel": r.channel,
+                "at": r.created_at.isoformat(),
+                "updated_at": r.updated_at.isoformat(),
+            }
+            for r in CsatRating.objects.filter(buyer=user).select_related("order").order_by("id")
+        ],
         "reviews": [
             {
                 "order": r.order.reference,
@@ -195,7 +205,7 @@ def _scrub_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def erase_commerce(user: User) -> None:
-    from commerce.models import CampaignRecipient, Favourite, Follow
+    from commerce.models import CampaignRecipient, CsatRating, Favourite, Follow
 
     ShippingAddress.objects.filter(buyer=user).delete()
     # Who followed, saved and read what is personal; campaign totals keep their counts
@@ -203,6 +213,8 @@ def erase_commerce(user: User) -> None:
     Follow.objects.filter(user=user).delete()
     Favourite.objects.filter(user=user).delete()
     CampaignRecipient.objects.filter(user=user).delete()
+    # In-chat CSAT answers go entirely (unlike a review's public stars, nobody else sees them).
+    CsatRating.objects.filter(buyer=user).delete()
     # A review's stars stay (anonymous, so the averages do not move); its words and photo go.
     from commerce.models import Review
 

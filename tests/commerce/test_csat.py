@@ -184,3 +184,35 @@ def test_the_api_error_is_in_the_readers_language(client, buyer, order):
     with translation.override("es"):
         expected = translation.gettext("You can rate an order once it has been delivered.")
     assert response.json()["message"] == expected
+
+
+# --- GDPR and the admin ---------------------------------------------------------------------
+
+
+def test_the_export_lists_the_persons_ratings_and_erasure_deletes_them(buyer, artisan, delivered):
+    from core.gdpr import erase_personal_data, export_personal_data
+
+    rate_order(buyer=buyer, order=delivered, score=3, channel="web")
+    [exported] = export_personal_data(user=buyer)["commerce"]["csat_ratings"]
+    assert exported["order"] == delivered.reference
+    assert (exported["score"], exported["channel"]) == (3, "web")
+    assert export_personal_data(user=artisan)["commerce"]["csat_ratings"] == []
+
+    erase_personal_data(user=buyer)
+    assert not CsatRating.objects.exists()
+
+
+def test_the_admin_lists_ratings_read_only(admin_user, buyer, delivered):
+    from django.test import Client
+
+    rate_order(buyer=buyer, order=delivered, score=5, channel="telegram")
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get("/admin/commerce/csatrating/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert delivered.reference in text and "telegram" in text
+    rating = CsatRating.objects.get()
+    assert client.get("/admin/commerce/csatrating/add/").status_code == 403
+    client.post(f"/admin/commerce/csatrating/{rating.pk}/change/", {"score": 1})
+    assert CsatRating.objects.get().score == 5  # nothing to change there

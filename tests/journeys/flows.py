@@ -59,6 +59,16 @@ def deliver_to_a_new_address(buyer, fields: dict[str, str], country: str) -> Non
     buyer.click_button("Deliver here and continue to payment")
 
 
+def open_thread(person, section: str, other_name: str) -> None:
+    """From the main navigation (``section``: "Messages" for a buyer, "Inbox" for an
+    artisan), the thread with ``other_name``."""
+    person.nav(section)
+    person.page.locator(".conv-item").filter(has_text=other_name).first.get_by_role(
+        "link"
+    ).first.click()
+    expect(person.chat_log()).to_be_visible()
+
+
 def open_thread_details(artisan, buyer_name: str, *, contains: str):
     """In the inbox: the buyer's thread (live), its log showing ``contains``, and the
     "About this conversation" panel opened; returns that panel."""

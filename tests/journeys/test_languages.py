@@ -12,7 +12,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.flows import artisan_signs_in, open_product, pay_with_dev_gateway
+from tests.journeys.flows import (
+    artisan_signs_in,
+    open_product,
+    open_thread,
+    pay_with_dev_gateway,
+)
 from tests.journeys.harness import (
     TIMEOUT,
     assert_no_foreign_strings,
@@ -31,14 +36,6 @@ def card_catalog():
     from commerce.history import STEP_LABELS
 
     return {"cards": card_strings(), "steps": [label() for label in STEP_LABELS.values()]}
-
-
-def open_thread(person, section: str, other_name: str) -> None:
-    person.nav(section)
-    person.page.locator(".conv-item").filter(has_text=other_name).first.get_by_role(
-        "link"
-    ).first.click()
-    expect(person.chat_log()).to_be_visible()
 
 
 def test_french_buyer_and_spanish_artisan_each_read_the_thread_in_their_language(people, shops):
