@@ -8,8 +8,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
-# Two workers on this 2-core box; a file's tests stay on one worker (shared servers), but
-# for the browser journeys, spread test by test (tests/conftest.py, SPREAD_OVER_WORKERS).
+# Two workers on this 2-core box; a file's tests stay on one worker (shared servers).
 PYTEST_WORKERS ?= 2
 
 .PHONY: axe run test lint format install migrate demo serve messages makemessages worker beat bot actions rasa bench backup restore drill lock clean help
@@ -69,7 +68,7 @@ axe: $(AXE)
 
 test: messages $(AXE)
 	@echo "==> Running the test suite"
-	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	@$(BIN)/ruff check .

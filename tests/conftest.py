@@ -30,23 +30,12 @@ def require_or_skip(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-# ``make test`` runs ``--dist loadgroup``: each module below is spread over the workers test
-# by test (long tests whose fixtures are all per test: browser journeys start their own
-# server and Chromium); every other module stays whole on one worker, so its module- and
-# session-scoped servers (Rasa, localstripe, stand-ins) start once.
-SPREAD_OVER_WORKERS = ("tests/journeys/",)
-
-
 # Modules that use a server .ci/run starts in the background (Rasa loads TensorFlow and its
 # model for a minute): run them halfway through, when it has long been ready.
 RUN_HALFWAY = ("tests/bots/flows/test_rasa_end_to_end.py",)
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if not module.startswith(SPREAD_OVER_WORKERS):
-            item.add_marker(pytest.mark.xdist_group(module))
     later = [item for item in items if item.nodeid.startswith(RUN_HALFWAY)]
     if later:
         rest = [item for item in items if not item.nodeid.startswith(RUN_HALFWAY)]

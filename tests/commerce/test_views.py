@@ -215,12 +215,9 @@ def test_end_to_end_custom_order_with_dev_gateway(client, buyer, artisan, shop, 
     assert order.status == OrderStatus.DELIVERED
     lines = Message.objects.filter(conversation_id=conversation_id, kind=MessageKind.SYSTEM)
     statuses = [m.payload.get("new_status") for m in lines if m.payload.get("type") == "status"]
-    assert (
-        Message.objects.filter(
-            conversation_id=conversation_id, kind=MessageKind.ORDER_UPDATE
-        ).count()
-        == 1
-    )  # one order card, updated in place
+    cards = Message.objects.filter(conversation_id=conversation_id, kind=MessageKind.ORDER_UPDATE)
+    # one order card, updated in place, and on delivery the "how did it go?" question
+    assert sorted(card.payload["card"] for card in cards) == ["csat", "order"]
     assert statuses == ["paid", "in_production", "shipped", "delivered"]
     # The buyer sees the whole timeline
     client.force_login(buyer)
