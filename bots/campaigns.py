@@ -24,10 +24,10 @@ from bots.models import TelegramAccount
 from bots.telegram.keyboards import CampaignOptOut
 from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundText
 from bots.telegram.text import split_text
-from commerce.campaign_channels import CampaignChannelSpec, Outcome, Record, Renew
+from commerce.campaign_channels import Outcome, Record, Renew
 from commerce.campaign_delivery import CampaignView, reader_language, render_campaign
-from commerce.models import CampaignChannel, CampaignRecipient
-from core.models import Consent, User
+from commerce.models import CampaignRecipient
+from core.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -162,17 +162,3 @@ def send_one(recipient: CampaignRecipient) -> Outcome:
     answers: list[Outcome] = []
     send_batch([recipient], lambda _recipient, outcome: answers.append(outcome), lambda _r: None)
     return answers[0] if answers else Outcome(sent=False, reason="in_flight")
-
-
-def register() -> None:
-    from commerce.campaign_channels import register_campaign_channel
-
-    register_campaign_channel(
-        CampaignChannelSpec(
-            name=CampaignChannel.TELEGRAM,
-            consent_purpose=Consent.Purpose.MARKETING_TELEGRAM,
-            send=send_one,
-            reachable=reachable,
-            batch=send_batch,
-        )
-    )

@@ -12,16 +12,12 @@ import hmac
 import json
 import logging
 
-from aiogram.types import Update
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
-
-from bots.runtime import get_bot_runtime
-from bots.telegram.client import TelegramNotConfigured
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -39,6 +35,12 @@ async def telegram_webhook(request: HttpRequest) -> JsonResponse:
     if not hmac.compare_digest(given.encode(), secret.encode()):
         logger.warning("Telegram webhook call with a wrong secret token refused")
         return JsonResponse({"ok": False, "error": "forbidden"}, status=403)
+    # Here, not at import time: aiogram loads only where updates arrive (bots.apps._lazy).
+    from aiogram.types import Update
+
+    from bots.runtime import get_bot_runtime
+    from bots.telegram.client import TelegramNotConfigured
+
     try:
         runtime = get_bot_runtime()
     except TelegramNotConfigured as error:
