@@ -48,25 +48,28 @@ class CampaignView:
     open_pixel_url: str = ""
 
 
-def reader_language(user: User) -> str:
-    return user.preferred_language or settings.LANGUAGE_CODE
+def reader_language(user: User | None) -> str:
+    preferred = getattr(user, "preferred_language", "") if user is not None else ""
+    return preferred or settings.LANGUAGE_CODE
 
 
 def render_campaign(
     campaign: Campaign,
     *,
-    reader: User,
+    reader: User | None,
     recipient: CampaignRecipient | None,
     absolute: bool = True,
     variant: str = "",
+    language: str = "",
 ) -> CampaignView:
     """``absolute``: links for elsewhere (email, Telegram) carry ``SITE_URL``; the pages
     themselves link by path, so they work on whatever host serves them. The version is the
-    recipient's (an A/B test), else ``variant`` (a preview or a test send), else A."""
+    recipient's (an A/B test), else ``variant`` (a preview or a test send), else A. The
+    language is the reader's, else ``language`` (the public landing page's visitor)."""
     from commerce.services.marketing import recipient_token
     from commerce.translation import localized
 
-    language = reader_language(reader)
+    language = language or reader_language(reader)
     shop = campaign.shop
     with translation.override(language):
         version = (recipient.variant if recipient is not None else variant) or "a"
@@ -85,8 +88,8 @@ def render_campaign(
         if token:
             link = full(reverse("commerce:campaign_click", args=[token]))
             unsubscribe = full(reverse("commerce:campaign_unsubscribe", args=[token]))
-        else:  # a test send or the studio's preview: plain links, nothing to count
-            link = full(landing_path(campaign))
+        else:  # a test send, a preview or the landing page: plain links, nothing to count
+            link = full(target_path(campaign))
             unsubscribe = ""
         return CampaignView(
             subject=_("News from %(shop)s: %(title)s") % {"shop": shop.shop_name, "title": title},
@@ -107,7 +110,13 @@ def render_campaign(
 
 
 def landing_path(campaign: Campaign) -> str:
-    """Where a campaign's link leads: its featured piece, else the shop."""
+    """The campaign's public page (``commerce.campaign_landing``): where its signed links lead,
+    and what people share."""
+    return reverse("commerce:campaign_landing", args=[campaign.shop.slug, campaign.pk])
+
+
+def target_path(campaign: Campaign) -> str:
+    """What the campaign is about: its featured piece, else the shop."""
     if campaign.product is not None:
         return reverse("commerce:product", args=[campaign.shop.slug, campaign.product.slug])
     return reverse("commerce:shop_profile", args=[campaign.shop.slug])

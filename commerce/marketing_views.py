@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from commerce import campaign_landing as landing
 from commerce import selectors
 from commerce.campaign_channels import campaign_channels
 from commerce.campaign_delivery import landing_path, render_campaign
@@ -34,6 +35,7 @@ from commerce.models import (
     Follow,
     RecipientState,
 )
+from commerce.serializers import absolute_url
 from commerce.services import marketing
 from conversations.services import HubError
 from core.decorators import seller_required
@@ -128,6 +130,37 @@ def campaign_reply(request: HttpRequest, recipient_id: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("commerce:updates")
     return redirect("webchat:inbox_conversation", conversation.pk)
+
+
+# --- the campaign's public page ---------------------------------------------------------------
+
+
+def campaign_landing(request: HttpRequest, slug: str, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("shop__user", "product", "promo_code"),
+        pk=campaign_id,
+        shop__slug=slug,
+    )
+    owner = request.user.is_authenticated and campaign.shop.user_id == request.user.pk
+    if landing.is_gone(campaign) and not owner:
+        return render(request, "commerce/campaign_gone.html", {"shop": campaign.shop}, status=410)
+    shop_is_public = selectors.public_shops().filter(pk=campaign.shop_id).exists()
+    if not owner and not (landing.is_public(campaign) and shop_is_public):
+        raise Http404(_("This page does not exist."))
+    page = landing.landing_page(campaign, viewer=request.user)
+    if page.promo is not None and page.promo.is_open:
+        # Filled in on the pay page, as after a click in the campaign; still checked there.
+        request.session["campaign_code"] = page.promo.code
+    return render(
+        request,
+        "commerce/campaign_landing.html",
+        {
+            "page": page,
+            "shop": campaign.shop,
+            "share_text": landing.share_text(page.view),
+            "following": selectors.is_following(request.user, campaign.shop),
+        },
+    )
 
 
 # --- signed per-recipient links ---------------------------------------------------------------
@@ -277,6 +310,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     report = None if campaign.is_editable else campaign_report(campaign)
     labels = dict(CampaignChannel.choices)
     audience = marketing.audience_counts(campaign) if campaign.is_editable else None
+    preview = render_campaign(campaign, reader=request.user, recipient=None, absolute=False)
     return render(
         request,
         "commerce/campaign_detail.html",
@@ -296,15 +330,17 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "chart": chart_lines(report) if report is not None else [],
             "schedule_form": ScheduleForm(),
             "events": campaign.events.order_by("created_at", "id"),
-            "preview": render_campaign(
-                campaign, reader=request.user, recipient=None, absolute=False
-            ),
+            "preview": preview,
             "preview_b": render_campaign(
                 campaign, reader=request.user, recipient=None, absolute=False, variant="b"
             )
             if campaign.is_ab_test
             else None,
             "ab": _ab_context(campaign) if campaign.is_ab_test else None,
+            "public_page": landing.is_public(campaign),
+            "public_path": landing_path(campaign),
+            "public_url": absolute_url(landing_path(campaign)),
+            "share_text": landing.share_text(preview),
         },
     )
 

@@ -456,6 +456,29 @@ def localized_fields(
     return {field: _localize(obj, field, rows.get(field)) for field in fields}
 
 
+def localize_titles(objs: list[models.Model], language: str) -> list[models.Model]:
+    """Sets ``display_title`` on each object (one model) to its title in ``language``, with
+    one query for the whole list: the cards of a grid, not one query per card."""
+    objs = list(objs)
+    for obj in objs:
+        obj.display_title = obj.title
+    language = _base_language(language)
+    if not objs or not language:
+        return objs
+    rows = {
+        row.object_id: row
+        for row in ContentTranslation.objects.filter(
+            content_type=ContentType.objects.get_for_model(objs[0]),
+            object_id__in=[obj.pk for obj in objs],
+            field="title",
+            language=language,
+        )
+    }
+    for obj in objs:
+        obj.display_title = _localize(obj, "title", rows.get(obj.pk)).text
+    return objs
+
+
 def localized(obj: models.Model, field: str, language: str) -> LocalizedText:
     """``field`` of ``obj`` in ``language``: (text, is_translated, original, ...)."""
     return localized_fields(obj, (field,), language)[field]

@@ -11,6 +11,11 @@ urlpatterns = [
     path("shop/<slug:slug>/", views.shop_profile, name="shop_profile"),
     path("shop/<slug:slug>/request/", views.custom_request, name="custom_request"),
     path("shop/<slug:slug>/follow/", marketing_views.follow, name="follow"),
+    path(
+        "shop/<slug:slug>/news/<int:campaign_id>/",
+        marketing_views.campaign_landing,
+        name="campaign_landing",
+    ),
     path("shop/<slug:slug>/<slug:product_slug>/", views.product_detail, name="product"),
     path("shop/<slug:slug>/<slug:product_slug>/ask/", views.product_ask, name="product_ask"),
     path("shop/<slug:slug>/<slug:product_slug>/buy/", views.product_buy, name="product_buy"),

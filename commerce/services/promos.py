@@ -110,6 +110,16 @@ def uses(promo: PromoCode, *, buyer: User | None = None) -> int:
     return orders.count()
 
 
+def is_open(promo: PromoCode, *, now: datetime) -> bool:
+    """Usable by someone right now: active, started, not ended, not used up (each buyer's own
+    limit and the order's minimum are checked when the code is applied)."""
+    if not promo.is_active or promo.starts_at > now:
+        return False
+    if promo.ends_at is not None and promo.ends_at <= now:
+        return False
+    return promo.max_uses is None or uses(promo) < promo.max_uses
+
+
 def items_total(order: Order) -> Decimal:
     """What the code applies to: the order's total before discount, less shipping."""
     return order.total + order.discount_amount - order.shipping_amount

@@ -50,6 +50,16 @@ def featured_products(count: int = 6) -> dict[str, Any]:
     return {"products": list(listed_products().order_by("-created_at")[:count])}
 
 
+@register.filter
+def with_localized_titles(products: Any) -> list[Any]:
+    """A grid's pieces, each with ``display_title`` in the active language (one query)."""
+    from django.utils.translation import get_language
+
+    from commerce.translation import localize_titles
+
+    return localize_titles(list(products), get_language() or "")
+
+
 @register.simple_tag
 def localized_text(obj: Any, field: str) -> Any:
     """``obj.field`` in the active language (machine or artisan translation), with the

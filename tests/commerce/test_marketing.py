@@ -364,7 +364,7 @@ def test_links_are_signed_per_recipient_and_a_click_is_counted_once(
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(
-            reverse("commerce:product", args=[shop.slug, product.slug])
+            reverse("commerce:campaign_landing", args=[shop.slug, campaign.pk])
         )
     assert marketing.delivery_counts(campaign.pk)["clicked"] == 1
     assert client.get(url[:-3] + "xyz/").status_code == 404

@@ -1,6 +1,7 @@
 """Journey 4: a shop's news (and a promo code). Léa (French, phone) follows Rosa's shop; Rosa (Spanish, desktop,
 2FA) writes a campaign about the bowl in her studio, checks its audience and sends it; Léa
-finds it on her updates page, opens the piece from it, answers it (Rosa's inbox shows the
+finds it on her updates page, opens the news's own page (in French, the bowl first, share
+links) and the piece from it, answers it (Rosa's inbox shows the
 thread with the news as its context) and unsubscribes in one tap; Rosa's campaign list and
 report then count the delivery, the open, the click and the reply.
 """
@@ -93,6 +94,11 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     )
     delivery = artisan.page.get_by_role("region", name=artisan.t("Delivery"))
     expect(delivery.locator("[data-count=sent]")).to_have_text("1")
+    # …and its page gives her the public address to share
+    public = artisan.page.get_by_role("region", name=artisan.t("Public page"))
+    expect(public.get_by_role("link", name=artisan.t("Open the public page"))).to_be_visible()
+    share = public.get_by_role("group", name=artisan.t("Share the campaign"))
+    expect(share.get_by_role("link", name="WhatsApp")).to_be_visible()
     artisan.step("sent")
 
     # When Léa opens her updates page, the news is there with the piece
@@ -109,8 +115,20 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     expect(news.get_by_text(BODY)).to_be_visible()  # the Spanish one tap away
     buyer.step("original shown")
 
-    # …and taps "See the piece": the bowl's page opens
+    # …and taps "See the piece": the news's own page opens, in French, with the bowl first
     buyer.click_link("See the piece", within=news)
+    expect(buyer.page.get_by_role("heading", name=TITLE_FR, level=1)).to_be_visible()
+    pieces = buyer.page.get_by_role(
+        "region", name=buyer.tf("Pieces from %(shop_name)s", shop_name="Taller Rosa Méndez")
+    )
+    expect(pieces.get_by_role("link").first).to_contain_text("Cobalt breakfast bowl")
+    share = buyer.page.get_by_role("group", name=buyer.t("Share"))
+    expect(share.get_by_role("link", name="Telegram")).to_be_visible()
+    expect(share.get_by_role("button", name=buyer.t("Copy link"))).to_be_visible()
+    buyer.step("the news's page")
+
+    # …where "See the piece" opens the bowl's page
+    buyer.click_link("See the piece", within=buyer.page.get_by_role("article"))
     expect(buyer.page.get_by_role("heading", name="Cobalt breakfast bowl", level=1)).to_be_visible()
     buyer.step("piece from the news")
 
