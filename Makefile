@@ -68,7 +68,7 @@ axe: $(AXE)
 
 test: messages $(AXE)
 	@echo "==> Running the test suite"
-	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	@$(BIN)/ruff check .

@@ -34,8 +34,35 @@ def require_or_skip(condition: bool, reason: str) -> None:
 # model for a minute): run them halfway through, when it has long been ready.
 RUN_HALFWAY = ("tests/bots/flows/test_rasa_end_to_end.py",)
 
+# The long modules (browsers, child processes, servers, benches) start first, so that the
+# two workers end together instead of one finishing a 50-second module alone while the other
+# idles. `make test` passes --no-loadscope-reorder, which keeps this order (xdist would
+# otherwise sort files by their number of tests, which puts these single long tests last).
+LONG_FIRST = (
+    "tests/bench/",
+    "tests/journeys/",
+    "tests/integration/",
+    "tests/production/",
+    "tests/webchat/test_browser",
+    "tests/i18n/test_browser",
+    "tests/commerce/test_shipping_browser",
+    "tests/commerce/test_campaign_progress_browser",
+    "tests/bots/test_telegram_shared_limits.py",
+    "tests/core/test_api_schemathesis.py",
+    "tests/commerce/test_marketing.py",
+)
+
+
+def _cost_rank(nodeid: str) -> int:
+    for rank, prefix in enumerate(LONG_FIRST):
+        if nodeid.startswith(prefix):
+            return rank
+    return len(LONG_FIRST)
+
 
 def pytest_collection_modifyitems(config, items):
+    # A stable sort: within a rank, files keep their order and tests stay together.
+    items.sort(key=lambda item: _cost_rank(item.nodeid))
     later = [item for item in items if item.nodeid.startswith(RUN_HALFWAY)]
     if later:
         rest = [item for item in items if not item.nodeid.startswith(RUN_HALFWAY)]
