@@ -90,6 +90,11 @@ class BotServices:
             account=account, recipient_id=recipient_id
         )
 
+    async def reply_to_campaign(self, account: TelegramAccount, recipient_id: int) -> Any:
+        return await sync_to_async(services.reply_to_campaign_from_telegram)(
+            account=account, recipient_id=recipient_id
+        )
+
     async def rate_order(self, account: TelegramAccount, reference: str, score: int) -> int:
         return await sync_to_async(services.rate_order_from_telegram)(
             account=account, reference=reference, score=score

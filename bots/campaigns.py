@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import QuerySet
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from bots.models import TelegramAccount
-from bots.telegram.keyboards import CampaignOptOut
+from bots.telegram.keyboards import CampaignOptOut, CampaignReply
 from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundText
 from bots.telegram.text import split_text
 from commerce.campaign_channels import Outcome, Record, Renew
@@ -55,6 +56,10 @@ def _request(recipient: CampaignRecipient, account: TelegramAccount) -> Outbound
     with translation.override(reader_language(user)):
         builder = InlineKeyboardBuilder()
         builder.button(text=view.link_label, url=view.link_url)
+        builder.button(
+            text=_("Reply to %(shop)s") % {"shop": view.shop_name},
+            callback_data=CampaignReply(recipient_id=recipient.pk).pack(),
+        )
         builder.button(
             text=view.unsubscribe_label,
             callback_data=CampaignOptOut(recipient_id=recipient.pk).pack(),

@@ -563,6 +563,28 @@ def opt_out_of_campaign(*, account: TelegramAccount, recipient_id: int) -> None:
     logger.info("campaign opt-out from Telegram (recipient row %s)", recipient_id)
 
 
+def reply_to_campaign_from_telegram(*, account: TelegramAccount, recipient_id: int) -> Conversation:
+    """The campaign message's "Reply to <shop>" button: the buyer's thread with the shop is
+    opened or continued with the campaign as its context, and their next messages go there.
+    Only the tapping account's own delivered campaign message counts (a forged id is refused)."""
+    from commerce.models import CampaignRecipient, RecipientState
+    from commerce.services.marketing import reply_to_campaign
+
+    recipient = (
+        CampaignRecipient.objects.select_related("campaign__shop__user", "campaign__product")
+        .filter(pk=recipient_id, user=account.user, state=RecipientState.SENT)
+        .first()
+    )
+    if recipient is None:
+        raise BotServiceError(_("This news is no longer available."))
+    try:
+        conversation = reply_to_campaign(recipient=recipient)
+    except HubError as error:
+        raise BotServiceError(error.message) from error
+    _set_active(account, conversation)
+    return conversation
+
+
 def rate_order_from_telegram(*, account: TelegramAccount, reference: str, score: int) -> int:
     """A CSAT button: the tapping account's user answers for the order (channel telegram).
     Anyone but the order's buyer gets the service's polite refusal; returns the score."""

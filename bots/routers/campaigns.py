@@ -11,7 +11,8 @@ from bots.bot_services import BotServices
 from bots.models import TelegramAccount
 from bots.routers.common import answer_callback, reply_text
 from bots.sender import TelegramSender
-from bots.telegram.keyboards import CampaignOptOut
+from bots.services import BotServiceError
+from bots.telegram.keyboards import CampaignOptOut, CampaignReply
 
 
 def build_router() -> Router:
@@ -54,6 +55,27 @@ def build_router() -> Router:
             sender,
             query.from_user.id,
             _("You're unsubscribed: no more campaign messages. Order updates still reach you."),
+        )
+
+    @router.callback_query(CampaignReply.filter())
+    async def reply_to_news(
+        query: CallbackQuery,
+        callback_data: CampaignReply,
+        account: TelegramAccount,
+        services: BotServices,
+        sender: TelegramSender,
+    ) -> None:
+        try:
+            conversation = await services.reply_to_campaign(account, callback_data.recipient_id)
+        except BotServiceError as error:
+            await answer_callback(sender, query, error.message[:200])
+            return
+        await answer_callback(sender, query)
+        await reply_text(
+            sender,
+            account.chat_id,
+            _("Write your message: it goes to %(shop)s. Send /bot to talk to the shop assistant.")
+            % {"shop": conversation.artisan.name},
         )
 
     return router

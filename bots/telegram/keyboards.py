@@ -124,6 +124,12 @@ class CampaignOptOut(CallbackData, prefix="news"):
     recipient_id: int = Field(gt=0)
 
 
+class CampaignReply(CallbackData, prefix="newsr"):
+    """ "Reply to <shop>" under a campaign message: ``newsr:<campaign recipient id>``."""
+
+    recipient_id: int = Field(gt=0)
+
+
 class CsatScore(CallbackData, prefix="csat"):
     """A CSAT button under the "How did it go with this order?" message:
     ``csat:<order reference>:<score>``, e.g. ``csat:AT-7K2Q9A:4``."""

@@ -69,8 +69,10 @@ def test_each_follower_gets_it_once_in_a_429_storm_and_a_block_unsubscribes(
         message = telegram_standin.sent_messages(chat_id)[-1]
         buttons = [button for row in keyboard(message) for button in row]
         assert buttons[0]["text"] == "See the piece" and "/news/go/" in buttons[0]["url"]
-        assert buttons[1]["text"] == "Unsubscribe from these messages"
-        assert buttons[1]["callback_data"].startswith("news:")
+        assert buttons[1]["text"] == f"Reply to {shop.shop_name}"
+        assert buttons[1]["callback_data"].startswith("newsr:")
+        assert buttons[2]["text"] == "Unsubscribe from these messages"
+        assert buttons[2]["callback_data"].startswith("news:")
     counts = marketing.delivery_counts(campaign_id)
     assert counts["sent"] == 3 and counts["failed"] == 1
     blocked = CampaignRecipient.objects.get(user=people[0])
@@ -88,12 +90,12 @@ async def test_the_unsubscribe_button_withdraws_telegram_news_in_one_tap(
     await sync_to_async(_send)(artisan, product)
     message = telegram_standin.sent_messages(CHATS[1])[-1]
     buttons = [button for row in keyboard(message) for button in row]
-    assert buttons[1]["text"] == "Se désabonner de ces messages"
+    assert buttons[2]["text"] == "Se désabonner de ces messages"
 
     await feed(
         dispatcher,
         telegram_bot,
-        callback_query_update(chat_id=CHATS[1], data=buttons[1]["callback_data"]),
+        callback_query_update(chat_id=CHATS[1], data=buttons[2]["callback_data"]),
     )
 
     assert not await sync_to_async(has_consent)(
@@ -105,6 +107,67 @@ async def test_the_unsubscribe_button_withdraws_telegram_news_in_one_tap(
     assert any("désabonné" in text for text in texts(telegram_standin, CHATS[1])), texts(
         telegram_standin, CHATS[1]
     )
+
+
+async def test_reply_opens_the_thread_with_the_news_as_context_and_the_next_text_goes_there(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, dispatcher, telegram_bot, artisan
+):
+    from tests.standins.telegram_server import message_update
+
+    shop = await sync_to_async(make_shop)(artisan)
+    product = await sync_to_async(make_product)(artisan, with_photo=False)
+    people = await sync_to_async(_followers)(shop, language="fr")
+    campaign_id = await sync_to_async(_send)(artisan, product)
+    message = telegram_standin.sent_messages(CHATS[1])[-1]
+    reply = [button for row in keyboard(message) for button in row][1]
+    assert reply["text"] == f"Répondre à {shop.shop_name}"
+
+    # When Léa taps "Reply" and writes
+    await feed(
+        dispatcher,
+        telegram_bot,
+        callback_query_update(chat_id=CHATS[1], data=reply["callback_data"]),
+    )
+    await feed(
+        dispatcher, telegram_bot, message_update(chat_id=CHATS[1], text="Des écharpes bleues ?")
+    )
+
+    # Then her thread with the shop has the news as its context and her message after it
+    def thread():
+        from conversations.models import Conversation
+
+        conversation = Conversation.objects.get(buyer=people[1], artisan=artisan)
+        return [
+            ((m.payload or {}).get("type") or m.kind, m.text)
+            for m in conversation.messages.order_by("seq")
+        ]
+
+    messages = await sync_to_async(thread)()
+    from commerce.services.context import CONTEXT_CARD
+
+    kinds = [kind for kind, _text in messages]
+    written = [text for _kind, text in messages]
+    assert CONTEXT_CARD in kinds and "Des écharpes bleues ?" in written
+    assert kinds.index(CONTEXT_CARD) < written.index("Des écharpes bleues ?")
+    assert any("Écris ton message" in text for text in texts(telegram_standin, CHATS[1]))
+
+    def replied() -> int:
+        return CampaignRecipient.objects.filter(
+            campaign_id=campaign_id, replied_at__isnull=False
+        ).count()
+
+    assert await sync_to_async(replied)() == 1
+
+    # A forged id (somebody else's message) is refused politely and changes nothing
+    other = await sync_to_async(CampaignRecipient.objects.get)(user=people[2])
+    await feed(
+        dispatcher,
+        telegram_bot,
+        callback_query_update(chat_id=CHATS[1], data=f"newsr:{other.pk}"),
+    )
+    assert await sync_to_async(replied)() == 1
+    answers = telegram_standin.calls_to("answerCallbackQuery")
+    assert answers[-1].params.get("text") == "Cette nouvelle n’est plus disponible."
 
 
 def test_paid_broadcast_mode_sends_campaigns_past_the_free_limit_and_nothing_else_pays(
