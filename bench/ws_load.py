@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import collections
 import json
 import os
 import random
 import resource
+import secrets
+import signal
 import socket
 import statistics
 import subprocess
@@ -43,6 +47,14 @@ LAYERS = {
     "redis": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+
+
+SENTENCES = (
+    "Hello! Is the blue glazed bowl still available in the large size?",
+    "Yes, I can make a set of four for you by the end of next week.",
+    "Could you ship it to Lyon, and how long would delivery take?",
+    "Of course. I will send you an offer with shipping included today.",
+)
 
 
 def free_port() -> int:
@@ -84,10 +96,27 @@ class ClientStats:
     latencies: list[float] = field(default_factory=list)
     acked: int = 0
     errors: list[str] = field(default_factory=list)
+    first_send: float = 0.0
+    last_ack: float = 0.0
+
+
+def ensure_database(database_url: str) -> None:
+    """Create the bench's PostgreSQL database when it does not exist yet (migrated below)."""
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    base, _, name = database_url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def prepare_database(env: dict[str, str], clients: int, conversations: int) -> list[dict]:
     """Migrate, create people/conversations/sessions; return one spec per client."""
+    ensure_database(env["DATABASE_URL"])
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "core.settings"
     # This script drives the ORM from its event loop only to set up and check data.
@@ -109,7 +138,10 @@ def prepare_database(env: dict[str, str], clients: int, conversations: int) -> l
     for k in range(conversations):
         buyer = User.objects.create_user(email=f"b{k}-{run}@bench.invalid", role=Role.BUYER)
         artisan = User.objects.create_user(email=f"a{k}-{run}@bench.invalid", role=Role.ARTISAN)
-        conv = Conversation.objects.create(buyer=buyer, artisan=artisan, subject=f"bench {k}")
+        # A buyer and an artisan talking (the shop assistant has handed over: no bot replies).
+        conv = Conversation.objects.create(
+            buyer=buyer, artisan=artisan, subject=f"bench {k}", bot_active=False
+        )
         Participant.objects.create(conversation=conv, user=buyer, role="buyer")
         Participant.objects.create(conversation=conv, user=artisan, role="artisan")
         for i in range(per_conversation):
@@ -132,31 +164,35 @@ async def run_client(
     *,
     send_count: int,
     interval: float,
-    start_at: float,
     connected: asyncio.Event,
     all_connected: asyncio.Event,
+    handshakes: asyncio.Semaphore,
     drain_seconds: float = 120.0,
 ) -> None:
     import websockets
 
     headers = {"Cookie": f"sessionid={spec['session']}", "Origin": _origin_of(url)}
     conv = spec["conversation"]
-    async with websockets.connect(
-        url, additional_headers=headers, compression=None, max_queue=None, open_timeout=120
-    ) as ws:
+    async with handshakes:
+        ws = await websockets.connect(
+            url, additional_headers=headers, compression=None, max_queue=None, open_timeout=120
+        )
         hello = json.loads(await ws.recv())
+    async with ws:
         if hello.get("type") != "hello":
             stats.errors.append(f"no hello: {hello}")
             return
         await ws.send(json.dumps({"type": "subscribe", "conversation": conv, "after_seq": 0}))
-        connected.set()
         stats.received.setdefault(conv, [])
+        subscribed = asyncio.Event()
 
         async def reader() -> None:
             async for raw in ws:
                 frame = json.loads(raw)
                 kind = frame.get("type")
-                if kind == "message.new":
+                if kind == "subscribed":
+                    subscribed.set()
+                elif kind == "message.new":
                     message = frame["message"]
                     stats.received[conv].append(message["seq"])
                     text = message.get("text", "")
@@ -165,12 +201,18 @@ async def run_client(
                         stats.latencies.append(time.time() - sent_at)
                 elif kind == "message.ack":
                     stats.acked += 1
+                    stats.last_ack = time.time()
                 elif kind == "error":
                     stats.errors.append(f"{frame.get('code')}: {frame.get('message')}")
 
         reader_task = asyncio.create_task(reader())
+        # Connected means subscribed (its replay and presence done), so the handshake work
+        # is not counted in the send phase.
+        await asyncio.wait_for(subscribed.wait(), timeout=300)
+        connected.set()
         await all_connected.wait()
-        await asyncio.sleep(max(0.0, start_at - time.time()) + random.random() * interval)
+        await asyncio.sleep(random.random() * interval)  # spread the first sends evenly
+        stats.first_send = time.time()
         for n in range(send_count):
             await ws.send(
                 json.dumps(
@@ -178,7 +220,10 @@ async def run_client(
                         "type": "message.send",
                         "conversation": conv,
                         "client_id": f"{spec['session'][:8]}-{n}",
-                        "text": f"bench|{spec['user']}|{time.time():.6f}|{n}",
+                        # Chat-like words after the timing header (the hub detects the
+                        # language and indexes the words, as for any message).
+                        "text": f"bench|{spec['user']}|{time.time():.6f}|{n}| "
+                        + SENTENCES[n % len(SENTENCES)],
                     }
                 )
             )
@@ -196,7 +241,7 @@ def _origin_of(ws_url: str) -> str:
     return "http" + ws_url.removeprefix("ws").split("/ws/", 1)[0]
 
 
-async def warm_up(url: str, spec: dict) -> None:
+async def warm_up(url: str, spec: dict) -> int:
     """First requests load models and open connections; keep them out of the figures."""
     import websockets
 
@@ -216,6 +261,7 @@ async def warm_up(url: str, spec: dict) -> None:
             )
             while json.loads(await ws.recv()).get("type") != "message.ack":
                 pass
+    return 3
 
 
 def truth(env: dict[str, str]) -> dict[int, list[int]]:
@@ -229,26 +275,227 @@ def truth(env: dict[str, str]) -> dict[int, list[int]]:
     return result
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
-    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    if args.layer != "memory" and not os.environ.get("REDIS_URL"):
-        print("--layer redis/pubsub needs REDIS_URL", file=sys.stderr)
-        return 2
-    if args.workers > 1 and args.layer == "memory":
-        print("several workers need a Redis channel layer (--layer redis|pubsub)", file=sys.stderr)
-        return 2
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its direct children (uvicorn's workers)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process and its direct children."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user += int(fields[11]) / ticks  # utime
+        system += int(fields[12]) / ticks  # stime
+    return user, system
+
+
+@dataclass
+class RunFigures:
+    name: str
+    clients: int
+    held: int = 0
+    connect_seconds: float = 0.0
+    accepted: int = 0
+    sent: int = 0
+    elapsed: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    lost: int = 0
+    duplicated: int = 0
+    rss_idle_kib: int = 0
+    rss_loaded_kib: int = 0
+    server_cpu_s: float = 0.0
+    send_span: float = 0.0
+    server_sys_s: float = 0.0
+    client_cpu_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / max(self.send_span, 1e-9)
+
+    @property
+    def handshakes_per_s(self) -> float:
+        return self.held / max(self.connect_seconds, 1e-9)
+
+    @property
+    def cpu_us_per_message(self) -> float:
+        return self.server_cpu_s * 1e6 / max(self.accepted, 1)
+
+    @property
+    def kib_per_socket(self) -> float:
+        return (self.rss_loaded_kib - self.rss_idle_kib) / max(self.held, 1)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicated == 0
+            and not self.failures
+            and self.held == self.clients
+            and self.accepted == self.sent
+        )
+
+
+async def drive(
+    name: str, url: str, specs: list[dict], args: argparse.Namespace, server_pid: int
+) -> tuple[RunFigures, list[ClientStats], int]:
+    """Connect every client, run the send phase, and measure; truth is checked by the caller."""
+    figures = RunFigures(name=name, clients=len(specs))
+    warmed = await warm_up(url, specs[0])
+    await settle(server_pid)
+    figures.rss_idle_kib = rss_kib(server_pid)
+    stats = [ClientStats() for _ in specs]
+    all_connected = asyncio.Event()
+    connected_events = [asyncio.Event() for _ in specs]
+    handshakes = asyncio.Semaphore(args.connect_concurrency)
+    interval = args.seconds / max(args.messages, 1)
+    tasks = []
+    connect_started = time.perf_counter()
+    for spec, st, ev in zip(specs, stats, connected_events, strict=True):
+        tasks.append(
+            asyncio.create_task(
+                run_client(
+                    url,
+                    spec,
+                    st,
+                    send_count=args.messages,
+                    interval=interval,
+                    connected=ev,
+                    all_connected=all_connected,
+                    handshakes=handshakes,
+                )
+            )
+        )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not all(
+        event.is_set() or task.done() for event, task in zip(connected_events, tasks, strict=True)
+    ):
+        await asyncio.sleep(0.02)
+    figures.connect_seconds = time.perf_counter() - connect_started
+    figures.held = sum(e.is_set() for e in connected_events)
+    figures.rss_loaded_kib = rss_kib(server_pid)
+    profiler = None
+    if args.profile and name == "atelier":
+        # py-spy samples the server for the send phase (collapsed stacks, one per line), only
+        # threads holding the GIL: where the CPU of the one core a process can use goes.
+        profiler = subprocess.Popen(  # noqa: S603 - a profiler of our own child process
+            ["py-spy", "record", "--pid", str(server_pid), "--format", "raw", "--rate", "200",
+             "--output", args.profile, "--nonblocking", "--subprocesses", "--gil"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(1.0)
+    split0 = cpu_split(server_pid)
+    cpu0, client0, t0 = sum(split0), _own_cpu(), time.time()
+    all_connected.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    figures.elapsed = time.time() - t0
+    split1 = cpu_split(server_pid)
+    figures.server_cpu_s = sum(split1) - cpu0
+    figures.server_sys_s = split1[1] - split0[1]
+    figures.client_cpu_s = _own_cpu() - client0
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+    figures.failures = [r for r in results if isinstance(r, BaseException)]
+    figures.latencies_ms = [lat * 1000 for st in stats for lat in st.latencies]
+    figures.accepted = sum(st.acked for st in stats)
+    # The rate is over the send phase: first send to last ack (not the drain that follows).
+    sends = [st.first_send for st in stats if st.first_send]
+    acks = [st.last_ack for st in stats if st.last_ack]
+    figures.send_span = (max(acks) - min(sends)) if sends and acks else figures.elapsed
+    figures.sent = len(specs) * args.messages
+    figures.errors = [e for st in stats for e in st.errors]
+    return figures, stats, warmed
+
+
+async def settle(pid: int, *, seconds: float = 60.0) -> None:
+    """Wait until the server is idle: its background warm-ups (the language model, aiogram)
+    must not be counted as the cost of the messages."""
+    deadline = time.monotonic() + seconds
+    before = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now - before < 0.05:
+            return
+        before = now
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def count_deliveries(
+    figures: RunFigures, specs: list[dict], stats: list[ClientStats], expected: dict[int, list[int]]
+) -> None:
+    for spec, st in zip(specs, stats, strict=True):
+        got = st.received.get(spec["conversation"], [])
+        want = expected.get(spec["conversation"], [])
+        figures.lost += len(set(want) - set(got))
+        figures.duplicated += len(got) - len(set(got))
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def atelier_env(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[str, str]:
     env = {
         "DATABASE_URL": database_url,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WS_SEND_RATE": "1000000/1s",
+        "MESSAGE_SEND_RATE": "1000000/1s",
         # Follow-ups (translation, notifications) go to a broker queue in production; with
         # no Redis they run inline as in `make run`.
         "CELERY_TASK_ALWAYS_EAGER": "false" if args.layer != "memory" else "true",
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": str(workdir / "media"),
-        "DB_CONN_MAX_AGE": "60",
     }
+    if args.production:
+        # The production profile (DEBUG off, startup and deploy checks, the psycopg pool),
+        # with test keys for what it refuses to start without.
+        env.update(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+                "PAYMENT_GATEWAY": "stripe",
+                "STRIPE_SECRET_KEY": "sk_test_bench",
+                "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+                "STRIPE_WEBHOOK_SECRET": "whsec_bench",
+                "STATIC_ROOT": str(workdir / "static"),
+                "DB_POOL": "true",
+            }
+        )
     if args.layer == "memory":
         env["REDIS_URL"] = ""
     else:
@@ -257,123 +504,162 @@ async def main_async(args: argparse.Namespace) -> int:
         env["CHANNEL_LAYER_PREFIX"] = f"bench{uuid.uuid4().hex[:6]}"
         # A throwaway broker database: queued follow-ups are dropped after the run.
         env["CELERY_BROKER_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/15"
+    return env
+
+
+async def run_atelier(args: argparse.Namespace, workdir: Path) -> RunFigures:
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    env = atelier_env(args, workdir, database_url)
     specs = prepare_database(env, args.clients, args.conversations)
     port = free_port()
-    server = subprocess.Popen(
+    server_env = {**os.environ, **env}
+    server_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # this process's setup only
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and app
         [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "core.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets",
-            "--ws-per-message-deflate",
-            "false",
-            "--lifespan",
-            "off",
-            "--log-level",
-            "warning",
-            "--workers",
-            str(args.workers),
+            sys.executable, "-m", "uvicorn", "core.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port),
+            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--lifespan", "off", "--log-level", "warning", "--no-access-log",
+            "--workers", str(args.workers),
         ],
         cwd=ROOT,
-        env={**os.environ, **env},
-    )
+        env=server_env,
+    )  # fmt: skip
     try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                await asyncio.sleep(0.1)
+        wait_for_port(port, server)
         await asyncio.sleep(0.5)
-        await warm_up(f"ws://127.0.0.1:{port}/ws/chat/", specs[0])
-        baseline = rss_kib(server.pid)
-        url = f"ws://127.0.0.1:{port}/ws/chat/"
-        stats = [ClientStats() for _ in specs]
-        all_connected = asyncio.Event()
-        connected_events = [asyncio.Event() for _ in specs]
-        interval = args.seconds / max(args.messages, 1)
-        start_at = time.time() + 2.0
-        tasks = []
-        for spec, st, ev in zip(specs, stats, connected_events, strict=True):
-            tasks.append(
-                asyncio.create_task(
-                    run_client(
-                        url,
-                        spec,
-                        st,
-                        send_count=args.messages,
-                        interval=interval,
-                        start_at=start_at,
-                        connected=ev,
-                        all_connected=all_connected,
-                    )
-                )
-            )
-            if len(tasks) % 100 == 0:
-                await asyncio.sleep(0.2)  # connect in waves, as real clients would
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in connected_events)), timeout=300)
-        held = sum(e.is_set() for e in connected_events)
-        loaded = rss_kib(server.pid)
-        all_connected.set()
-        t0 = time.time()
-        results = await asyncio.gather(*tasks, return_exceptions=True)
-        elapsed = time.time() - t0
+        figures, stats, _ = await drive(
+            "atelier", f"ws://127.0.0.1:{port}/ws/chat/", specs, args, server.pid
+        )
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    failures = [r for r in results if isinstance(r, BaseException)]
-    db_truth = truth(env)
-    lost = duplicated = 0
-    for spec, st in zip(specs, stats, strict=True):
-        got = st.received.get(spec["conversation"], [])
-        expected = db_truth.get(spec["conversation"], [])
-        lost += len(set(expected) - set(got))
-        duplicated += len(got) - len(set(got))
-    latencies = [lat * 1000 for st in stats for lat in st.latencies]
-    accepted = sum(st.acked for st in stats)
-    errors = [e for st in stats for e in st.errors]
+        stop(server)
+    count_deliveries(figures, specs, stats, truth(env))
     print(f"layer               {LAYERS[args.layer]}")
     print(f"database            {database_url.split('@')[-1]}")
+    print(f"profile             {'production (DEBUG off)' if args.production else 'development'}")
     print(f"server workers      {args.workers}")
-    print(f"connections held    {held}/{len(specs)}")
-    print(
-        f"messages accepted   {accepted} (sent {len(specs) * args.messages}) in {elapsed:.1f}s "
-        f"= {accepted / max(elapsed, 1e-9):.0f} msg/s"
+    return figures
+
+
+async def run_ceiling(args: argparse.Namespace) -> RunFigures:
+    per_conversation = max(2, args.clients // args.conversations)
+    specs = []
+    for k in range(args.conversations):
+        for i in range(per_conversation):
+            user = 2 * k + (i % 2) + 1
+            specs.append({"user": user, "conversation": k + 1, "session": f"ceil-{user}"})
+            if len(specs) >= args.clients:
+                break
+        if len(specs) >= args.clients:
+            break
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(ROOT / "bench" / "ws_ceiling.py"), "--port", str(port)], cwd=ROOT
     )
-    print(f"deliveries          {len(latencies)} to the other side")
-    if latencies:
-        print(
-            f"latency ms          p50 {percentile(latencies, 50):.1f}  p95 {percentile(latencies, 95):.1f}  "
-            f"p99 {percentile(latencies, 99):.1f}  max {max(latencies):.1f}  mean {statistics.mean(latencies):.1f}"
+    try:
+        wait_for_port(port, server)
+        figures, stats, warmed = await drive(
+            "ceiling", f"ws://127.0.0.1:{port}/ws/chat/", specs, args, server.pid
         )
-    print(f"lost                {lost}")
-    print(f"duplicated          {duplicated}")
+    finally:
+        stop(server)
+    # No database: every acked message of a room is its truth, seq 1..n.
+    acked: dict[int, int] = collections.Counter()
+    for spec, st in zip(specs, stats, strict=True):
+        acked[spec["conversation"]] += st.acked
+    acked[specs[0]["conversation"]] += warmed
+    count_deliveries(
+        figures, specs, stats, {conv: list(range(1, n + 1)) for conv, n in acked.items()}
+    )
+    return figures
+
+
+def report(figures: RunFigures) -> None:
+    f = figures
+    print(f"connections held    {f.held}/{f.clients}")
+    print(f"handshakes          {f.held} in {f.connect_seconds:.1f}s = {f.handshakes_per_s:.0f}/s")
     print(
-        f"server RSS          {baseline} KiB idle -> {loaded} KiB with {held} sockets "
-        f"(~{(loaded - baseline) / max(held, 1):.0f} KiB/socket incl. session load)"
+        f"messages accepted   {f.accepted} (sent {f.sent}) in {f.elapsed:.1f}s = {f.rate:.0f} msg/s"
     )
-    print(f"client errors       {len(errors)}{(' e.g. ' + errors[0]) if errors else ''}")
+    print(f"deliveries          {len(f.latencies_ms)} to the other side")
+    if f.latencies_ms:
+        lat = f.latencies_ms
+        print(
+            f"latency ms          p50 {percentile(lat, 50):.1f}  p95 {percentile(lat, 95):.1f}  "
+            f"p99 {percentile(lat, 99):.1f}  max {max(lat):.1f}  mean {statistics.mean(lat):.1f}"
+        )
+    print(f"lost                {f.lost}")
+    print(f"duplicated          {f.duplicated}")
     print(
-        f"client failures     {len(failures)}{(' e.g. ' + repr(failures[0])) if failures else ''}"
+        f"server CPU          {f.server_cpu_s:.1f}s ({f.server_sys_s:.1f}s in the kernel) "
+        f"= {f.cpu_us_per_message:.0f} µs/message"
     )
-    ok = (
-        lost == 0
-        and duplicated == 0
-        and not failures
-        and held == len(specs)
-        and accepted == len(specs) * args.messages
+    print(
+        f"server RSS          {f.rss_idle_kib} KiB idle -> {f.rss_loaded_kib} KiB with {f.held} "
+        f"sockets (~{f.kib_per_socket:.0f} KiB/socket incl. session load)"
     )
-    print("RESULT              " + ("OK" if ok else "FAILED"))
-    return 0 if ok else 1
+    busy = f.client_cpu_s / max(f.elapsed, 1e-9)
+    print(
+        f"client CPU          {f.client_cpu_s:.1f}s ({busy:.0%} of one core)"
+        + ("  WARNING: the load generator may be the bottleneck" if busy > 0.8 else "")
+    )
+    print(f"client errors       {len(f.errors)}{(' e.g. ' + f.errors[0]) if f.errors else ''}")
+    print(
+        f"client failures     {len(f.failures)}"
+        f"{(' e.g. ' + repr(f.failures[0])) if f.failures else ''}"
+    )
+
+
+def compare(hub: RunFigures, ceiling: RunFigures) -> None:
+    def p(f: RunFigures, pct: float) -> float:
+        return percentile(f.latencies_ms, pct)
+
+    rows = [
+        ("msg/s sustained", f"{hub.rate:.0f}", f"{ceiling.rate:.0f}", hub.rate / ceiling.rate),
+        ("delivery p50 ms", f"{p(hub, 50):.1f}", f"{p(ceiling, 50):.1f}", None),
+        ("delivery p99 ms", f"{p(hub, 99):.1f}", f"{p(ceiling, 99):.1f}", None),
+        (
+            "server CPU µs/message",
+            f"{hub.cpu_us_per_message:.0f}",
+            f"{ceiling.cpu_us_per_message:.0f}",
+            None,
+        ),
+        (
+            "handshakes/s",
+            f"{hub.handshakes_per_s:.0f}",
+            f"{ceiling.handshakes_per_s:.0f}",
+            hub.handshakes_per_s / ceiling.handshakes_per_s,
+        ),
+        ("KiB/socket", f"{hub.kib_per_socket:.0f}", f"{ceiling.kib_per_socket:.0f}", None),
+        ("lost / duplicated", f"{hub.lost} / {hub.duplicated}", "", None),
+    ]
+    print()
+    print(f"{'figure':<24}{'atelier':>12}{'ceiling':>12}{'ratio':>8}")
+    for name, a, c, ratio in rows:
+        print(f"{name:<24}{a:>12}{c:>12}{(f'{ratio:.2f}' if ratio else ''):>8}")
+    cpu_ratio = hub.cpu_us_per_message / max(ceiling.cpu_us_per_message, 1e-9)
+    print(f"hub CPU per message is {cpu_ratio:.0f}x the bare server's")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="atelier-bench-"))
+    if args.layer != "memory" and not os.environ.get("REDIS_URL"):
+        print("--layer redis/pubsub needs REDIS_URL", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.layer == "memory":
+        print("several workers need a Redis channel layer (--layer redis|pubsub)", file=sys.stderr)
+        return 2
+    hub = await run_atelier(args, workdir)
+    report(hub)
+    ceiling = None
+    if args.ceiling:
+        ceiling = await run_ceiling(args)
+        print()
+        print("ceiling             bare websockets broadcast server (bench/ws_ceiling.py)")
+        report(ceiling)
+        compare(hub, ceiling)
+    print("RESULT              " + ("OK" if hub.ok else "FAILED"))
+    return 0 if hub.ok else 1
 
 
 def main() -> int:
@@ -387,16 +673,42 @@ def main() -> int:
         "--seconds", type=float, default=10.0, help="spread each client's sends over this"
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="offered messages/s over all clients (sets --messages from --seconds)",
+    )
+    parser.add_argument(
         "--layer",
         choices=sorted(LAYERS),
         default="pubsub" if os.environ.get("REDIS_URL") else "memory",
     )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--development",
+        dest="production",
+        action="store_false",
+        help="run the development profile (DEBUG on) instead of production",
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also run the bare websockets server under the same load and print the ratio",
+    )
+    parser.add_argument(
+        "--connect-concurrency", type=int, default=200, help="handshakes in flight at once"
+    )
+    parser.add_argument(
+        "--profile", default="", help="py-spy the hub during the send phase into this file"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     args = parser.parse_args()
     if args.smoke:
         args.clients, args.conversations, args.messages, args.seconds = 6, 3, 3, 1.5
+        args.production = False
+    if args.rate:
+        args.messages = max(1, round(args.rate * args.seconds / args.clients))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65535), hard))
     return asyncio.run(main_async(args))
