@@ -16,13 +16,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
 
 from conversations import selectors, services
-from conversations.events import conversation_group, send_event, user_group
+from conversations.events import (
+    collected_events,
+    conversation_group,
+    send_collected,
+    send_event,
+    user_group,
+)
 from conversations.presence import mark_offline, mark_online, online_user_ids
 from conversations.protocol import (
     PROTOCOL_VERSION,
@@ -64,14 +71,40 @@ def hub_call(func):
     connection. The pool is sized by HUB_THREADS because a send spends most of its time
     waiting (database commit, fan-out round trips to Redis), not computing; the loop's
     default executor (cores + 4 threads) capped a 2-core box at ~40 messages/s.
+
+    Events the work commits are sent from the loop when it returns (one hop for the call,
+    none per event), before the caller answers the client.
     """
-    return database_sync_to_async(func, thread_sensitive=False, executor=_executor())
+    sync = database_sync_to_async(func, thread_sensitive=False, executor=_executor())
+
+    async def call(*args, **kwargs):
+        events: list = []
+        token = collected_events.set(events)
+        try:
+            return await sync(*args, **kwargs)
+        finally:
+            collected_events.reset(token)
+            if events:
+                await send_collected(events)
+
+    return call
 
 
 RESUME_PAGE = 200
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own dispatch first runs ``close_old_connections`` through a hop to its
+        single thread-sensitive thread, for every frame and every event delivered: with a
+        thousand sockets that one thread serialised all of them (docs/performance.md). This
+        consumer never touches the ORM on the loop; its database work runs in ``hub_call``,
+        which closes stale connections on the pool thread that uses them."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.connection_id = bind_websocket_connection(self.scope)  # on every log line
@@ -324,24 +357,28 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 def _send_message(
     *, user, conversation_id: int, client_id: str, text: str, attachments: list[int]
 ) -> services.PostResult:
-    conversation = selectors.conversation_for_writer(user=user, conversation_id=conversation_id)
-    if conversation is None:
-        if selectors.is_read_only_observer(user=user, conversation_id=conversation_id):
-            raise FrameError(
-                "read_only", "Moderators read conversations; act through the moderation console."
-            )
-        raise FrameError("not_found", "No such conversation, or you are not part of it.")
-    # The service applies the send-rate limit (shared by every channel, retries exempt);
-    # its refusals are worded in the sender's language.
+    # The service checks access (on PostgreSQL inside the write itself) and applies the
+    # send-rate limit (shared by every channel, retries exempt); its refusals are worded in
+    # the sender's language.
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
-        return services.post_message(
-            conversation=conversation,
-            author=user,
-            text=text,
-            client_id=client_id,
-            attachment_ids=attachments,
-            channel="web",
-        )
+        try:
+            return services.post_user_message(
+                conversation_id=conversation_id,
+                author=user,
+                text=text,
+                client_id=client_id,
+                attachment_ids=attachments,
+                channel="web",
+            )
+        except services.NotAParticipant:
+            if selectors.is_read_only_observer(user=user, conversation_id=conversation_id):
+                raise FrameError(
+                    "read_only",
+                    "Moderators read conversations; act through the moderation console.",
+                ) from None
+            raise FrameError(
+                "not_found", "No such conversation, or you are not part of it."
+            ) from None
 
 
 def _mark_read(*, user, conversation_id: int, seq: int) -> int | None:

@@ -13,7 +13,9 @@ presence) that have no transaction to wait for.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -42,8 +44,20 @@ def hub_event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"type": "hub.event", "event": {"type": event_type, **payload}}
 
 
+# Set by the socket around one unit of hub work on a pool thread: events committed there are
+# collected and sent from the event loop afterwards (``send_collected``), instead of each
+# hopping back to the loop with async_to_sync while the thread waits.
+collected_events: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextVar(
+    "collected_hub_events", default=None
+)
+
+
 def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None:
     message = hub_event(event_type, payload)
+    collecting = collected_events.get()
+    if collecting is not None:
+        collecting.append((group, message))
+        return
     layer = get_channel_layer()
     if layer is None:
         return
@@ -58,6 +72,22 @@ def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None
 def broadcast_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
     """Send ``event_type`` to ``group`` once the current transaction commits."""
     transaction.on_commit(lambda: send_event_now(group, event_type, payload))
+
+
+async def send_collected(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send events gathered by ``collected_events`` (already committed), all at once."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    results = await asyncio.gather(
+        *(layer.group_send(group, message) for group, message in events), return_exceptions=True
+    )
+    for (group, message), result in zip(events, results, strict=True):
+        if isinstance(result, BaseException):
+            # As in send_event_now: the client's resume recovers a lost fan-out.
+            logger.error(
+                "Fan-out of %s to %s failed", message["event"]["type"], group, exc_info=result
+            )
 
 
 async def send_event(group: str, event_type: str, payload: dict[str, Any]) -> None:

@@ -10,9 +10,14 @@ AWAY_REPLY_KINDS = {MessageKind.TEXT, MessageKind.IMAGE}
 
 
 def needs_translation(message: Message) -> bool:
-    return message.kind in message_translation.TRANSLATABLE_KINDS and bool(
+    if message.kind not in message_translation.TRANSLATABLE_KINDS or not (
         message_translation.translatable_text(message)
-    )
+    ):
+        return False
+    # The send path knows who reads it: nothing to do when every reader shares the
+    # message's (detected) language. Unknown readers or an undetected language: plan it.
+    readers = getattr(message, "reader_languages", None)
+    return readers is None or not message_translation.all_read_in(message.language, readers)
 
 
 def translate(message_id: int) -> int:
@@ -50,6 +55,9 @@ def may_need_away_reply(message: Message) -> bool:
         return False
     if conversation.artisan_id is None or message.author_id != conversation.buyer_id:
         return False
+    known = getattr(message, "artisan_away", None)  # read by the send path's write
+    if known is not None:
+        return known
     return NotificationSettings.objects.filter(
         user_id=conversation.artisan_id, away_enabled=True
     ).exists()

@@ -62,6 +62,12 @@ def _reader_languages(message: Message) -> set[str]:
     return languages
 
 
+def all_read_in(source: str, reader_languages: list[str]) -> bool:
+    """True when every reader's language is the message's own (no translation to plan)."""
+    code = _norm(source)
+    return bool(code) and all(_norm(language) in ("", code) for language in reader_languages)
+
+
 def translatable_text(message: Message) -> str:
     """Free text a reader needs translated (cards: their note; structured fields are UI)."""
     if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE):

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +43,75 @@ class Rate:
         return cls(int(count), float(seconds))
 
 
+# One round trip, atomic, on the Redis every process shares: refill, then take ``cost``
+# tokens (a negative cost gives them back). Returns "0" or the seconds to wait.
+_BUCKET_LUA = """
+local capacity = tonumber(ARGV[1])
+local per_second = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * per_second)
+if cost > 0 and tokens < cost then
+  return tostring((cost - tokens) / per_second)
+end
+tokens = math.min(capacity, tokens - cost)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return '0'
+"""
+_default_cache = cache
+_script = None
+
+
+def _bucket_script():
+    """The token-bucket script on the default cache's Redis, or None (no Redis cache)."""
+    global _script
+    if cache is not _default_cache or not isinstance(caches["default"], RedisCache):
+        return None
+    if _script is None:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2.0, socket_timeout=2.0
+        )
+        _script = client.register_script(_BUCKET_LUA)
+    return _script
+
+
+def _take(key: str, limit: Rate, now: float, cost: int) -> float | None:
+    """Run the bucket on Redis: seconds to wait (0 when taken), None when Redis is not used
+    or unreachable (the caller counts in this process instead)."""
+    script = _bucket_script()
+    if script is None:
+        return None
+    try:
+        waited = script(
+            keys=[caches["default"].make_key(f"bucket:{key}")],
+            args=[limit.tokens, limit.tokens / limit.seconds, now, cost, int(limit.seconds) + 5],
+        )
+    except Exception as error:  # redis.ConnectionError, TimeoutError, ...
+        logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
+        return None
+    return float(waited)
+
+
 def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
     """Take one token from ``key``'s bucket or raise RateLimited with the wait time.
 
-    The bucket is a (tokens, updated_at) pair; refills continuously. Races between two
-    sockets of one user may let one extra message through, which is acceptable here.
+    The bucket is a (tokens, updated_at) pair; refills continuously. On Redis it is one
+    atomic script call; on another cache (development) a get and a set, where two sockets of
+    one person racing may let one extra message through, which is acceptable there.
     """
     limit = Rate.parse(rate)
     now = time.time() if now is None else now
+    waited = _take(key, limit, now, 1)
+    if waited is not None:
+        if waited > 0:
+            raise RateLimited(waited)
+        return
     cache_key = f"bucket:{key}"
     store = cache
     try:
@@ -69,6 +131,31 @@ def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
     except Exception as error:
         logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
         _fallback_cache().set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
+
+
+def refund_token(key: str, rate: str, *, now: float | None = None) -> None:
+    """Give one token back to ``key``'s bucket (an attempt that stored nothing new)."""
+    limit = Rate.parse(rate)
+    now = time.time() if now is None else now
+    if _take(key, limit, now, -1) is not None:
+        return
+    cache_key = f"bucket:{key}"
+    for store in (cache, _fallback_cache()):
+        try:
+            state = store.get(cache_key)
+        except Exception as error:
+            logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
+            continue
+        if state is None:
+            continue
+        tokens, updated = state
+        try:
+            store.set(
+                cache_key, (min(float(limit.tokens), tokens + 1), updated), int(limit.seconds) + 5
+            )
+        except Exception as error:
+            logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
+        return
 
 
 _local_buckets = None

@@ -26,10 +26,17 @@ def serialize_author(message: Message) -> dict[str, Any] | None:
 
 
 def serialize_message(
-    message: Message, *, translations: list[MessageTranslation] | None = None
+    message: Message,
+    *,
+    translations: list[MessageTranslation] | None = None,
+    attachments: list[Attachment] | None = None,
 ) -> dict[str, Any]:
-    """One message as every client sees it; a hidden message keeps only its frame."""
+    """One message as every client sees it; a hidden message keeps only its frame.
+
+    ``attachments``: when the caller knows them (a message just written), no query."""
     hidden = message.is_hidden
+    if attachments is None and not hidden:
+        attachments = list(message.attachments.all())
     data: dict[str, Any] = {
         "id": message.pk,
         "conversation": message.conversation_id,
@@ -39,9 +46,7 @@ def serialize_message(
         "text": "" if hidden else message.text,
         "language": message.language,
         "payload": {} if hidden else message.payload,
-        "attachments": []
-        if hidden
-        else [serialize_attachment(a) for a in message.attachments.all()],
+        "attachments": [] if hidden else [serialize_attachment(a) for a in attachments or ()],
         "client_id": message.client_id,
         "channel": message.channel,
         "created_at": message.created_at.isoformat(),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from conversations import moderation, outbox, search
+from conversations import moderation, outbox, search, send_path
 from conversations.events import broadcast_on_commit, conversation_group, user_group
 from conversations.models import (
     Attachment,
@@ -42,7 +42,7 @@ from conversations.models import (
     ParticipantRole,
     Report,
 )
-from conversations.ratelimit import RateLimited, consume_token
+from conversations.ratelimit import RateLimited, consume_token, refund_token
 from conversations.serializers import serialize_message
 from conversations.translation.detect import detect_language
 from core.audit import record_audit_event
@@ -434,13 +434,12 @@ def post_message(
     client_id = _validate_client_id(client_id)
     if kind not in MessageKind.values:
         raise HubError(_("Unknown message kind."), field="kind")
-    if author is not None and client_id:
-        existing = Message.objects.filter(author=author, client_id=client_id).first()
+    # PostgreSQL without attachments: the access checks ride on the write itself
+    # (conversations/send_path.py); otherwise they are read first, as below.
+    guarded = send_path.available() and not attachment_ids
+    if author is not None and client_id and not guarded:
+        existing = _stored_retry(author=author, client_id=client_id, conversation=conversation)
         if existing is not None:
-            if existing.conversation_id != conversation.pk:
-                raise HubError(
-                    _("client_id was already used in another conversation."), field="client_id"
-                )
             return PostResult(existing, created=False)
     text = _validate_text(text, kind, bool(attachment_ids))
     if not isinstance(attachment_ids, list | tuple) or not all(
@@ -449,51 +448,201 @@ def post_message(
         raise HubError(_("attachments must be a list of attachment ids."), field="attachments")
     if len(attachment_ids) > 10:
         raise HubError(_("At most 10 images per message."), field="attachments")
-    participant_ids = _participant_ids(conversation)
     if author is not None:
         if kind not in USER_KINDS:
             raise HubError(_("People can only send text and image messages."), field="kind")
         if author.is_suspended or not author.is_active:
             raise HubError(_("This account is suspended."), code="suspended")
-        if author.pk not in participant_ids:
-            raise NotAParticipant(_("You are not part of this conversation."))
-        others = [pk for pk in participant_ids if pk != author.pk]
-        if others and Block.objects.filter(blocker_id__in=others, blocked=author).exists():
-            raise Blocked(_("You can no longer message this person."))
-    if conversation.status == ConversationStatus.CLOSED and author is not None:
-        raise HubError(_("This conversation is closed."), code="closed")
+    participant_ids: list[int] = []
+    if not guarded:
+        participant_ids = _participant_ids(conversation)
+        if author is not None:
+            _check_can_write(
+                conversation=conversation, author=author, participant_ids=participant_ids
+            )
     if author is not None:
-        _spend_send_token(author)
+        try:
+            _spend_send_token(author)
+        except SendRateLimited:
+            # A retry of a stored message is answered, never refused (nor charged).
+            existing = (
+                _stored_retry(author=author, client_id=client_id, conversation=conversation)
+                if client_id
+                else None
+            )
+            if existing is None:
+                raise
+            return PostResult(existing, created=False)
     flags = moderation.scan_text(text, _flag_phrases()) if author is not None and text else []
     detected = language if language is not None else (_detect_language(text) if text else "")
+    kind = MessageKind.IMAGE if (attachment_ids and not text and kind == MessageKind.TEXT) else kind
+    surfaces = (
+        surfaces if surfaces is not None else (author is not None or kind in SURFACING_CARD_KINDS)
+    )
     try:
         with transaction.atomic():
-            message = _insert_message(
-                conversation=conversation,
-                author=author,
-                text=text,
-                kind=MessageKind.IMAGE
-                if (attachment_ids and not text and kind == MessageKind.TEXT)
-                else kind,
-                client_id=client_id,
-                payload=payload or {},
-                attachment_ids=attachment_ids,
-                channel=channel,
-                language=detected,
-                flags=flags,
-                participant_ids=participant_ids,
-                surfaces=surfaces
-                if surfaces is not None
-                else (author is not None or kind in SURFACING_CARD_KINDS),
-            )
+            if guarded:
+                message = _insert_guarded(
+                    conversation=conversation,
+                    author=author,
+                    text=text,
+                    kind=kind,
+                    client_id=client_id,
+                    payload=payload or {},
+                    channel=channel,
+                    language=detected,
+                    flags=flags,
+                    surfaces=surfaces,
+                )
+            else:
+                message = _insert_message(
+                    conversation=conversation,
+                    author=author,
+                    text=text,
+                    kind=kind,
+                    client_id=client_id,
+                    payload=payload or {},
+                    attachment_ids=attachment_ids,
+                    channel=channel,
+                    language=detected,
+                    flags=flags,
+                    participant_ids=participant_ids,
+                    surfaces=surfaces,
+                )
+    except _AlreadyStored as stored:
+        _refund_send_token(author)
+        return PostResult(stored.message, created=False)
     except IntegrityError:
-        # A concurrent retry with the same client_id won the race: return its message.
+        # A retry with the same client_id (or a concurrent one that won the race): nothing
+        # of this attempt was written, not even its seq; answer with the stored message.
         if author is not None and client_id:
-            existing = Message.objects.filter(author=author, client_id=client_id).first()
+            existing = _stored_retry(author=author, client_id=client_id, conversation=conversation)
             if existing is not None:
+                _refund_send_token(author)
                 return PostResult(existing, created=False)
         raise
     return PostResult(message, created=True)
+
+
+def post_user_message(
+    *,
+    conversation_id: int,
+    author: User,
+    text: str,
+    client_id: str | None,
+    attachment_ids: Sequence[int] = (),
+    channel: str = Channel.WEB,
+) -> PostResult:
+    """A person's message to a conversation named by id (the socket's hot path).
+
+    Raises NotAParticipant when the conversation does not exist or ``author`` is not in it
+    (one answer for both, so ids cannot be probed), and post_message's other errors. On
+    PostgreSQL without attachments the write checks access itself; no read comes first.
+    """
+    if send_path.available() and not attachment_ids:
+        conversation = Conversation(pk=conversation_id)
+    else:
+        conversation = (
+            Conversation.objects.select_related("buyer", "artisan")
+            .filter(pk=conversation_id, participants__user=author)
+            .first()
+        )
+        if conversation is None:
+            raise NotAParticipant(_("You are not part of this conversation."))
+    try:
+        return post_message(
+            conversation=conversation,
+            author=author,
+            text=text,
+            client_id=client_id,
+            attachment_ids=attachment_ids,
+            channel=channel,
+        )
+    except Conversation.DoesNotExist:
+        raise NotAParticipant(_("You are not part of this conversation.")) from None
+
+
+class _AlreadyStored(Exception):
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+
+def _stored_retry(*, author: User, client_id: str, conversation: Conversation) -> Message | None:
+    """The message ``author`` already stored under ``client_id`` (in this conversation)."""
+    existing = Message.objects.filter(author=author, client_id=client_id).first()
+    if existing is not None and existing.conversation_id != conversation.pk:
+        raise HubError(_("client_id was already used in another conversation."), field="client_id")
+    return existing
+
+
+def _check_can_write(
+    *, conversation: Conversation, author: User, participant_ids: list[int]
+) -> None:
+    if author.pk not in participant_ids:
+        raise NotAParticipant(_("You are not part of this conversation."))
+    others = [pk for pk in participant_ids if pk != author.pk]
+    if others and Block.objects.filter(blocker_id__in=others, blocked=author).exists():
+        raise Blocked(_("You can no longer message this person."))
+    if conversation.status == ConversationStatus.CLOSED:
+        raise HubError(_("This conversation is closed."), code="closed")
+
+
+def _insert_guarded(
+    *,
+    conversation: Conversation,
+    author: User | None,
+    text: str,
+    kind: str,
+    client_id: str | None,
+    payload: dict[str, Any],
+    channel: str,
+    language: str,
+    flags: list[moderation.Flag],
+    surfaces: bool,
+) -> Message:
+    inserted = send_path.insert_message(
+        conversation_id=conversation.pk,
+        author=author,
+        kind=kind,
+        text=text,
+        language=language,
+        client_id=client_id,
+        channel=channel,
+        payload=payload,
+        created_at=timezone.now(),
+        flag_reasons=[{"reason": f.reason, "excerpt": f.excerpt} for f in flags],
+        digests=sorted(search.index_terms(text)) if text else [],
+        surfaces=surfaces,
+    )
+    if inserted is None:
+        _explain_refusal(conversation=conversation, author=author, client_id=client_id)
+    # The caller's object now shows the conversation as the write left it.
+    for field in Conversation._meta.concrete_fields:
+        setattr(conversation, field.attname, getattr(inserted.conversation, field.attname))
+    message = inserted.message
+    message.conversation = conversation
+    # Facts the write read anyway, for the follow-ups' checks (conversations/follow_ups.py).
+    message.reader_languages = inserted.reader_languages
+    message.artisan_away = inserted.artisan_away
+    _fan_out(message=message, participant_ids=inserted.participant_ids, attachments=[])
+    return message
+
+
+def _explain_refusal(
+    *, conversation: Conversation, author: User | None, client_id: str | None
+) -> None:
+    """The guarded write refused: raise what the rule that refused says (nothing was written)."""
+    if author is not None and client_id:
+        existing = _stored_retry(author=author, client_id=client_id, conversation=conversation)
+        if existing is not None:
+            raise _AlreadyStored(existing)
+    current = Conversation.objects.filter(pk=conversation.pk).first()
+    if current is None:
+        raise Conversation.DoesNotExist(f"Conversation {conversation.pk} does not exist.")
+    if author is None:  # pragma: no cover - the guard only refuses people
+        raise HubError(_("This conversation is closed."), code="closed")
+    _check_can_write(conversation=current, author=author, participant_ids=_participant_ids(current))
+    raise HubError(_("This conversation is closed."), code="closed")  # pragma: no cover
 
 
 def _spend_send_token(author: User) -> None:
@@ -506,6 +655,12 @@ def _spend_send_token(author: User) -> None:
         consume_token(f"send:{author.pk}", settings.MESSAGE_SEND_RATE)
     except RateLimited as exc:
         raise SendRateLimited(exc.retry_after) from exc
+
+
+def _refund_send_token(author: User | None) -> None:
+    """Give back the token of an attempt that turned out to be a retry of a stored message."""
+    if author is not None:
+        refund_token(f"send:{author.pk}", settings.MESSAGE_SEND_RATE)
 
 
 def _insert_message(
@@ -568,7 +723,20 @@ def _insert_message(
     if author is not None:
         # The author has read everything up to their own message.
         Participant.objects.filter(conversation=conversation, user=author).update(last_read_seq=seq)
-    data = serialize_message(message)
+    _fan_out(
+        message=message,
+        participant_ids=participant_ids,
+        attachments=None if attachment_ids else [],
+    )
+    return message
+
+
+def _fan_out(
+    *, message: Message, participant_ids: list[int], attachments: list[Attachment] | None
+) -> None:
+    """Events and follow-ups of a message just written (sent and published on commit)."""
+    conversation, seq = message.conversation, message.seq
+    data = serialize_message(message, attachments=attachments)
     broadcast_on_commit(conversation_group(conversation.pk), "message.new", {"message": data})
     for participant_id in participant_ids:
         broadcast_on_commit(
@@ -580,7 +748,6 @@ def _insert_message(
         )
     # Same transaction as the message: a committed message always has its follow-ups.
     outbox.record_follow_ups(message=message)
-    return message
 
 
 @transaction.atomic
