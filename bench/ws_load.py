@@ -316,6 +316,7 @@ class RunFigures:
     server_cpu_s: float = 0.0
     send_span: float = 0.0
     server_sys_s: float = 0.0
+    idle_cpu_share: float = 0.0
     client_cpu_s: float = 0.0
     errors: list[str] = field(default_factory=list)
     failures: list[BaseException] = field(default_factory=list)
@@ -395,6 +396,10 @@ async def drive(
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         await asyncio.sleep(1.0)
+    # What the held sockets cost with nobody sending (pings, timers): not the messages' cost.
+    idle0 = cpu_seconds(server_pid)
+    await asyncio.sleep(3.0)
+    figures.idle_cpu_share = (cpu_seconds(server_pid) - idle0) / 3.0
     split0 = cpu_split(server_pid)
     cpu0, client0, t0 = sum(split0), _own_cpu(), time.time()
     all_connected.set()
@@ -579,7 +584,7 @@ def report(figures: RunFigures) -> None:
     print(f"connections held    {f.held}/{f.clients}")
     print(f"handshakes          {f.held} in {f.connect_seconds:.1f}s = {f.handshakes_per_s:.0f}/s")
     print(
-        f"messages accepted   {f.accepted} (sent {f.sent}) in {f.elapsed:.1f}s = {f.rate:.0f} msg/s"
+        f"messages accepted   {f.accepted} (sent {f.sent}) in {f.send_span:.1f}s = {f.rate:.0f} msg/s"
     )
     print(f"deliveries          {len(f.latencies_ms)} to the other side")
     if f.latencies_ms:
@@ -594,6 +599,7 @@ def report(figures: RunFigures) -> None:
         f"server CPU          {f.server_cpu_s:.1f}s ({f.server_sys_s:.1f}s in the kernel) "
         f"= {f.cpu_us_per_message:.0f} µs/message"
     )
+    print(f"server idle CPU     {f.idle_cpu_share:.0%} of one core with {f.held} sockets held")
     print(
         f"server RSS          {f.rss_idle_kib} KiB idle -> {f.rss_loaded_kib} KiB with {f.held} "
         f"sockets (~{f.kib_per_socket:.0f} KiB/socket incl. session load)"
