@@ -105,13 +105,22 @@ def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
     atomic script call; on another cache (development) a get and a set, where two sockets of
     one person racing may let one extra message through, which is acceptable there.
     """
-    limit = Rate.parse(rate)
-    now = time.time() if now is None else now
-    waited = _take(key, limit, now, 1)
+    waited = _spend(key, Rate.parse(rate), time.time() if now is None else now, 1)
+    if waited > 0:
+        raise RateLimited(waited)
+
+
+def refund_token(key: str, rate: str, *, now: float | None = None) -> None:
+    """Give one token back to ``key``'s bucket (an attempt that stored nothing new)."""
+    _spend(key, Rate.parse(rate), time.time() if now is None else now, -1)
+
+
+def _spend(key: str, limit: Rate, now: float, cost: int) -> float:
+    """Refill ``key``'s bucket, then take ``cost`` tokens (a negative cost gives them back).
+    Returns 0, or the seconds to wait when there are too few (nothing is taken then)."""
+    waited = _take(key, limit, now, cost)
     if waited is not None:
-        if waited > 0:
-            raise RateLimited(waited)
-        return
+        return waited
     cache_key = f"bucket:{key}"
     store = cache
     try:
@@ -124,38 +133,15 @@ def consume_token(key: str, rate: str, *, now: float | None = None) -> None:
         tokens, updated = store.get(cache_key, (float(limit.tokens), now))
     refill = (now - updated) * (limit.tokens / limit.seconds)
     tokens = min(float(limit.tokens), tokens + refill)
-    if tokens < 1:
-        raise RateLimited((1 - tokens) * limit.seconds / limit.tokens)
+    if cost > 0 and tokens < cost:
+        return (cost - tokens) * limit.seconds / limit.tokens
+    state = (min(float(limit.tokens), tokens - cost), now)
     try:
-        store.set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
+        store.set(cache_key, state, int(limit.seconds) + 5)
     except Exception as error:
         logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
-        _fallback_cache().set(cache_key, (tokens - 1, now), int(limit.seconds) + 5)
-
-
-def refund_token(key: str, rate: str, *, now: float | None = None) -> None:
-    """Give one token back to ``key``'s bucket (an attempt that stored nothing new)."""
-    limit = Rate.parse(rate)
-    now = time.time() if now is None else now
-    if _take(key, limit, now, -1) is not None:
-        return
-    cache_key = f"bucket:{key}"
-    for store in (cache, _fallback_cache()):
-        try:
-            state = store.get(cache_key)
-        except Exception as error:
-            logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
-            continue
-        if state is None:
-            continue
-        tokens, updated = state
-        try:
-            store.set(
-                cache_key, (min(float(limit.tokens), tokens + 1), updated), int(limit.seconds) + 5
-            )
-        except Exception as error:
-            logger.warning("Shared cache unavailable for rate limit %s: %s", key, error)
-        return
+        _fallback_cache().set(cache_key, state, int(limit.seconds) + 5)
+    return 0.0
 
 
 _local_buckets = None

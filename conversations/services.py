@@ -436,7 +436,7 @@ def post_message(
         raise HubError(_("Unknown message kind."), field="kind")
     # PostgreSQL without attachments: the access checks ride on the write itself
     # (conversations/send_path.py); otherwise they are read first, as below.
-    guarded = send_path.available() and not attachment_ids
+    guarded = _writes_guarded(attachment_ids)
     if author is not None and client_id and not guarded:
         existing = _stored_retry(author=author, client_id=client_id, conversation=conversation)
         if existing is not None:
@@ -481,34 +481,25 @@ def post_message(
     )
     try:
         with transaction.atomic():
-            if guarded:
-                message = _insert_guarded(
-                    conversation=conversation,
-                    author=author,
-                    text=text,
-                    kind=kind,
-                    client_id=client_id,
-                    payload=payload or {},
-                    channel=channel,
-                    language=detected,
-                    flags=flags,
-                    surfaces=surfaces,
+            written = dict(
+                conversation=conversation,
+                author=author,
+                text=text,
+                kind=kind,
+                client_id=client_id,
+                payload=payload or {},
+                channel=channel,
+                language=detected,
+                flags=flags,
+                surfaces=surfaces,
+            )
+            message = (
+                _insert_guarded(**written)
+                if guarded
+                else _insert_message(
+                    **written, attachment_ids=attachment_ids, participant_ids=participant_ids
                 )
-            else:
-                message = _insert_message(
-                    conversation=conversation,
-                    author=author,
-                    text=text,
-                    kind=kind,
-                    client_id=client_id,
-                    payload=payload or {},
-                    attachment_ids=attachment_ids,
-                    channel=channel,
-                    language=detected,
-                    flags=flags,
-                    participant_ids=participant_ids,
-                    surfaces=surfaces,
-                )
+            )
     except _AlreadyStored as stored:
         _refund_send_token(author)
         return PostResult(stored.message, created=False)
@@ -539,7 +530,7 @@ def post_user_message(
     (one answer for both, so ids cannot be probed), and post_message's other errors. On
     PostgreSQL without attachments the write checks access itself; no read comes first.
     """
-    if send_path.available() and not attachment_ids:
+    if _writes_guarded(attachment_ids):
         conversation = Conversation(pk=conversation_id)
     else:
         conversation = (
@@ -560,6 +551,11 @@ def post_user_message(
         )
     except Conversation.DoesNotExist:
         raise NotAParticipant(_("You are not part of this conversation.")) from None
+
+
+def _writes_guarded(attachment_ids: Sequence[int]) -> bool:
+    """Whether post_message takes the one-statement write (PostgreSQL, no images)."""
+    return send_path.available() and not attachment_ids
 
 
 class _AlreadyStored(Exception):
