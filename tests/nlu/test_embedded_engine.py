@@ -169,13 +169,13 @@ def test_concurrent_first_parses_train_only_once(monkeypatch):
 
 # Measured on nlu/heldout/heldout.yml (docs/nlu.md has the figures); each floor sits a
 # little under the measurement so that data edits have room, and training is
-# deterministic, so falling under one is a real regression. On 2026-12-03: 0.938
-# (de 0.933, en 0.958, es 0.942, fr 0.917), entity micro F1 0.907, out-of-scope recall 0.775.
+# deterministic, so falling under one is a real regression. On 2026-12-04: 0.948
+# (de 0.950, en 0.958, es 0.967, fr 0.917), entity micro F1 0.905, out-of-scope recall 0.925.
 EMBEDDED_FLOORS = {
     "intent_accuracy": 0.92,
     "each_language": 0.90,
     "entity_micro_f1": 0.88,
-    "out_of_scope_recall": 0.75,
+    "out_of_scope_recall": 0.85,
 }
 
 
