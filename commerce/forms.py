@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.db.models import prefetch_related_objects
 from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -114,7 +115,9 @@ class BuyForm(forms.Form):
     def __init__(self, *args: Any, product: Product, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.product = product
-        for option in product.options.prefetch_related("values"):
+        # The view may have prefetched options and values already; this loads only what is missing.
+        prefetch_related_objects([product], "options__values")
+        for option in product.options.all():
             name = f"option_{option.pk}"
             if option.kind == OptionKind.CHOICE:
                 choices = [("", "—")] if not option.required else []

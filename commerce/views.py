@@ -121,8 +121,11 @@ def shop_list(request: HttpRequest) -> HttpResponse:
 
 
 def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
-    shop = get_object_or_404(selectors.public_shops().select_related("user"), slug=slug)
+    shop = get_object_or_404(
+        selectors.public_shops().select_related("user").prefetch_related("photos"), slug=slug
+    )
     products = selectors.listed_products().filter(shop=shop)
+    photos = list(shop.photos.all())
     response_hours = getattr(
         getattr(shop.user, "notification_settings", None), "usual_response_hours", None
     )
@@ -132,9 +135,9 @@ def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "shop": shop,
             "products": products,
-            "photos": shop.photos.all(),
+            "photos": photos,
             "page_url": absolute_url(request.path),
-            "og_image": _first_image_url(shop),
+            "og_image": _first_image_url(shop, photos),
             "response_hours": response_hours,
             "following": selectors.is_following(request.user, shop),
             "rating": selectors.rating_summary(shop=shop),
@@ -143,8 +146,8 @@ def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _first_image_url(shop: ArtisanProfile) -> str:
-    photo = shop.photos.first()
+def _first_image_url(shop: ArtisanProfile, photos: list[Any]) -> str:
+    photo = photos[0] if photos else None
     if photo:
         return absolute_url(photo.image.url)
     product_photo = (
@@ -157,17 +160,21 @@ def _first_image_url(shop: ArtisanProfile) -> str:
 
 def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(
-        selectors.listed_products().prefetch_related("options__values"),
+        selectors.listed_products()
+        .select_related("shop__user", "shop__shipping_profile")
+        .prefetch_related("options__values", "shop__shipping_profile__rates"),
         shop__slug=slug,
         slug=product_slug,
     )
-    first_photo = product.photos.first()
+    photos = list(product.photos.all())  # prefetched by listed_products
+    first_photo = photos[0] if photos else None
+    shop_profile = getattr(product.shop, "shipping_profile", None)
     home = shipping.default_address(request.user)
     picked = (request.GET.get("ship_to") or "").upper()
     ship_country = (
         picked
         if picked and picked in dict(country_choices())
-        else (home.country.code if home else shipping.origin_country(product.shop.user))
+        else (home.country.code if home else (product.shop.country or "").upper())
     )
     quote = shipping.quote_shipping(
         artisan=product.shop.user,
@@ -175,6 +182,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
         subtotal=product.price,
         currency=product.currency,
         lead_time_days=product.lead_time_days,
+        shop=product.shop,
     )
     return render(
         request,
@@ -186,7 +194,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "ship_country": ship_country,
             "ship_country_name": dict(country_choices()).get(ship_country, ""),
             "country_choices": country_choices()[1:],
-            "shipping_profile": getattr(product.shop, "shipping_profile", None),
+            "shipping_profile": shop_profile,
             # Choices carried back from sign-in (or a failed order) are pre-selected.
             "buy_form": BuyForm(product=product, initial=_chosen_query(request.GET)),
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),

@@ -304,6 +304,7 @@ def quote_shipping(
     currency: str,
     lead_time_days: int = 0,
     today: dt.date | None = None,
+    shop: ArtisanProfile | None = None,
 ) -> ShippingQuote | None:
     """Shipping cost and delivery window for a parcel from ``artisan`` to ``country``.
 
@@ -311,15 +312,21 @@ def quote_shipping(
     processing time + the zone's transit days. Free when ``subtotal`` reaches the profile's
     threshold (same currency). ``None`` when the artisan does not ship there (no profile or
     no matching zone); an artisan without a profile ships for free in 3–10 days.
+
+    A caller that already holds the artisan's ``shop`` (with ``shipping_profile`` and its
+    ``rates`` loaded, as the product page does) passes it and saves those queries.
     """
     today = today or timezone.localdate()
     country = (country or "").upper()
-    shop = ArtisanProfile.objects.filter(user=artisan).first()
-    profile = (
-        ShippingProfile.objects.filter(shop=shop).prefetch_related("rates").first()
-        if shop
-        else None
-    )
+    if shop is None:
+        shop = ArtisanProfile.objects.filter(user=artisan).first()
+        profile = (
+            ShippingProfile.objects.filter(shop=shop).prefetch_related("rates").first()
+            if shop
+            else None
+        )
+    else:
+        profile = getattr(shop, "shipping_profile", None)
     if profile is None:
         start = today + dt.timedelta(days=int(lead_time_days))
         return ShippingQuote(
