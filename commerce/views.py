@@ -174,7 +174,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     ship_country = (
         picked
         if picked and picked in dict(country_choices())
-        else (home.country.code if home else (product.shop.country or "").upper())
+        else (home.country.code if home else shipping.shop_origin_country(product.shop))
     )
     quote = shipping.quote_shipping(
         artisan=product.shop.user,

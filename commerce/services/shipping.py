@@ -338,7 +338,7 @@ def quote_shipping(
             transit_days_min=3,
             transit_days_max=10,
         )
-    rate = _rate_for(profile, origin=(shop.country or "").upper(), country=country)
+    rate = _rate_for(profile, origin=shop_origin_country(shop), country=country)
     if rate is None:
         return None
     amount = rate.price
@@ -367,7 +367,11 @@ def quote_shipping(
 
 
 def origin_country(artisan: User) -> str:
-    shop = ArtisanProfile.objects.filter(user=artisan).first()
+    return shop_origin_country(ArtisanProfile.objects.filter(user=artisan).first())
+
+
+def shop_origin_country(shop: ArtisanProfile | None) -> str:
+    """The country a shop ships from (upper-case ISO code; empty when unknown)."""
     return (shop.country or "").upper() if shop else ""
 
 
