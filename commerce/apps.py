@@ -28,3 +28,8 @@ class CommerceConfig(AppConfig):
         from commerce.campaign_delivery import register_commerce_channels
 
         register_commerce_channels()
+
+        # Anonymous pages cached per language forget a shop when its listing changes.
+        from commerce import page_cache
+
+        page_cache.connect()

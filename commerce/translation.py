@@ -41,6 +41,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
+from commerce import page_cache
 from commerce.errors import InvalidInput, NotAllowed
 from conversations.glossary import translation_options
 from conversations.models import ContentTranslation, TranslationStatus
@@ -262,6 +263,7 @@ class _TranslationSlot:
             ContentTranslation.objects.filter(pk=row.pk, is_manual_override=False).update(
                 **values, updated_at=timezone.now()
             )
+            page_cache.content_changed(self.content_type, self.object_id)
 
 
 def translate_listing_fields(

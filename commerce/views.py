@@ -73,6 +73,7 @@ from commerce.services.reviews import can_review, leave_review
 from conversations.models import Conversation
 from conversations.services import HubError
 from core.decorators import reauth_redirect, role_required, seller_required, sensitive_action
+from core.pagecache import CATEGORIES, cache_public_page, shop_scope
 from core.security import is_recently_authenticated
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,16 @@ def _fail(request: HttpRequest, error: CommerceError | HubError) -> None:
 # --- Storefront ----------------------------------------------------------------------------
 
 
+@cache_public_page(
+    query_keys={
+        "q": r".{0,100}",
+        "category": r"[-\w]{0,60}",
+        "region": r".{0,80}",
+        "min_price": r"\d{0,7}(\.\d{1,2})?",
+        "max_price": r"\d{0,7}(\.\d{1,2})?",
+        "page": r"\d{1,4}",
+    }
+)
 def shop_list(request: HttpRequest) -> HttpResponse:
     form = ShopFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
@@ -120,6 +131,12 @@ def shop_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _shop_scopes(*, slug: str, **_: Any) -> tuple[str, ...]:
+    """A shop's own pages change with that shop (and the category names), not with others."""
+    return (shop_scope(slug), CATEGORIES)
+
+
+@cache_public_page(scopes=_shop_scopes)
 def shop_profile(request: HttpRequest, slug: str) -> HttpResponse:
     shop = get_object_or_404(
         selectors.public_shops().select_related("user").prefetch_related("photos"), slug=slug
@@ -158,6 +175,11 @@ def _first_image_url(shop: ArtisanProfile, photos: list[Any]) -> str:
     return absolute_url(settings.MEDIA_URL + product_photo) if product_photo else ""
 
 
+@cache_public_page(
+    scopes=_shop_scopes,
+    query_keys={"ship_to": r"[A-Za-z]{2}", "quantity": r"\d{1,2}"},
+    query_prefixes={"option_": r"\d{1,12}"},  # choice ids; a text option is not cached
+)
 def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpResponse:
     product = get_object_or_404(
         selectors.listed_products()

@@ -178,11 +178,15 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py's async pool raises (not waits) past max_connections (default
                 # 100); a burst of reconnecting sockets needs more (bench/ws_load.py).
+                # Several Redis servers shard the layer (channels-redis hashes each channel
+                # and group name onto one of them; every process must list them in the same
+                # order): CHANNEL_LAYER_HOSTS, comma-separated. Default: REDIS_URL alone.
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": address,
                         "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=2000),
                     }
+                    for address in env.list("CHANNEL_LAYER_HOSTS", default=[REDIS_URL])
                 ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="atelier"),
                 **(
@@ -202,6 +206,13 @@ if REDIS_URL:
             "OPTIONS": {
                 "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=2.0),
                 "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=2.0),
+                # Under ASGI each concurrent sync request has its own thread, and every page
+                # reads the cache (page cache, rate limits): redis-py's default pool raises
+                # past 100 connections; this one makes a request wait up to
+                # CACHE_POOL_TIMEOUT for a free connection instead.
+                "pool_class": "redis.BlockingConnectionPool",
+                "max_connections": env.int("CACHE_MAX_CONNECTIONS", default=200),
+                "timeout": env.float("CACHE_POOL_TIMEOUT", default=5.0),
             },
         }
     }
@@ -212,6 +223,11 @@ else:
 # fall-back to this process's memory while it is unreachable (core/ratelimits.py).
 CACHES["ratelimit"] = {"BACKEND": "core.ratelimits.ResilientCache", "LOCATION": "default"}
 RATELIMIT_USE_CACHE = "ratelimit"
+# Signed-out storefront, catalogue, shop and product pages, cached per language in the
+# default cache for this many seconds (core/pagecache.py; invalidated when a listing
+# changes, the TTL is only a safety net). 0 turns it off; off by default while developing,
+# so a template edit shows at once.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=0 if DEBUG else 300)
 RATELIMIT_VIEW = "core.ratelimits.too_many_requests"
 # Requests per address (or per person) in django-ratelimit's notation; "" turns one off.
 RATE_LIMITS = {

@@ -33,6 +33,7 @@ from core.forms import (
 from core.gdpr import erase_personal_data, export_personal_data
 from core.http import safe_next_url
 from core.models import AuditEvent, Consent, User
+from core.pagecache import cache_public_page
 from core.ratelimits import ip_key, rate
 
 PENDING_2FA_KEY = "atelier_pending_2fa_user"
@@ -75,6 +76,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     return django_set_language(request)
 
 
+@cache_public_page()  # the newest pieces: catalogue-wide
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
 

@@ -110,6 +110,9 @@ def _isolated_cache(settings):
     for conf in caches.values():
         conf["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"
     settings.CACHES = caches
+    # The signed-out page cache is on in every test (it is off in DEBUG development), so
+    # each page test also proves that what it changed reaches the next signed-out reader.
+    settings.PAGE_CACHE_SECONDS = 300
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commerce import page_cache
 from commerce.errors import (
     CommerceError,
     IllegalTransition,
@@ -331,6 +332,7 @@ def cancel_order(*, actor: User, order: Order, note: str = "") -> Order:
         Product.objects.filter(pk=order.product_id).update(
             stock_quantity=(order.product.stock_quantity or 0) + quantity
         )
+        page_cache.shop_changed(page_cache.shop_of(order.product))
     return order
 
 

@@ -26,6 +26,13 @@ from commerce.models import (
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These tests count the queries of a render; a signed-out page cache hit runs none
+    (tests/commerce/test_page_cache.py)."""
+    settings.PAGE_CACHE_SECONDS = 0
+
+
 def _product(artisan, n: int, *, options: int, photos: int):
     product = services.create_product(
         artisan=artisan,
