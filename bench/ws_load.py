@@ -168,6 +168,7 @@ async def run_client(
     all_connected: asyncio.Event,
     handshakes: asyncio.Semaphore,
     drain_seconds: float = 120.0,
+    expect_in_conversation: int = 0,
 ) -> None:
     import websockets
 
@@ -232,7 +233,15 @@ async def run_client(
         deadline = time.time() + drain_seconds
         while stats.acked + len(stats.errors) < send_count and time.time() < deadline:
             await asyncio.sleep(0.2)
-        await asyncio.sleep(3.0)
+        if expect_in_conversation:
+            # Until this conversation's every message has arrived (or the drain deadline).
+            while (
+                len(set(stats.received[conv])) < expect_in_conversation
+                and time.time() < deadline + 30
+            ):
+                await asyncio.sleep(0.1)
+        else:
+            await asyncio.sleep(3.0)
         reader_task.cancel()
 
 

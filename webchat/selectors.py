@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from commerce.models import Product
 from commerce.selectors import listed_products
@@ -170,21 +170,18 @@ def labels_by_conversation(*, owner: User, conversation_ids: list[int]) -> dict[
 
 
 def last_previews(*, conversation_ids: list[int]) -> dict[int, Message]:
-    """The latest message of each conversation (one query per page of the list)."""
-    latest: dict[int, Message] = {}
+    """The latest message of each conversation: one indexed query, one row per conversation.
+
+    A conversation's ``last_seq`` is the seq of its newest message (the hub assigns seqs
+    gaplessly in the same transaction as the insert), so this reads exactly the page's
+    previews — not every message of every conversation on the page, each decrypted.
+    """
     if not conversation_ids:
-        return latest
-    rows = (
-        Message.objects.filter(conversation_id__in=conversation_ids)
-        .order_by("conversation_id", "-seq")
-        .only("conversation_id", "seq", "text", "kind", "payload", "hidden_at", "author_id")
-    )
-    # SQLite has no DISTINCT ON; pages are small (25), so walking them is cheap enough.
-    for message in rows.iterator():
-        latest.setdefault(message.conversation_id, message)
-        if len(latest) == len(conversation_ids):
-            break
-    return latest
+        return {}
+    rows = Message.objects.filter(
+        conversation_id__in=conversation_ids, seq=F("conversation__last_seq")
+    ).only("conversation_id", "seq", "text", "kind", "payload", "hidden_at", "author_id")
+    return {message.conversation_id: message for message in rows}
 
 
 def has_blocked(*, blocker: User, blocked: User | None) -> bool:
