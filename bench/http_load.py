@@ -487,16 +487,22 @@ async def main_async(args: argparse.Namespace) -> int:
             print(collected.stderr[-3000:])
             return 2
         port = free_port()
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-            [
+        if args.server == "gunicorn":
+            # HTTP under WSGI (the sockets stay on uvicorn; docs/scaling.md).
+            command = [
+                sys.executable, "-m", "gunicorn", "core.wsgi:application",
+                "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                "--worker-class", "gthread", "--threads", str(args.threads),
+                "--log-level", "warning", "--keep-alive", "75",
+            ]  # fmt: skip
+        else:
+            command = [
                 sys.executable, "-m", "uvicorn", "core.asgi:application",
                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
                 "--lifespan", "off", "--log-level", "warning", "--no-access-log",
                 "--ws", "websockets-sansio",
-            ],
-            cwd=ROOT,
-            env=child_env,
-        )  # fmt: skip
+            ]  # fmt: skip
+        server = subprocess.Popen(command, cwd=ROOT, env=child_env)  # noqa: S603 - our app
         try:
             wait_for_port(port, server)
             await asyncio.sleep(0.5)
@@ -509,7 +515,10 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"database            {database_url.split('@')[-1].split('/')[-1]}")
         print(f"cache               {'Redis' if env['REDIS_URL'] else 'in-process memory'}")
         print(f"page cache          {args.page_cache_seconds} s")
-        print(f"server workers      {args.workers}")
+        print(
+            f"server              {args.server}, {args.workers} workers"
+            + (f" x {args.threads} threads" if args.server == "gunicorn" else "")
+        )
         print(f"connections         {args.connections}, {args.seconds:g} s per page")
         print(
             f"dataset             {len(data.shops)} shops, {len(data.products)} products, "
@@ -524,6 +533,13 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "gunicorn"),
+        default="uvicorn",
+        help="uvicorn (ASGI, as `make run`) or gunicorn gthread workers (WSGI)",
+    )
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--shops", type=int, default=200)
     parser.add_argument("--products", type=int, default=5000)
