@@ -193,9 +193,10 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     shop_profile = getattr(product.shop, "shipping_profile", None)
     home = shipping.default_address(request.user)
     picked = (request.GET.get("ship_to") or "").upper()
+    country_names = dict(country_choices())
     ship_country = (
         picked
-        if picked and picked in dict(country_choices())
+        if picked and picked in country_names
         else (home.country.code if home else shipping.shop_origin_country(product.shop))
     )
     quote = shipping.quote_shipping(
@@ -214,8 +215,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "shop": product.shop,
             "quote": quote,
             "ship_country": ship_country,
-            "ship_country_name": dict(country_choices()).get(ship_country, ""),
-            "country_choices": country_choices()[1:],
+            "ship_country_name": country_names.get(ship_country, ""),
             "shipping_profile": shop_profile,
             # Choices carried back from sign-in (or a failed order) are pre-selected.
             "buy_form": BuyForm(product=product, initial=_chosen_query(request.GET)),

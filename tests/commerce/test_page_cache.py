@@ -208,3 +208,14 @@ def test_off_when_the_setting_is_zero(client, piece, settings):
     settings.PAGE_CACHE_SECONDS = 0
     client.get("/")
     assert not client.get("/").has_header(HEADER)
+
+
+def test_ship_to_options_are_in_the_readers_language_with_one_chosen(client, piece):
+    url = _product_url(piece)
+    french = client.get(url, {"ship_to": "DE"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<option value="DE" selected>Allemagne</option>' in french
+    ship_to = re.search(r'<select id="ship-to".*?</select>', french, re.S)[0]
+    assert ship_to.count(" selected>") == 1
+    english = client.get(url, {"ship_to": "JP"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<option value="JP" selected>Japan</option>' in english
+    assert '<option value="DE">Germany</option>' in english
