@@ -102,6 +102,7 @@ bench: install
 	@$(BIN)/python bench/nlu_accuracy.py
 	@$(BIN)/python bench/langdetect_accuracy.py
 	@$(BIN)/python bench/ws_load.py
+	@$(BIN)/python bench/http_load.py
 
 # Backups (core/backup.py, docs/operations.md): BACKUP_DIR, BACKUP_KEEP from the environment.
 BACKUP ?= latest
