@@ -50,6 +50,7 @@ from ws_load import (  # noqa: E402 - after the path set-up above
     ensure_database,
     free_port,
     percentile,
+    session_for,
     stop,
     wait_for_port,
 )
@@ -190,18 +191,6 @@ def build_catalogue(*, shops: int, products: int) -> None:
     )
 
 
-def _session_for(user) -> str:
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
-
-
 def prepare(env: dict[str, str], args: argparse.Namespace) -> Dataset:
     """Migrate and build the dataset once (a later run on the same database reuses it)."""
     ensure_database(env["DATABASE_URL"])
@@ -243,7 +232,7 @@ def prepare(env: dict[str, str], args: argparse.Namespace) -> Dataset:
         :200
     ]:
         if conversation.buyer_id not in buyer_sessions:
-            buyer_sessions[conversation.buyer_id] = _session_for(conversation.buyer)
+            buyer_sessions[conversation.buyer_id] = session_for(conversation.buyer)
         threads.append((conversation.pk, buyer_sessions[conversation.buyer_id]))
     rng = random.Random(7)
     rng.shuffle(shops)
@@ -251,7 +240,7 @@ def prepare(env: dict[str, str], args: argparse.Namespace) -> Dataset:
     return Dataset(
         shops=shops,
         products=products,
-        artisan_sessions=[_session_for(user) for user in drill_artisans],
+        artisan_sessions=[session_for(user) for user in drill_artisans],
         threads=threads,
     )
 

@@ -114,6 +114,19 @@ def ensure_database(database_url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def session_for(user) -> str:
+    """A signed-in session of ``user`` in the database, as a sign-in makes; its key."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
 def prepare_database(env: dict[str, str], clients: int, conversations: int) -> list[dict]:
     """Migrate, create people/conversations/sessions; return one spec per client."""
     ensure_database(env["DATABASE_URL"])
@@ -124,8 +137,6 @@ def prepare_database(env: dict[str, str], clients: int, conversations: int) -> l
     import django
 
     django.setup()
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
 
     from conversations.models import Conversation, Participant
@@ -146,12 +157,7 @@ def prepare_database(env: dict[str, str], clients: int, conversations: int) -> l
         Participant.objects.create(conversation=conv, user=artisan, role="artisan")
         for i in range(per_conversation):
             user = buyer if i % 2 == 0 else artisan
-            session = SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
-            specs.append({"user": user.pk, "conversation": conv.pk, "session": session.session_key})
+            specs.append({"user": user.pk, "conversation": conv.pk, "session": session_for(user)})
             if len(specs) >= clients:
                 return specs
     return specs

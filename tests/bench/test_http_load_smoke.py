@@ -4,32 +4,17 @@ with no error, and the signed-out pages come from the page cache after their fir
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.support import own_database, run_bench
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_http_load_smoke_serves_every_page_without_errors():
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DATABASE_URL"
-    }
-    env.pop("ATELIER_TESTING", None)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    command = [sys.executable, "bench/http_load.py", "--smoke"]
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith(("postgres://", "postgresql://")):
-        command += ["--database-url", database_url.rsplit("/", 1)[0] + "/atelier_http_smoke"]
-    result = subprocess.run(  # noqa: S603 - our own interpreter and bench script
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    result = run_bench("http_load.py", "--smoke", *own_database("atelier_http_smoke"), timeout=300)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr[-3000:]
     assert "RESULT              OK" in out

@@ -9,14 +9,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench.support import run_bench
 from tests.conftest import require_or_skip
-
-ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,20 +25,7 @@ def test_two_hosts_and_two_redis_shards_lose_and_repeat_nothing():
         os.geteuid() == 0 and bool(shutil.which("ip")) and bool(shutil.which("redis-server")),
         "needs root, iproute2 (ip netns) and redis-server",
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PYTEST") and k not in ("ATELIER_TESTING", "DJANGO_SETTINGS_MODULE")
-    }
-    result = subprocess.run(  # noqa: S603 - our own interpreter and bench script
-        [sys.executable, "bench/multihost.py", "--conversations", "12", "--messages", "3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_bench("multihost.py", "--conversations", "12", "--messages", "3", timeout=300)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr[-3000:]
     assert "connections held    24/24" in out

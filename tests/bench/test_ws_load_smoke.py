@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.support import own_database, run_bench
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -17,21 +12,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_ws_load_smoke_delivers_everything_once():
     # Runs its own uvicorn and database; on CI the channel layer is Redis (pub/sub) and the
     # database a PostgreSQL one of its own (SQLite's single writer timed out under CI load).
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DATABASE_URL"
-    }
-    command = [sys.executable, "bench/ws_load.py", "--smoke", "--ceiling"]
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith(("postgres://", "postgresql://")):
-        command += ["--database-url", database_url.rsplit("/", 1)[0] + "/atelier_bench_smoke"]
-    result = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    result = run_bench(
+        "ws_load.py", "--smoke", "--ceiling", *own_database("atelier_bench_smoke"), timeout=240
     )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr[-3000:]
