@@ -269,17 +269,23 @@ def _card_text(message: Message, *, chat_id: int, language: str) -> OutboundText
     return OutboundText(chat_id=chat_id, text=_clip(text, MAX_TEXT), reply_markup=keyboard)
 
 
-def csat_question(*, chat_id: int, reference: str, score: int | None) -> OutboundText:
+def csat_question(
+    *, chat_id: int, reference: str, score: int | None, closed: bool = False
+) -> OutboundText:
     """The CSAT question as its own Telegram message (Telegram never edits a sent order
     card): the order, the question, the answer once given, and five buttons 1–5 in the
     buyer's language. The button handler (bots/routers/csat.py) edits the same message
     with this after a tap. Call inside ``translation.override``."""
-    card = render_csat_card({"order": reference, "score": score}, for_buyer=True)
+    card = render_csat_card({"order": reference, "score": score, "closed": closed}, for_buyer=True)
     option = csat_strings()["option"]
-    keyboard = csat_keyboard(
-        reference=reference,
-        labels={value: option % {"score": value} for value in range(1, 6)},
-        chosen=score,
+    keyboard = (
+        None  # refunded: nothing left to answer
+        if closed
+        else csat_keyboard(
+            reference=reference,
+            labels={value: option % {"score": value} for value in range(1, 6)},
+            chosen=score,
+        )
     )
     text = "\n".join([f"⭐ {card.title}", *card.lines])
     return OutboundText(chat_id=chat_id, text=text, reply_markup=keyboard)
@@ -317,7 +323,8 @@ def render_message(
         if message.kind == MessageKind.ORDER_UPDATE and payload.get("card") == "csat":
             reference = str(payload.get("order") or "")
             score = csat_score(payload)
-            return [csat_question(chat_id=chat_id, reference=reference, score=score)]
+            closed = payload.get("closed") is True
+            return [csat_question(chat_id=chat_id, reference=reference, score=score, closed=closed)]
         if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE) and payload.get("card"):
             return [_card_text(message, chat_id=chat_id, language=language)]
         if message.kind == MessageKind.SYSTEM and payload.get("event"):

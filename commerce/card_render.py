@@ -148,6 +148,7 @@ def csat_strings() -> dict[str, str]:
         "change": _("You can change your answer: choose another number."),
         "buyer_rated": _("The buyer rated this order %(score)s out of 5"),
         "waiting": _("Waiting for the buyer's answer."),
+        "closed": _("This order was refunded, so it can no longer be rated."),
     }
 
 
@@ -331,12 +332,15 @@ def render_csat_card(payload: dict[str, Any], *, for_buyer: bool = True) -> Rend
     csat = strings["csat"]
     reference = str(payload.get("order") or "")
     score = csat_score(payload)
+    closed = payload.get("closed") is True
     if for_buyer:
         lines = [csat["question"]]
         if score is not None:
-            lines += [csat["rated"] % _Facts(score=score), csat["change"]]
+            lines += [csat["rated"] % _Facts(score=score)]
+        lines += [csat["closed"]] if closed else ([csat["change"]] if score is not None else [])
     else:
-        lines = [csat["buyer_rated"] % _Facts(score=score) if score else csat["waiting"]]
+        answer = csat["buyer_rated"] % _Facts(score=score) if score else None
+        lines = [answer or (csat["closed"] if closed else csat["waiting"])]
     return RenderedCard(
         kind="csat",
         title=strings["order_title"] % _Facts(reference=reference),

@@ -29,9 +29,19 @@ CHANNELS = ("web", "telegram")
 RATEABLE = (OrderStatus.DELIVERED,)
 
 
-def csat_card_payload(*, reference: str, score: int | None) -> dict[str, object]:
-    """The card's facts: which order, and the buyer's answer (``None`` until they tap)."""
-    return {"card": CSAT_CARD, "order": reference, "score": score}
+def CLOSED_MESSAGE() -> str:  # noqa: N802 - a message, read in the reader's language
+    return _("This order was refunded, so it can no longer be rated.")
+
+
+def csat_card_payload(
+    *, reference: str, score: int | None, closed: bool = False
+) -> dict[str, object]:
+    """The card's facts: which order, the buyer's answer (``None`` until they tap) and, once
+    the order is refunded, ``closed`` (no more answers: clients draw no buttons)."""
+    payload: dict[str, object] = {"card": CSAT_CARD, "order": reference, "score": score}
+    if closed:
+        payload["closed"] = True
+    return payload
 
 
 def csat_card_message(order: Order) -> Message | None:
@@ -68,6 +78,8 @@ def rate_order(*, buyer: User, order: Order, score: object, channel: str) -> Csa
     order = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
     if order.buyer_id != buyer.pk:
         raise NotAllowed(_("Sorry, only the person who placed this order can rate it."))
+    if order.status == OrderStatus.REFUNDED:
+        raise InvalidInput(CLOSED_MESSAGE())
     if order.status not in RATEABLE:
         raise InvalidInput(_("You can rate an order once it has been delivered."))
     value = _score(score)
@@ -94,3 +106,19 @@ def rate_order(*, buyer: User, order: Order, score: object, channel: str) -> Csa
             },
         )
     return rating
+
+
+def close_rating(*, order: Order) -> None:
+    """The order left the delivered state (a refund): its CSAT card shows no buttons any
+    more, for every reader and tab (``message.updated``); a given answer stays shown."""
+    message = csat_card_message(order)
+    if message is None or (message.payload or {}).get("closed"):
+        return
+    score = CsatRating.objects.filter(order=order).values_list("score", flat=True).first()
+    update_card(
+        message=message,
+        payload={
+            **csat_card_payload(reference=order.reference, score=score, closed=True),
+            "updated_at": timezone.now().isoformat(),
+        },
+    )

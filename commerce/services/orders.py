@@ -44,7 +44,7 @@ from commerce.models import (
 from commerce.services.cards import post_milestone, publish_order_card
 from commerce.services.catalog import price_selection
 from commerce.services.context import ContextKind, post_context_card
-from commerce.services.csat import ask_for_rating
+from commerce.services.csat import ask_for_rating, close_rating
 from commerce.services.photos import clean_photo
 from conversations.services import conversation_between
 from core.models import User
@@ -161,6 +161,8 @@ def transition_order(
         ask_for_rating(
             order=locked
         )  # the CSAT question, after the card (commerce/services/csat.py)
+    elif current == S.DELIVERED:
+        close_rating(order=locked)  # refunded after delivery: the question is closed
     # Keep the caller's instance current.
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked

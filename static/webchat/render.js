@@ -440,10 +440,17 @@ export class MessageRenderer {
     const q = c.csat || {};
     const reference = String(p.order || "");
     const score = Number.isInteger(p.score) && p.score >= 1 && p.score <= 5 ? p.score : null;
-    const card = el("article", { class: "chat-card chat-card-csat", "data-card": "csat", "data-score": score || null });
+    const closed = p.closed === true; // refunded: no more answers
+    const card = el("article", { class: "chat-card chat-card-csat", "data-card": "csat", "data-score": score || null, "data-closed": closed ? "true" : null });
     card.append(el("h3", { class: "chat-card-title", text: pyformat(c.order_title, { reference }) }));
     if (!this.isBuyer()) {
-      card.append(el("p", { class: "chat-card-csat-answer", text: score ? pyformat(q.buyer_rated, { score }) : q.waiting }));
+      card.append(el("p", { class: "chat-card-csat-answer", text: score ? pyformat(q.buyer_rated, { score }) : closed ? q.closed : q.waiting }));
+      return card;
+    }
+    if (closed) {
+      card.append(el("p", { class: "chat-card-question", text: q.question }));
+      if (score) card.append(el("p", { class: "chat-card-csat-answer", text: pyformat(q.rated, { score }) }));
+      card.append(el("p", { class: "chat-card-facts", text: q.closed }));
       return card;
     }
     const questionId = `csat-question-${message.id}`;

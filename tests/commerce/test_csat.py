@@ -120,9 +120,40 @@ def test_the_card_follows_the_answer_and_broadcasts_message_updated(
 
 
 def test_after_a_refund_the_order_can_no_longer_be_rated(buyer, artisan, delivered):
+    rate_order(buyer=buyer, order=delivered, score=4, channel="web")
     services.transition_order(order=delivered, to=OrderStatus.REFUNDED, actor=artisan)
-    with pytest.raises(InvalidInput):
+    # The card is closed for every reader, the answer given stays
+    card = csat_card_message(delivered)
+    assert card.payload["closed"] is True and card.payload["score"] == 4
+    with pytest.raises(InvalidInput) as refused, translation.override("fr"):
         rate_order(buyer=buyer, order=delivered, score=5, channel="web")
+    assert (
+        refused.value.message == "Cette commande a été remboursée : elle ne peut plus être notée."
+    )
+    assert CsatRating.objects.get(order=delivered).score == 4
+
+
+def test_a_closed_question_is_drawn_without_buttons_in_telegram_and_as_closed_for_both(
+    buyer, artisan, delivered
+):
+    from bots.bridge import csat_question
+    from commerce.card_render import render_csat_card
+
+    services.transition_order(order=delivered, to=OrderStatus.REFUNDED, actor=artisan)
+    payload = csat_card_message(delivered).payload
+    assert payload == {
+        "card": "csat", "order": delivered.reference, "score": None, "closed": True,
+        "updated_at": payload["updated_at"],
+    }  # fmt: skip
+    with translation.override("es"):
+        question = csat_question(chat_id=1, reference=delivered.reference, score=None, closed=True)
+        artisan_view = render_csat_card(payload, for_buyer=False)
+    assert question.reply_markup is None
+    assert "Este pedido fue reembolsado, así que ya no se puede valorar." in question.text
+    assert artisan_view.lines == ["Este pedido fue reembolsado, así que ya no se puede valorar."]
+    # An open question keeps its five buttons
+    open_question = csat_question(chat_id=1, reference=delivered.reference, score=None)
+    assert len(open_question.reply_markup.inline_keyboard[0]) == 5
 
 
 # --- The JSON API the chat's buttons post to (commerce/api.py: rate_order_csat) -----------

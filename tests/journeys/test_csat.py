@@ -1,7 +1,9 @@
 """Journey 6: CSAT in the chat. Léa's (French, phone) bowl has been delivered; in her thread
 with Rosa the chat asks "How did it go with this order?" with five buttons; she taps 4, then
 changes to 5; Rosa (Spanish, desktop), with the thread open in her inbox, reads the answer
-arrive in her own language; Léa coming back to the thread still sees her answer.
+arrive in her own language; Léa coming back to the thread still sees her answer. Then
+Rosa refunds the order from her studio, and Léa's question closes: her answer stays, the
+buttons go, and the card says why.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ CSAT = "[data-chat-log] [data-card=csat]"
 def delivered_in_the_thread(shops):
     """Léa's bowl, shipped in her thread with Rosa, then reported delivered by the carrier
     (set-up data, like the shops: no person clicks "delivered")."""
-    from commerce.models import ArtisanProfile, Order, OrderStatus, Product
+    from commerce.models import ArtisanProfile, Order, OrderStatus, Payment, Product
     from commerce.services.orders import transition_order
     from conversations.services import post_message, start_conversation
 
@@ -46,6 +48,18 @@ def delivered_in_the_thread(shops):
         amount_paid=Decimal("50.00"),
         currency="EUR",
         status=OrderStatus.SHIPPED,
+    )
+    # Paid through the local payment gateway (so Rosa can refund it from her studio).
+    Payment.objects.create(
+        order=order,
+        provider="dev",
+        provider_payment_id="dev_pay_LEA002",
+        amount=Decimal("50.00"),
+        currency="EUR",
+        purpose="full",
+        status="succeeded",
+        idempotency_key="journey:AT-LEA002",
+        applied_to_order=True,
     )
     return transition_order(order=order, to=OrderStatus.DELIVERED)
 
@@ -113,7 +127,33 @@ def test_a_buyer_rates_a_delivered_order_in_the_chat_and_the_artisan_reads_it(
     ).to_have_attribute("aria-pressed", "true")
     buyer.step("thread again, answer kept", forbidden=page_for_lea)
 
-    from commerce.models import CsatRating
+    # When Rosa refunds the order from her studio
+    artisan.nav("Studio")
+    artisan.page.get_by_role("link", name="AT-LEA002").click()
+    artisan.click_button("Refund in full")
+    expect(artisan.page.get_by_role("status").first).to_contain_text(
+        artisan.t("Saved and sent to the buyer."), timeout=TIMEOUT
+    )
+    artisan.step("order refunded", forbidden=page_for_rosa)
+
+    # Then Léa's open thread closes the question: her answer stays, no buttons, the reason
+    closed = buyer.t("This order was refunded, so it can no longer be rated.")
+    expect(card).to_contain_text(closed, timeout=TIMEOUT)
+    expect(card).to_contain_text(buyer.tf("You rated this %(score)s out of 5", score=5))
+    expect(card.get_by_role("button")).to_have_count(0)
+    buyer.step("csat closed after refund", forbidden=page_for_lea)
+
+    # And Rosa's inbox still shows Léa's answer
+    open_thread(artisan, "Inbox", "Léa Martin")
+    rosa_card = artisan.page.locator(CSAT).last
+    expect(rosa_card).to_contain_text(
+        artisan.tf("The buyer rated this order %(score)s out of 5", score=5)
+    )
+    artisan.step("inbox csat after refund", forbidden=page_for_rosa)
+
+    from commerce.models import CsatRating, OrderStatus
 
     rating = CsatRating.objects.get(order=delivered_in_the_thread)
     assert (rating.score, rating.channel) == (5, "web")
+    delivered_in_the_thread.refresh_from_db()
+    assert delivered_in_the_thread.status == OrderStatus.REFUNDED
