@@ -12,8 +12,8 @@ it without running the view. What still differs per request is handled at serve 
   cookies) runs as usual, because the decorator sits on the view.
 
 Not cached: signed-in people, requests other than GET/HEAD, a visitor with a flash message
-waiting, query keys the view did not declare, responses other than a plain 200, and a view
-that set a cookie or wrote to the session.
+waiting (or one the view added), query keys the view did not declare, responses other than
+a plain 200, and a view that set a cookie or wrote to the session.
 
 Invalidation is by generation: each page's key names the current value of the counters of
 its scopes (``"all"`` for pages that list the whole catalogue, ``"shop:<slug>"`` for one
@@ -148,11 +148,13 @@ def _cacheable_request(request: HttpRequest) -> bool:
 
 def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     session = getattr(request, "session", None)
+    queued = getattr(getattr(request, "_messages", None), "_queued_messages", None)
     return (
         response.status_code == 200
         and not response.streaming
         and not response.cookies
         and not (session is not None and session.modified)
+        and not queued  # a flash message the view added is this visitor's alone
     )
 
 

@@ -219,3 +219,30 @@ def test_ship_to_options_are_in_the_readers_language_with_one_chosen(client, pie
     english = client.get(url, {"ship_to": "JP"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<option value="JP" selected>Japan</option>' in english
     assert '<option value="DE">Germany</option>' in english
+
+
+def test_a_page_whose_view_added_a_flash_message_is_not_stored(rf, piece, settings):
+    from django.contrib.messages import add_message, constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+
+    from core.pagecache import cache_public_page
+
+    @cache_public_page()
+    def page(request):
+        add_message(request, constants.INFO, "Only for you")
+        return HttpResponse("<p>Only for you</p>")
+
+    def visit():
+        from django.contrib.auth.models import AnonymousUser
+
+        request = rf.get("/somewhere/")
+        request.user, request.session = AnonymousUser(), SessionStore()
+        request._messages = CookieStorage(request)
+        return page(request)
+
+    first, second = visit(), visit()
+    assert not first.has_header(HEADER), "rendered, not stored"
+    assert second.get(HEADER) != "hit", "the first visitor's message was not served to others"
+    assert b"Only for you" in second.content
