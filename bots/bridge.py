@@ -55,6 +55,7 @@ from bots.telegram.outbox import (
 )
 from bots.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, split_text, telegram_length
 from commerce.card_render import (
+    csat_closed,
     csat_score,
     csat_strings,
     render_card,
@@ -323,7 +324,7 @@ def render_message(
         if message.kind == MessageKind.ORDER_UPDATE and payload.get("card") == "csat":
             reference = str(payload.get("order") or "")
             score = csat_score(payload)
-            closed = payload.get("closed") is True
+            closed = csat_closed(payload)
             return [csat_question(chat_id=chat_id, reference=reference, score=score, closed=closed)]
         if message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE) and payload.get("card"):
             return [_card_text(message, chat_id=chat_id, language=language)]

@@ -325,6 +325,11 @@ def csat_score(payload: dict[str, Any]) -> int | None:
     )
 
 
+def csat_closed(payload: dict[str, Any]) -> bool:
+    """True once the CSAT card was closed (its order refunded after delivery)."""
+    return payload.get("closed") is True
+
+
 def render_csat_card(payload: dict[str, Any], *, for_buyer: bool = True) -> RenderedCard:
     """The CSAT question: the buyer reads their answer (or the question), the artisan the
     buyer's answer (or that it is awaited)."""
@@ -332,12 +337,15 @@ def render_csat_card(payload: dict[str, Any], *, for_buyer: bool = True) -> Rend
     csat = strings["csat"]
     reference = str(payload.get("order") or "")
     score = csat_score(payload)
-    closed = payload.get("closed") is True
+    closed = csat_closed(payload)
     if for_buyer:
         lines = [csat["question"]]
         if score is not None:
-            lines += [csat["rated"] % _Facts(score=score)]
-        lines += [csat["closed"]] if closed else ([csat["change"]] if score is not None else [])
+            lines.append(csat["rated"] % _Facts(score=score))
+        if closed:
+            lines.append(csat["closed"])
+        elif score is not None:
+            lines.append(csat["change"])
     else:
         answer = csat["buyer_rated"] % _Facts(score=score) if score else None
         lines = [answer or (csat["closed"] if closed else csat["waiting"])]

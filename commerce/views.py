@@ -190,7 +190,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
     )
     photos = list(product.photos.all())  # prefetched by listed_products
     first_photo = photos[0] if photos else None
-    shop_profile = getattr(product.shop, "shipping_profile", None)
+    shipping_profile = getattr(product.shop, "shipping_profile", None)
     home = shipping.default_address(request.user)
     picked = (request.GET.get("ship_to") or "").upper()
     country_names = dict(country_choices())
@@ -216,7 +216,7 @@ def product_detail(request: HttpRequest, slug: str, product_slug: str) -> HttpRe
             "quote": quote,
             "ship_country": ship_country,
             "ship_country_name": country_names.get(ship_country, ""),
-            "shipping_profile": shop_profile,
+            "shipping_profile": shipping_profile,
             # Choices carried back from sign-in (or a failed order) are pre-selected.
             "buy_form": BuyForm(product=product, initial=_chosen_query(request.GET)),
             "request_form": CustomRequestForm(initial={"budget_currency": product.currency}),

@@ -19,9 +19,8 @@ Invalidation is by generation: each page's key names the current value of the co
 its scopes (``"all"`` for pages that list the whole catalogue, ``"shop:<slug>"`` for one
 shop's pages, plus whatever shared scopes a page reads, such as ``"categories"``). A change
 calls ``bump(...)``, which increments the counters of the scopes it names and always
-``"all"``, so every page
-built on the old data is never read again (it expires by its TTL, ``PAGE_CACHE_SECONDS``,
-which is also the safety net for a change nobody bumped for). ``bump`` runs at once and
+``"all"``, so every page built on the old data is never read again (it expires by its TTL,
+``PAGE_CACHE_SECONDS``, which is also the safety net for a change nobody bumped for). ``bump`` runs at once and
 again after the surrounding transaction commits: a request that read the data just before
 the commit built its key from the old generation, so it cannot store a stale page under the
 new one.
@@ -187,8 +186,8 @@ def cache_public_page(
     ``scopes(**view_kwargs)`` names the data scopes the page shows (default: the whole
     catalogue, ``ALL``, which every change bumps); ``query_keys`` / ``query_prefixes`` map the
     query parameters the page reads (by name, or by name prefix) to the regular expression
-    their value must match
-    (any other parameter is rendered uncached rather than filling the cache).
+    their value must match (any other parameter is rendered uncached rather than filling
+    the cache).
     """
 
     def decorate(view: View) -> View:

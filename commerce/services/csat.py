@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commerce.card_render import csat_closed, csat_strings
 from commerce.errors import InvalidInput, NotAllowed
 from commerce.models import CsatRating, Order, OrderStatus
 from commerce.services.cards import order_card_message, post_card
@@ -27,10 +28,6 @@ CSAT_CARD = "csat"
 SCORES = range(1, 6)
 CHANNELS = ("web", "telegram")
 RATEABLE = (OrderStatus.DELIVERED,)
-
-
-def CLOSED_MESSAGE() -> str:  # noqa: N802 - a message, read in the reader's language
-    return _("This order was refunded, so it can no longer be rated.")
 
 
 def csat_card_payload(
@@ -79,7 +76,7 @@ def rate_order(*, buyer: User, order: Order, score: object, channel: str) -> Csa
     if order.buyer_id != buyer.pk:
         raise NotAllowed(_("Sorry, only the person who placed this order can rate it."))
     if order.status == OrderStatus.REFUNDED:
-        raise InvalidInput(CLOSED_MESSAGE())
+        raise InvalidInput(csat_strings()["closed"])  # the sentence the closed card shows
     if order.status not in RATEABLE:
         raise InvalidInput(_("You can rate an order once it has been delivered."))
     value = _score(score)
@@ -112,7 +109,7 @@ def close_rating(*, order: Order) -> None:
     """The order left the delivered state (a refund): its CSAT card shows no buttons any
     more, for every reader and tab (``message.updated``); a given answer stays shown."""
     message = csat_card_message(order)
-    if message is None or (message.payload or {}).get("closed"):
+    if message is None or csat_closed(message.payload or {}):
         return
     score = CsatRating.objects.filter(order=order).values_list("score", flat=True).first()
     update_card(
