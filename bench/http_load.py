@@ -51,6 +51,7 @@ from ws_load import (  # noqa: E402 - after the path set-up above
     free_port,
     percentile,
     session_for,
+    setup_django,
     stop,
     wait_for_port,
 )
@@ -92,15 +93,6 @@ class PageFigures:
 
 
 # --- Data ---------------------------------------------------------------------------------
-
-
-def _setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "core.settings"
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    import django
-
-    django.setup()
 
 
 def build_catalogue(*, shops: int, products: int) -> None:
@@ -194,7 +186,7 @@ def build_catalogue(*, shops: int, products: int) -> None:
 def prepare(env: dict[str, str], args: argparse.Namespace) -> Dataset:
     """Migrate and build the dataset once (a later run on the same database reuses it)."""
     ensure_database(env["DATABASE_URL"])
-    _setup_django(env)
+    setup_django(env)
     import pyotp
     from django.core.management import call_command
     from django.utils import timezone

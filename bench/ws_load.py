@@ -127,16 +127,21 @@ def session_for(user) -> str:
     return session.session_key
 
 
-def prepare_database(env: dict[str, str], clients: int, conversations: int) -> list[dict]:
-    """Migrate, create people/conversations/sessions; return one spec per client."""
-    ensure_database(env["DATABASE_URL"])
+def setup_django(env: dict[str, str]) -> None:
+    """Django in this (bench) process, with the server's environment."""
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "core.settings"
-    # This script drives the ORM from its event loop only to set up and check data.
+    # The bench drives the ORM from its event loop only to set up and check data.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     import django
 
     django.setup()
+
+
+def prepare_database(env: dict[str, str], clients: int, conversations: int) -> list[dict]:
+    """Migrate, create people/conversations/sessions; return one spec per client."""
+    ensure_database(env["DATABASE_URL"])
+    setup_django(env)
     from django.core.management import call_command
 
     from conversations.models import Conversation, Participant
