@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from bots.models import TelegramAccount
 from bots.telegram.keyboards import CampaignOptOut, CampaignReply
-from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundText
-from bots.telegram.text import split_text
+from bots.telegram.outbox import DeliveryReport, DeliveryStatus, OutboundPhoto, OutboundText
+from bots.telegram.text import CAPTION_LIMIT, MESSAGE_LIMIT, split_text, telegram_length
 from commerce.campaign_channels import Outcome, Record, Renew
 from commerce.campaign_delivery import CampaignView, reader_language, render_campaign
 from commerce.models import CampaignRecipient
@@ -66,12 +66,24 @@ def _request(recipient: CampaignRecipient, account: TelegramAccount) -> Outbound
         )
         builder.adjust(1)
     # A campaign is one message: at most 2,000 characters of body fit in Telegram's 4,096.
-    text = split_text(campaign_text(view), limit=4096)[0]
+    text = campaign_text(view)
+    markup = builder.as_markup()
+    paid = settings.TELEGRAM_PAID_BROADCAST
+    if view.image_url and telegram_length(text) <= CAPTION_LIMIT:
+        return OutboundPhoto(
+            chat_id=account.chat_id,
+            photo_url=view.image_url,
+            caption=text,
+            reply_markup=markup,
+            paid_broadcast=paid,
+        )
+    # With a picture but too long for a caption: the picture is the text's large preview.
     return OutboundText(
         chat_id=account.chat_id,
-        text=text,
-        reply_markup=builder.as_markup(),
-        paid_broadcast=settings.TELEGRAM_PAID_BROADCAST,
+        text=split_text(text, limit=MESSAGE_LIMIT)[0],
+        reply_markup=markup,
+        paid_broadcast=paid,
+        preview_image_url=view.image_url,
     )
 
 

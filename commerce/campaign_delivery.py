@@ -44,6 +44,12 @@ class CampaignView:
     unsubscribe_label: str
     why_line: str
     promo_line: str = ""
+    # The translation is the artisan's own wording (not labelled "machine translated").
+    is_own_translation: bool = False
+    # The campaign's picture (absolute like the links when ``absolute``) and its description
+    # in the reader's language; empty without a picture.
+    image_url: str = ""
+    image_alt: str = ""
     # Email only, for people who agreed to EMAIL_TRACKING: a 1×1 image counting the open.
     open_pixel_url: str = ""
 
@@ -85,6 +91,8 @@ def render_campaign(
         else:
             product_title, price, target_label = "", "", _("Visit the shop")
         full = absolute_url if absolute else str
+        image_url = full(campaign.image.url) if campaign.image else ""
+        image_alt = localized(campaign, "image_alt", language).text if image_url else ""
         if token:
             link = full(reverse("commerce:campaign_click", args=[token]))
             unsubscribe = full(reverse("commerce:campaign_unsubscribe", args=[token]))
@@ -106,6 +114,9 @@ def render_campaign(
             unsubscribe_label=_("Unsubscribe from these messages"),
             why_line=_("You get this because you agreed to news from shops on Atelier."),
             promo_line=_promo_line(campaign.promo_code),
+            is_own_translation=body.is_translated and body.is_manual_override,
+            image_url=image_url,
+            image_alt=(image_alt or title) if image_url else "",
         )
 
 

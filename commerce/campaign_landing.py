@@ -100,10 +100,17 @@ def landing_page(campaign: Campaign, *, viewer: User | None) -> LandingPage:
         products=products,
         promo=promo_on_page(campaign.promo_code),
         page_url=absolute_url(landing_path(campaign)),
-        og_image=absolute_url(photo.image.url) if photo is not None else "",
+        og_image=_og_image(campaign, photo),
         description=" ".join(view.body.split())[:200],
         is_preview=owner and not is_public(campaign),
     )
+
+
+def _og_image(campaign: Campaign, photo) -> str:
+    """What a shared link previews: the campaign's own picture, else its piece's photo."""
+    if campaign.image:
+        return absolute_url(campaign.image.url)
+    return absolute_url(photo.image.url) if photo is not None else ""
 
 
 def share_text(view: CampaignView) -> str:

@@ -425,6 +425,18 @@ class CampaignForm(forms.Form):
         help_text=_("Only for “People who wrote to you but did not order”."),
     )
     product = forms.ChoiceField(label=_("Piece to feature"), required=False, choices=())
+    image = forms.ImageField(
+        label=_("Picture (optional)"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP. Shown above your message on every channel."),
+    )
+    image_alt = forms.CharField(
+        label=_("Picture description (for screen readers)"),
+        max_length=200,
+        required=False,
+        help_text=_("Needed with a picture, e.g. “Six cobalt bowls cooling on a shelf”."),
+    )
+    remove_image = forms.BooleanField(label=_("Remove the current picture"), required=False)
     promo_code = forms.ChoiceField(
         label=_("Promo code to offer"),
         required=False,
@@ -467,9 +479,21 @@ class CampaignForm(forms.Form):
         help_text=_("You can also pick it yourself earlier, on the campaign's page."),
     )
 
-    def __init__(self, *args: Any, shop: Any, channels: list[tuple[str, str]], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        shop: Any,
+        channels: list[tuple[str, str]],
+        has_image: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         from commerce.models import Product, Segment
+
+        if has_image:
+            self.fields["image"].label = _("Replace the picture")
+        else:
+            del self.fields["remove_image"]
 
         self.fields["segment"].choices = Segment.choices
         self.fields["channels"].choices = channels

@@ -242,6 +242,11 @@ def erase_commerce(user: User) -> None:
         for photo in profile.photos.all():
             photo.image.delete(save=False)
             photo.delete()
+        # A campaign's picture may show the artisan: it goes with the shop's photos.
+        for campaign in profile.campaigns.exclude(image=""):
+            campaign.image.delete(save=False)
+            campaign.image_alt = ""
+            campaign.save(update_fields=["image", "image_alt"])
         profile.shop_name = "Closed shop"
         profile.tagline = profile.story = profile.process = profile.helpers_note = ""
         profile.region = profile.materials = ""

@@ -263,9 +263,15 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
             "body_b": campaign.body_b,
             "ab_sample_percent": campaign.ab_sample_percent,
             "ab_wait_hours": campaign.ab_wait_hours,
+            "image_alt": campaign.image_alt,
         }
     form = CampaignForm(
-        request.POST or None, initial=initial, shop=shop, channels=_channel_choices()
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        shop=shop,
+        channels=_channel_choices(),
+        has_image=campaign is not None and bool(campaign.image),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -284,6 +290,9 @@ def campaign_edit(request: HttpRequest, campaign_id: int | None = None) -> HttpR
                     body_b=data["body_b"] or "",
                     ab_sample_percent=data["ab_sample_percent"] or 20,
                     ab_wait_hours=data["ab_wait_hours"] or 4,
+                    image=data["image"] or None,
+                    image_alt=data["image_alt"] or "",
+                    remove_image=bool(data.get("remove_image")),
                 ),
             )
         except CommerceError as error:
@@ -528,6 +537,8 @@ def campaign_translations(request: HttpRequest, campaign_id: int) -> HttpRespons
     shop = _shop(request)
     campaign = get_object_or_404(Campaign, pk=campaign_id, shop=shop)
     fields = ("title", "body", "body_b") if campaign.is_ab_test else ("title", "body")
+    if campaign.image:
+        fields += ("image_alt",)
     return listing_translations_page(
         request,
         obj=campaign,
@@ -536,6 +547,7 @@ def campaign_translations(request: HttpRequest, campaign_id: int) -> HttpRespons
             "title": _("Campaign name"),
             "body": _("Message") if not campaign.is_ab_test else _("Version A"),
             "body_b": _("Version B"),
+            "image_alt": _("Picture description (for screen readers)"),
         },
         context={
             "shop": shop,

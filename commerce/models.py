@@ -59,6 +59,10 @@ def proof_image_path(instance: models.Model, filename: str) -> str:
     return _upload_to("proofs", filename)
 
 
+def campaign_image_path(instance: models.Model, filename: str) -> str:
+    return _upload_to("campaigns", filename)
+
+
 # --- Shops -------------------------------------------------------------------------------
 
 
@@ -1033,6 +1037,11 @@ class Campaign(models.Model):
     # opens, among the sample) is picked, ``ab_wait_hours`` after the start or by hand.
     # 100 means a plain half-and-half split with no winner phase.
     body_b = models.TextField(blank=True)
+    # An optional picture (public, like listing photos: it is the shop's own news), shown
+    # above the text on every channel; ``image_alt`` describes it for screen readers and is
+    # translated per reader like the text.
+    image = models.ImageField(upload_to=campaign_image_path, blank=True)
+    image_alt = models.CharField(max_length=200, blank=True)
     ab_sample_percent = models.PositiveSmallIntegerField(default=20)
     ab_wait_hours = models.PositiveSmallIntegerField(default=4)
     ab_winner = models.CharField(max_length=1, blank=True)  # "a" / "b" once picked

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 TRANSLATABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "commerce.product": ("title", "description"),
     "commerce.artisanprofile": ("tagline", "story"),
-    "commerce.campaign": ("title", "body", "body_b"),
+    "commerce.campaign": ("title", "body", "body_b", "image_alt"),
 }
 
 # Statuses that stay valid while the source text is unchanged.

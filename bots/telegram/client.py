@@ -18,6 +18,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import LinkPreviewOptions
 from aiogram.utils.token import TokenValidationError
 
 from bots.telegram.outbox import (
@@ -103,11 +104,19 @@ def create_bot(*, config: TelegramConfig | None = None, parse_mode: str | None =
 async def deliver_outbound(bot: Bot, request: OutboundRequest) -> SentMessage:
     """Send one outbox request through ``bot``; aiogram's Telegram* errors propagate."""
     if isinstance(request, OutboundText):
+        preview = (
+            LinkPreviewOptions(
+                url=request.preview_image_url, prefer_large_media=True, show_above_text=True
+            )
+            if request.preview_image_url
+            else None
+        )
         message = await bot.send_message(
             chat_id=request.chat_id,
             text=request.text,
             reply_markup=request.reply_markup,
             parse_mode=request.parse_mode,
+            link_preview_options=preview,
             allow_paid_broadcast=True if request.paid_broadcast else None,
         )
     elif isinstance(request, OutboundPhoto):
@@ -117,6 +126,7 @@ async def deliver_outbound(bot: Bot, request: OutboundRequest) -> SentMessage:
             caption=request.caption,
             reply_markup=request.reply_markup,
             parse_mode=request.parse_mode,
+            allow_paid_broadcast=True if request.paid_broadcast else None,
         )
     else:
         msg = f"unsupported outbound request type: {type(request).__name__}"

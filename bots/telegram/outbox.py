@@ -80,6 +80,9 @@ class OutboundText:
     # inside the paid 1,000/s one. Only campaigns set it, and only when the operator
     # switched TELEGRAM_PAID_BROADCAST on.
     paid_broadcast: bool = False
+    # A picture shown large above the text as its link preview (a text too long for a
+    # photo's 1,024-character caption still carries its picture in one message).
+    preview_image_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class OutboundPhoto:
     caption: str | None = None
     reply_markup: InlineKeyboardMarkup | None = None
     parse_mode: str | None = None
+    paid_broadcast: bool = False
 
 
 OutboundRequest = OutboundText | OutboundPhoto
@@ -161,7 +165,7 @@ class OutboxPolicy:
 
 
 def _is_paid(request: OutboundRequest) -> bool:
-    return isinstance(request, OutboundText) and request.paid_broadcast
+    return isinstance(request, OutboundText | OutboundPhoto) and request.paid_broadcast
 
 
 def is_group_chat(chat_id: ChatId) -> bool:

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -49,6 +50,7 @@ from commerce.models import (
     RecipientState,
     Segment,
 )
+from commerce.services.photos import clean_photo
 from conversations.events import send_event_now, user_group
 from conversations.models import Conversation
 from core.models import Consent, User
@@ -80,6 +82,7 @@ class CampaignEventCode:
 
 BODY_MAX_CHARS = 2000
 TITLE_MAX_CHARS = 120
+IMAGE_ALT_MAX_CHARS = 200
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 # A/B tests: the sample is 10–100 % of the audience (100: a plain split, no winner phase);
 # the winner is picked 1–72 hours after the start, or earlier by the artisan.
@@ -202,6 +205,35 @@ class CampaignInput:
     body_b: str = ""
     ab_sample_percent: int = 20
     ab_wait_hours: int = 4
+    # A new picture (an upload), or ``remove_image`` to drop the current one; neither keeps it.
+    image: File | None = None
+    image_alt: str = ""
+    remove_image: bool = False
+
+
+def _validated_image(data: CampaignInput, campaign: Campaign | None) -> dict[str, Any]:
+    """The picture's fields: a new upload re-encoded without metadata, kept, or dropped."""
+    has_image = data.image is not None or (
+        campaign is not None and bool(campaign.image) and not data.remove_image
+    )
+    alt = " ".join(data.image_alt.split())
+    if not has_image:
+        return {"image": "", "image_alt": ""} if campaign is not None and campaign.image else {}
+    if not alt:
+        raise InvalidInput(
+            _("Describe the picture in a few words, for people who cannot see it."),
+            field="image_alt",
+        )
+    if len(alt) > IMAGE_ALT_MAX_CHARS:
+        raise InvalidInput(
+            _("The description is too long (at most %(max)s characters).")
+            % {"max": IMAGE_ALT_MAX_CHARS},
+            field="image_alt",
+        )
+    fields: dict[str, Any] = {"image_alt": alt}
+    if data.image is not None:
+        fields["image"] = clean_photo(data.image, field="image")
+    return fields
 
 
 def _validated_ab(data: CampaignInput, body: str) -> dict[str, Any]:
@@ -235,7 +267,9 @@ def _validated_ab(data: CampaignInput, body: str) -> dict[str, Any]:
     }
 
 
-def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
+def _validated(
+    shop: ArtisanProfile, data: CampaignInput, campaign: Campaign | None = None
+) -> dict[str, Any]:
     title, body = data.title.strip(), data.body.strip()
     if not title:
         raise InvalidInput(_("Give the campaign a name."), field="title")
@@ -286,6 +320,7 @@ def _validated(shop: ArtisanProfile, data: CampaignInput) -> dict[str, Any]:
         "within_days": within_days,
         "language": (data.language or shop.user.preferred_language or settings.LANGUAGE_CODE)[:8],
         **_validated_ab(data, body),
+        **_validated_image(data, campaign),
     }
 
 
@@ -302,16 +337,21 @@ def save_campaign(
 ) -> Campaign:
     """Create a draft, or edit one that has not started sending."""
     shop = _shop_of(artisan)
-    fields = _validated(shop, data)
-    if campaign is None:
-        campaign = Campaign(shop=shop, created_by=artisan, **fields)
-    else:
+    if campaign is not None:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk, shop=shop)
         if not campaign.is_editable:
             raise NotAllowed(_("A campaign cannot be edited once sending has started."))
+    fields = _validated(shop, data, campaign)
+    replaced = campaign.image.name if campaign is not None and "image" in fields else ""
+    if campaign is None:
+        campaign = Campaign(shop=shop, created_by=artisan, **fields)
+    else:
         for name, value in fields.items():
             setattr(campaign, name, value)
     campaign.save()
+    if replaced:
+        storage = campaign.image.storage
+        transaction.on_commit(lambda: storage.delete(replaced))
     from commerce.translation import request_listing_translation
 
     request_listing_translation(campaign)

@@ -100,7 +100,8 @@ def test_the_page_reads_in_the_visitors_language_with_the_original_one_tap_away(
 
     assert '<html lang="fr"' in page
     assert "Ouverture du four" in page and "Nouveaux bols cobalt ce samedi." in page
-    assert "Traduction automatique · Voir l’original" in page
+    # The artisan's own French: the original is one tap away, with no "machine" label.
+    assert "Voir l’original" in page and "Traduction automatique" not in page
     assert "New cobalt bowls this Saturday." in page  # the original, behind the toggle
     assert "Bol cobalt" in page  # the product card's title in French too
     assert "Partager" in page

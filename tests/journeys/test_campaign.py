@@ -1,5 +1,5 @@
 """Journey 4: a shop's news (and a promo code). Léa (French, phone) follows Rosa's shop; Rosa (Spanish, desktop,
-2FA) writes a campaign about the bowl in her studio, checks its audience and sends it; Léa
+2FA) writes a campaign about the bowl with a photo in her studio, checks its audience and sends it; Léa
 finds it on her updates page, opens the news's own page (in French, the bowl first, share
 links) and the piece from it, answers it (Rosa's inbox shows the
 thread with the news as its context) and unsubscribes in one tap; Rosa's campaign list and
@@ -30,9 +30,20 @@ TITLE = "Hornada de diciembre"
 BODY = "Nuevos tazones cobalto, recién salidos del horno."
 BODY_FR = "De nouveaux bols bleu cobalt, tout juste sortis du four."
 TITLE_FR = "Fournée de décembre"
+ALT = "Seis tazones cobalto en un estante"
+ALT_FR = "Six bols bleu cobalt sur une étagère"
 
 
-def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops):
+def _kiln_photo(folder) -> str:
+    """A photo on Rosa's computer, as she would pick it in the file chooser."""
+    from PIL import Image
+
+    path = folder / "hornada.jpg"
+    Image.new("RGB", (960, 540), "#1f4e8c").save(path, format="JPEG")
+    return str(path)
+
+
+def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops, tmp_path):
     lea_login, rosa_login = shops["buyer@atelier.test"], shops["potter@atelier.test"]
     buyer = people("buyer", "fr")
     artisan = people("artisan", "es", tz="America/Mexico_City")
@@ -60,18 +71,27 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     artisan.field("Message").fill(BODY)
     artisan.choose(artisan.field("Who gets it"), artisan.t("People who follow your shop"))
     artisan.choose(artisan.field("Piece to feature"), "Cobalt breakfast bowl")
+    # …with a photo of the kiln's batch, described for people who cannot see it
+    artisan.field("Picture (optional)").set_input_files(_kiln_photo(tmp_path))
+    artisan.field("Picture description (for screen readers)").fill(ALT)
     artisan.step("campaign form")
     artisan.click_button("Save draft")
 
     # Then the draft shows what people will read and who it reaches: Léa, on the updates page
     expect(artisan.page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+    preview = artisan.page.get_by_role("region", name=artisan.t("What people will read"))
+    expect(preview.get_by_role("img", name=ALT)).to_be_visible()
     audience = artisan.page.get_by_role("region", name=artisan.t("Audience"))
     expect(audience).to_contain_text(re.compile(r"\b1\b"))
     artisan.step("draft with audience")
 
     # And she writes the French version herself rather than leave it to the machine
     artisan.click_link("Translations", within=audience)
-    for label, text in (("Campaign name", TITLE_FR), ("Message", BODY_FR)):
+    for label, text in (
+        ("Campaign name", TITLE_FR),
+        ("Message", BODY_FR),
+        ("Picture description (for screen readers)", ALT_FR),
+    ):
         french = artisan.page.get_by_role("region", name="Français")
         form = french.locator("form").filter(has=artisan.page.get_by_label(artisan.t(label)))
         form.get_by_label(artisan.t(label)).fill(text)
@@ -80,7 +100,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
             artisan.t("Your translation is saved.")
         )
     french = artisan.page.get_by_role("region", name="Français")
-    expect(french.get_by_text(artisan.t("Your translation"), exact=True)).to_have_count(2)
+    expect(french.get_by_text(artisan.t("Your translation"), exact=True)).to_have_count(3)
     expect(artisan.page.get_by_role("region", name="Español")).to_have_count(0)
     artisan.step("own french translation")
     artisan.page.get_by_role("link", name=f"← {TITLE}").click()
@@ -108,6 +128,7 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     ).to_be_visible()
     news = buyer.page.get_by_role("article").filter(has_text=TITLE_FR)
     expect(news.get_by_text(BODY_FR)).to_be_visible()  # Rosa's own French
+    expect(news.get_by_role("img", name=ALT_FR)).to_be_visible()  # the photo, described in French
     expect(news.get_by_text(BODY)).to_be_hidden()
     expect(news).to_contain_text("Cobalt breakfast bowl")
     buyer.step("updates page")
@@ -118,6 +139,9 @@ def test_a_follower_gets_the_shops_news_opens_it_and_unsubscribes(people, shops)
     # …and taps "See the piece": the news's own page opens, in French, with the bowl first
     buyer.click_link("See the piece", within=news)
     expect(buyer.page.get_by_role("heading", name=TITLE_FR, level=1)).to_be_visible()
+    expect(buyer.page.get_by_role("article").get_by_role("img", name=ALT_FR)).to_be_visible()
+    # Rosa wrote this French herself: it is not labelled a machine translation
+    expect(buyer.page.get_by_text(buyer.t("Machine translated"))).to_have_count(0)
     pieces = buyer.page.get_by_role(
         "region", name=buyer.tf("Pieces from %(shop_name)s", shop_name="Taller Rosa Méndez")
     )

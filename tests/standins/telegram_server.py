@@ -720,8 +720,13 @@ class TelegramBotApiStandIn:
             raise _bad_request("message is too long")
         markup = _inline_markup(params.get("reply_markup"))
         paid = params.get("allow_paid_broadcast") is True
+        preview = params.get("link_preview_options")
+        if preview is not None and not isinstance(preview, dict):
+            raise _bad_request("can't parse link preview options JSON object")
         self._check_flood(chat, paid)
-        return self._store_message(chat, text=text, reply_markup=markup, paid=paid)
+        return self._store_message(
+            chat, text=text, reply_markup=markup, paid=paid, link_preview_options=preview
+        )
 
     def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
@@ -734,7 +739,8 @@ class TelegramBotApiStandIn:
         if caption is not None and _utf16_length(caption) > MAX_CAPTION_LENGTH:
             raise _bad_request("message caption is too long")
         markup = _inline_markup(params.get("reply_markup"))
-        self._check_flood(chat)
+        paid = params.get("allow_paid_broadcast") is True
+        self._check_flood(chat, paid)
         serial = next(self._state.file_ids)
         sizes = [
             {
@@ -746,7 +752,9 @@ class TelegramBotApiStandIn:
             }
             for side in (90, 320, 800)
         ]
-        return self._store_message(chat, photo=sizes, caption=caption, reply_markup=markup)
+        return self._store_message(
+            chat, photo=sizes, caption=caption, reply_markup=markup, paid=paid
+        )
 
     def _send_invoice(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)

@@ -203,3 +203,63 @@ def test_paid_broadcast_mode_sends_campaigns_past_the_free_limit_and_nothing_els
     assert last.params.get("text") == "Your order shipped"
     assert "allow_paid_broadcast" not in last.params
     assert telegram_standin.paid_broadcasts == len(CHATS)
+
+
+def _send_with_picture(artisan, body: str) -> int:
+    from tests.commerce.conftest import png_upload
+
+    campaign = marketing.save_campaign(
+        artisan=artisan,
+        data=CampaignInput(
+            title="Winter",
+            body=body,
+            segment="followers",
+            channels=("telegram",),
+            image=png_upload("scarves.png"),
+            image_alt="Scarves on the loom",
+        ),
+    )
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    return campaign.pk
+
+
+def test_a_picture_goes_as_a_photo_with_the_text_as_its_caption(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan, settings
+):
+    shop = make_shop(artisan)
+    _followers(shop)
+
+    campaign_id = _send_with_picture(artisan, BODY)
+
+    image_url = settings.SITE_URL + CampaignRecipient.objects.first().campaign.image.url
+    for chat_id in CHATS:
+        [message] = telegram_standin.sent_messages(chat_id)
+        assert "photo" in message and BODY in message["caption"]
+        buttons = [button for row in keyboard(message) for button in row]
+        assert [b["text"] for b in buttons][1:] == [
+            f"Reply to {shop.shop_name}",
+            "Unsubscribe from these messages",
+        ]
+    photos = telegram_standin.calls_to("sendPhoto")
+    assert len(photos) == len(CHATS)
+    assert {call.params["photo"] for call in photos} == {image_url}
+    assert marketing.delivery_counts(campaign_id)["sent"] == len(CHATS)
+
+
+def test_a_text_too_long_for_a_caption_carries_the_picture_as_its_preview(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan, settings
+):
+    shop = make_shop(artisan)
+    _followers(shop)
+    long_body = ("Every scarf is woven by hand on a wooden loom. " * 30).strip()  # ~1,400
+
+    _send_with_picture(artisan, long_body)
+
+    image_url = settings.SITE_URL + CampaignRecipient.objects.first().campaign.image.url
+    assert telegram_standin.calls_to("sendPhoto") == []
+    for chat_id in CHATS:
+        [message] = telegram_standin.sent_messages(chat_id)
+        assert long_body in message["text"]  # whole: one message, nothing cut
+        preview = message["link_preview_options"]
+        assert preview["url"] == image_url
+        assert preview["prefer_large_media"] is True and preview["show_above_text"] is True
