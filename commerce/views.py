@@ -466,7 +466,7 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
             "gateway": gateway,
             "error": error,
             "choosing_address": choosing,
-            "can_use_code": can_change_address and not order.deposit_amount,
+            "can_use_code": can_change_address,
             "promo_error": request.session.pop(f"promo-error-{order.pk}", ""),
             "promo_prefill": request.session.pop(f"promo-code-{order.pk}", "")
             or request.session.get("campaign_code", ""),

@@ -27,6 +27,7 @@ from commerce.models import (
     PromoCode,
     PromoKind,
 )
+from commerce.money import round_money
 from core import l10n
 from core.models import User
 
@@ -172,12 +173,15 @@ def _lock_open_order(order: Order, buyer: User) -> Order:
         raise NotAllowed(_("This is not your order."))
     if locked.status != OrderStatus.PENDING_PAYMENT or locked.amount_paid > 0:
         raise InvalidInput(_("A code can only be added before anything is paid."), field=CODE_FIELD)
-    if locked.deposit_amount > 0:
-        raise InvalidInput(
-            _("Codes do not apply to orders with a deposit; ask the artisan to include it."),
-            field=CODE_FIELD,
-        )
     return locked
+
+
+def deposit_for(order: Order) -> Decimal:
+    """The deposit the offer agreed, as a share of the order's total after any code."""
+    percent = order.offer.deposit_percent if order.offer_id else 0
+    if not percent:
+        return Decimal("0")
+    return round_money(order.total * percent / Decimal(100), order.currency)
 
 
 def _write_totals(order: Order, discount: Decimal, promo: PromoCode | None) -> None:
@@ -185,6 +189,9 @@ def _write_totals(order: Order, discount: Decimal, promo: PromoCode | None) -> N
     order.discount_amount = discount
     order.promo_code = promo
     order.total = gross - discount
+    # Nothing is paid yet (``_lock_open_order``): the deposit follows the new total, so the
+    # buyer's deposit and balance both get their share of the discount.
+    order.deposit_amount = deposit_for(order)
     spec = dict(order.spec_snapshot or {})
     spec["total"] = str(order.total)
     spec["discount"] = (
@@ -194,7 +201,14 @@ def _write_totals(order: Order, discount: Decimal, promo: PromoCode | None) -> N
     )
     order.spec_snapshot = spec
     order.save(
-        update_fields=["discount_amount", "promo_code", "total", "spec_snapshot", "updated_at"]
+        update_fields=[
+            "discount_amount",
+            "promo_code",
+            "total",
+            "deposit_amount",
+            "spec_snapshot",
+            "updated_at",
+        ]
     )
 
 
@@ -230,9 +244,10 @@ def apply_promo_code(*, buyer: User, order: Order, code: str) -> Order:
         )
     _check(promo, order=locked, buyer=buyer, now=timezone.now())
     _write_totals(locked, discount_for(promo, subtotal=items_total(locked)), promo)
-    order.total, order.discount_amount, order.promo_code = (
+    order.total, order.discount_amount, order.deposit_amount, order.promo_code = (
         locked.total,
         locked.discount_amount,
+        locked.deposit_amount,
         promo,
     )
     return locked

@@ -212,3 +212,43 @@ def test_the_pay_page_applies_a_code_and_shows_a_refusal_under_the_field(
     order.refresh_from_db()
     assert order.discount_amount == Decimal("4.00")
     assert 'id="promo-applied"' in response.content.decode()
+
+
+def test_a_code_on_an_offer_with_a_deposit_shares_the_discount_between_deposit_and_balance(
+    artisan, buyer, conversation
+):
+    from commerce.services.orders import payable_now
+    from tests.commerce.conftest import send
+
+    code(artisan)  # 10 % off the items
+    offer = send(artisan, conversation, deposit_percent=30, shipping_amount="20.00")
+    order = services.accept_offer(buyer=buyer, offer=offer)  # 120 € + 20 € shipping
+    set_order_shipping_address(buyer=buyer, order=order, address=save_address(buyer))
+    assert order.deposit_amount == Decimal("42.00")
+
+    order = apply_promo_code(buyer=buyer, order=order, code="WINTER10")
+
+    assert order.discount_amount == Decimal("12.00")  # of the 120 € piece, not the shipping
+    assert order.total == Decimal("128.00")
+    assert order.deposit_amount == Decimal("38.40")  # still 30 %, of what is now owed
+    assert order.balance_amount == Decimal("89.60")
+    order.refresh_from_db()
+    assert (order.total, order.deposit_amount) == (Decimal("128.00"), Decimal("38.40"))
+    assert order.spec_snapshot["discount"]["code"] == "WINTER10"
+
+    # Removed again before paying: the offer's deposit comes back.
+    order = remove_promo_code(buyer=buyer, order=order)
+    assert (order.total, order.deposit_amount) == (Decimal("140.00"), Decimal("42.00"))
+
+    # Applied and paid: the buyer pays the lower deposit, and the code is then fixed.
+    order = apply_promo_code(buyer=buyer, order=order, code="WINTER10")
+    due = payable_now(order)
+    assert due.amount == Decimal("38.40")
+    pay_through_dev_gateway(buyer, order)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DEPOSIT_PAID
+    assert order.amount_paid == Decimal("38.40")
+    message = refused(buyer, order, "WINTER10")
+    assert message == "A code can only be added before anything is paid."
+    with pytest.raises(InvalidInput):
+        remove_promo_code(buyer=buyer, order=order)

@@ -10,6 +10,7 @@ stepper at "Shipped", and the address Rosa saw is the one Léa typed.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
@@ -36,8 +37,16 @@ def test_custom_order_from_question_to_shipped_parcel(people, shops):
     lea_login, rosa_login = shops["buyer@atelier.test"], shops["potter@atelier.test"]
     buyer = people("buyer", "fr")
     artisan = people("artisan", "es", tz="America/Mexico_City")
+    # Given Rosa's code for regular buyers, GRACIAS10 (10 % off; the campaign journey
+    # creates one through the studio)
+    from commerce.services.promos import PromoInput, create_promo_code
 
-    # Given Léa on her phone, signed in, on the bowl's page with the wood-ash glaze picked
+    create_promo_code(
+        artisan=rosa_login.user,
+        data=PromoInput(code="gracias10", kind="percent", value=Decimal("10")),
+    )
+
+    # And Léa on her phone, signed in, on the bowl's page with the wood-ash glaze picked
     buyer.open_home()
     buyer.step("home")
     buyer.nav("Sign in")
@@ -108,7 +117,25 @@ def test_custom_order_from_question_to_shipped_parcel(people, shops):
     buyer.click_button("Deliver here and continue to payment")
     ship_to = buyer.page.locator("#ship-to")
     expect(ship_to).to_contain_text("12 rue des Potiers")
+    deposit_line = buyer.page.locator("#deposit-line")
+    full_deposit = deposit_line.inner_text()
     buyer.step("pay deposit")
+
+    # …and applies Rosa's code: the deposit is the same share of the lower total
+    buyer.field("Promo code").fill("gracias10")
+    buyer.click_button("Apply")
+    expect(buyer.page.locator("#promo-applied")).to_contain_text("GRACIAS10")
+    expect(deposit_line).not_to_have_text(full_deposit)
+    pay_link = buyer.page.get_by_role(
+        "link",
+        name=re.compile(
+            re.escape(buyer.tf("Pay %(amount)s (test payment)", amount="__")).replace("__", ".*")
+        ),
+    )
+    prefix, suffix = buyer.tf("Pay %(amount)s (test payment)", amount="__").split("__")
+    due = pay_link.inner_text().strip().removeprefix(prefix).removesuffix(suffix)
+    expect(deposit_line).to_contain_text(due)  # she pays the deposit the page states
+    buyer.step("code on the deposit")
 
     # …and pays the deposit
     pay_with_dev_gateway(buyer, "deposit")
