@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from commerce import models, services
 from commerce.errors import CommerceError
@@ -438,15 +442,34 @@ class FollowAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "shop__shop_name"]
 
 
+class ReviewPhotoInline(admin.TabularInline):
+    """The buyer's photos; a moderator can delete one (the file goes with it) or hide the
+    whole review."""
+
+    model = models.ReviewPhoto
+    extra = 0
+    fields = ["preview", "position"]
+    readonly_fields = ["preview", "position"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("Photo"))
+    def preview(self, photo: models.ReviewPhoto) -> str:
+        return format_html('<img src="{}" alt="" width="120">', photo.image.url)
+
+
 @admin.register(models.Review)
 class ReviewAdmin(admin.ModelAdmin):
     """Moderation: read reviews, hide one (it leaves the pages and the averages)."""
+
+    inlines = [ReviewPhotoInline]
 
     list_display = ["order", "shop", "piece_rating", "shop_rating", "is_hidden", "created_at"]
     list_filter = ["is_hidden", "piece_rating", "shop_rating"]
     search_fields = ["order__reference", "shop__shop_name", "text"]
     readonly_fields = [
-        "order", "shop", "product", "buyer", "piece_rating", "shop_rating", "text", "photo",
+        "order", "shop", "product", "buyer", "piece_rating", "shop_rating", "text",
         "reply", "replied_at", "created_at",
     ]  # fmt: skip
     fields = [*readonly_fields, "is_hidden"]

@@ -219,10 +219,11 @@ def erase_commerce(user: User) -> None:
     from commerce.models import Review
 
     for review in Review.objects.filter(buyer=user):
-        if review.photo:
-            review.photo.delete(save=False)
-        review.text, review.photo = "", ""
-        review.save(update_fields=["text", "photo"])
+        for photo in review.photos.all():
+            photo.image.delete(save=False)
+            photo.delete()
+        review.text = ""
+        review.save(update_fields=["text"])
     for order in Order.objects.filter(buyer=user):
         order.shipping_name = ""
         order.shipping_address = {}

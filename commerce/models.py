@@ -1192,7 +1192,6 @@ class Review(models.Model):
     piece_rating = models.PositiveSmallIntegerField()
     shop_rating = models.PositiveSmallIntegerField()
     text = models.TextField(blank=True)
-    photo = models.ImageField(upload_to=review_photo_path, blank=True)
     reply = models.TextField(blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
     is_hidden = models.BooleanField(default=False)  # moderation (admin)
@@ -1209,6 +1208,18 @@ class Review(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["shop", "-created_at"])]
+
+
+class ReviewPhoto(models.Model):
+    """A buyer's photo of the piece on their review (up to ``REVIEW_PHOTOS_MAX``), in the
+    order given; re-encoded without metadata like every upload."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to=review_photo_path)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
 
 
 # --- Customer satisfaction -------------------------------------------------------------------

@@ -24,6 +24,7 @@ from commerce.models import (
     Product,
     ProductPhoto,
     Review,
+    ReviewPhoto,
     ShippingProfile,
     ShippingRate,
 )
@@ -40,6 +41,7 @@ SHOP_PATHS: dict[type[models.Model], str] = {
     ShippingProfile: "shop",
     ShippingRate: "profile__shop",
     Review: "shop",
+    ReviewPhoto: "review__shop",
 }
 # Listing translations, by content type label, to the path from that model to its shop.
 TRANSLATED_SHOP_PATHS = {"commerce.product": (Product, "shop"), "commerce.artisanprofile": None}

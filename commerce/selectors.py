@@ -153,7 +153,11 @@ def has_favourited(user: Any, product: Product) -> bool:
 def visible_reviews(**filters: Any) -> QuerySet:
     from commerce.models import Review
 
-    return Review.objects.filter(is_hidden=False, **filters).select_related("buyer")
+    return (
+        Review.objects.filter(is_hidden=False, **filters)
+        .select_related("buyer")
+        .prefetch_related("photos")
+    )
 
 
 def rating_summary(**filters: Any) -> dict[str, Any]:

@@ -69,6 +69,7 @@ from commerce.services.context import ask_about_product
 from commerce.services.ledger import ledger_balances
 from commerce.services.orders import ALLOWED_TRANSITIONS, payable_now
 from commerce.services.payments import PaymentNotCaptured
+from commerce.services.reviews import PHOTOS_MAX as REVIEW_PHOTOS_MAX
 from commerce.services.reviews import can_review, leave_review
 from conversations.models import Conversation
 from conversations.services import HubError
@@ -641,6 +642,7 @@ def order_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "open_change_orders": order.change_orders.filter(status=OfferStatus.SENT),
             "review": getattr(order, "review", None),
             "can_review": is_buyer and can_review(order, request.user),
+            "review_photos_max": REVIEW_PHOTOS_MAX,
             "review_scales": [("piece_rating", _("The piece")), ("shop_rating", _("The shop"))],
             "conversation_url": conversation_path(order.conversation_id)
             if order.conversation_id
@@ -660,7 +662,7 @@ def review_order(request: HttpRequest, reference: str) -> HttpResponse:
             piece_rating=request.POST.get("piece_rating"),
             shop_rating=request.POST.get("shop_rating"),
             text=request.POST.get("text", ""),
-            photo=request.FILES.get("photo"),
+            photos=request.FILES.getlist("photos"),
         )
     except CommerceError as error:
         _fail(request, error)

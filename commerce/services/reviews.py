@@ -3,17 +3,20 @@ answer once. Reads (averages, lists) are in ``commerce.selectors``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.errors import InvalidInput, NotAllowed
-from commerce.models import Order, OrderStatus, Review
+from commerce.models import Order, OrderStatus, Review, ReviewPhoto
 from commerce.services.photos import clean_photo
 from core.models import User
 
 TEXT_MAX = 2000
+PHOTOS_MAX = 4
 REVIEWABLE = (OrderStatus.DELIVERED,)
 
 
@@ -43,7 +46,7 @@ def leave_review(
     piece_rating: object,
     shop_rating: object,
     text: str = "",
-    photo: File | None = None,
+    photos: Sequence[File] = (),
 ) -> Review:
     order = Order.objects.select_for_update().select_related("shop").get(pk=order.pk)
     if order.buyer_id != buyer.pk:
@@ -58,6 +61,12 @@ def leave_review(
             _("The review is too long (at most %(max)s characters).") % {"max": TEXT_MAX},
             field="text",
         )
+    photos = [photo for photo in photos if photo]
+    if len(photos) > PHOTOS_MAX:
+        raise InvalidInput(
+            _("At most %(max)s photos per review.") % {"max": PHOTOS_MAX}, field="photos"
+        )
+    cleaned = [clean_photo(photo, field="photos") for photo in photos]
     review = Review(
         order=order,
         shop=order.shop,
@@ -67,13 +76,13 @@ def leave_review(
         shop_rating=_stars(shop_rating, "shop_rating"),
         text=text,
     )
-    if photo is not None:
-        review.photo = clean_photo(photo, field="photo")
     try:
         with transaction.atomic():
             review.save()
     except IntegrityError as error:  # a second tab submitted first
         raise InvalidInput(_("You have already reviewed this order.")) from error
+    for position, image in enumerate(cleaned):
+        ReviewPhoto.objects.create(review=review, image=image, position=position)
     return review
 
 

@@ -48,10 +48,13 @@ def test_a_buyer_reviews_a_delivered_order_once_and_the_artisan_answers_once(
     order = delivered(buyer, artisan, shop, bowl)
     review = leave_review(
         buyer=buyer, order=order, piece_rating="5", shop_rating=4, text=" Lovely glaze. ",
-        photo=png_upload("bowl.png"),
+        photos=[png_upload("bowl.png"), png_upload("foot.png", colour="#222222")],
     )  # fmt: skip
     assert (review.piece_rating, review.shop_rating, review.text) == (5, 4, "Lovely glaze.")
-    assert review.product == bowl and review.photo.name.startswith("commerce/reviews/")
+    photos = list(review.photos.all())
+    assert review.product == bowl and len(photos) == 2
+    assert [p.position for p in photos] == [0, 1]
+    assert all(p.image.name.startswith("commerce/reviews/") for p in photos)
     with pytest.raises(InvalidInput, match="already reviewed"):
         leave_review(buyer=buyer, order=order, piece_rating=1, shop_rating=1)
 
@@ -107,19 +110,51 @@ def test_the_order_page_offers_the_form_and_posts_it(buyer, artisan, shop, bowl,
     assert 'id="review-form"' in client.get(url).content.decode()
     response = client.post(
         reverse("commerce:review_order", args=[order.reference]),
-        {"piece_rating": "4", "shop_rating": "5", "text": "Arrived well packed."},
+        {
+            "piece_rating": "4",
+            "shop_rating": "5",
+            "text": "Arrived well packed.",
+            "photos": [png_upload("a.png"), png_upload("b.png", colour="#334455")],
+        },
         follow=True,
     )
     page = response.content.decode()
     assert 'id="your-review"' in page and "Arrived well packed." in page
     assert 'id="review-form"' not in page
+    assert page.count('class="review-photo"') == 2 and "Photo 2 of 2 from the buyer" in page
+
+    # Both photos on the piece's public page, in the order given.
+    review = Review.objects.get(order=order)
+    product_page = client.get(reverse("commerce:product", args=[shop.slug, bowl.slug]))
+    html = product_page.content.decode()
+    urls = [photo.image.url for photo in review.photos.all()]
+    assert html.index(urls[0]) < html.index(urls[1])
 
 
 def test_erasure_keeps_the_stars_and_drops_the_words(buyer, artisan, shop, bowl):
     from commerce.gdpr import erase_commerce
 
     review = leave_review(buyer=buyer, order=delivered(buyer, artisan, shop, bowl), piece_rating=5,
-                          shop_rating=5, text="My name is Léa", photo=png_upload())  # fmt: skip
+                          shop_rating=5, text="My name is Léa", photos=[png_upload()])  # fmt: skip
+    [photo] = review.photos.all()
+    storage, name = photo.image.storage, photo.image.name
     erase_commerce(buyer)
     review.refresh_from_db()
-    assert review.text == "" and not review.photo and review.piece_rating == 5
+    assert review.text == "" and not review.photos.exists() and review.piece_rating == 5
+    assert not storage.exists(name)
+
+
+def test_at_most_four_photos_each_a_real_image(buyer, artisan, shop, bowl):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    order = delivered(buyer, artisan, shop, bowl)
+    with pytest.raises(InvalidInput, match="At most 4 photos") as too_many:
+        leave_review(buyer=buyer, order=order, piece_rating=5, shop_rating=5,
+                     photos=[png_upload(f"p{n}.png") for n in range(5)])  # fmt: skip
+    assert too_many.value.field == "photos"
+    fake = SimpleUploadedFile("p.png", b"not an image", content_type="image/png")
+    with pytest.raises(InvalidInput) as unreadable:
+        leave_review(buyer=buyer, order=order, piece_rating=5, shop_rating=5,
+                     photos=[png_upload(), fake])  # fmt: skip
+    assert unreadable.value.field == "photos"
+    assert not Review.objects.filter(order=order).exists()  # nothing half-saved

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.journeys.flows import artisan_signs_in, buyer_signs_in, open_product
+from tests.journeys.harness import sample_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,11 +63,16 @@ def test_a_buyer_reviews_a_delivered_piece_and_the_artisan_answers(people, shops
     shop = form.get_by_role("group", name=buyer.t("The shop"))
     shop.get_by_label(re.compile(r"^\s*4\b")).check()
     buyer.field("Your review (optional)").fill(TEXT)
+    # …and adds two photos of the bowl from her phone
+    buyer.field("Photos of the piece (optional)").set_input_files(
+        [sample_image("bowl.png"), sample_image("foot.png")]
+    )
     buyer.step("review filled")
     buyer.click_button("Post the review")
 
     # Then the order shows her review, and the shop page lists it with the average
     expect(buyer.page.locator("#your-review")).to_contain_text(TEXT)
+    expect(buyer.page.locator("#your-review .review-photo")).to_have_count(2)
     buyer.step("review posted")
     buyer.nav("Shop")
     buyer.page.get_by_role("link", name="Taller Rosa Méndez").first.click()
@@ -74,6 +80,11 @@ def test_a_buyer_reviews_a_delivered_piece_and_the_artisan_answers(people, shops
     expect(reviews).to_contain_text(TEXT)
     # The average as the reader's locale writes it ("4,0" in French)
     expect(reviews.locator(".review-summary")).to_contain_text(re.compile(r"4[.,]0"))
+    for n in (1, 2):
+        photo = buyer.tf("Photo %(n)s of %(total)s from the buyer", n=n, total=2)
+        picture = reviews.get_by_role("img", name=photo)
+        picture.scroll_into_view_if_needed()  # lazy: it loads as she scrolls to it
+        expect(picture).to_be_visible()
     buyer.step("shop page with the review")
 
     # When Rosa opens her studio's reviews and answers it
