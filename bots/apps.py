@@ -44,8 +44,8 @@ class BotsConfig(AppConfig):
         register_notifier("telegram", _lazy("bots.bridge", "notify_on_telegram"))
         # Delivery never waits for a translation: it is edited in when it arrives.
         register_translation_listener(follow_ups.on_message_translated)
-        # A serving process loads the Telegram side in the background before it is needed.
-        register_warm_up(_warm_up)
+        # A serving process loads the Telegram side at start, before it is needed.
+        register_warm_up(_warm_up, imports_only=True)
         # The Telegram channel for commerce's campaigns (bots.campaigns).
         register_campaign_channel(
             CampaignChannelSpec(

@@ -194,24 +194,42 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             user=self.user,
             conversation_id=conversation_id,
             after_seq=frame.after_seq,
+            after_update_seq=frame.after_update_seq,
             limit=RESUME_PAGE,
         )
         if state is None:
             raise FrameError("not_found", "No such conversation, or you are not part of it.")
-        if conversation_id not in self.subscriptions:
+        joined = conversation_id not in self.subscriptions
+        if joined:
             await self.channel_layer.group_add(
                 conversation_group(conversation_id), self.channel_name
             )
             self.subscriptions.add(conversation_id)
-        # Messages committed after the query arrive as live events; the client drops any
-        # seq it already has, so the overlap is harmless and nothing falls in a gap.
+        for message in state.changed:
+            await self.send_json({"type": "message.updated", "message": message, "replay": True})
         for message in state.missed:
             await self.send_json({"type": "message.new", "message": message, "replay": True})
+        if joined:
+            # What committed between the query and joining the group came as no live event:
+            # replay it too (the client drops a seq it holds; a change redraws harmlessly).
+            late = await hub_call(selectors.changes_after)(
+                conversation_id=conversation_id,
+                last_seq=state.last_seq,
+                update_seq=state.update_seq,
+                limit=RESUME_PAGE,
+            )
+            for message in late.changed:
+                await self.send_json(
+                    {"type": "message.updated", "message": message, "replay": True}
+                )
+            for message in late.missed:
+                await self.send_json({"type": "message.new", "message": message, "replay": True})
         await self.send_json(
             {
                 "type": "subscribed",
                 "conversation": conversation_id,
                 "last_seq": state.last_seq,
+                "update_seq": state.update_seq,
                 "has_more": state.has_more,
                 "read": state.read_markers,
                 "online": await hub_call(online_user_ids)(state.participant_ids),

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations import translating
+from conversations.changes import mark_changed
 from conversations.events import broadcast_on_commit, conversation_group
 from conversations.glossary import message_translation_options
 from conversations.models import (
@@ -194,6 +195,7 @@ def _finish(
 ) -> None:
     row.status, row.text, row.error, row.provider = status, text, error, provider
     row.save(update_fields=["status", "text", "error", "provider", "attempts", "updated_at"])
+    mark_changed(row.message)  # a reader who is away gets it on their next subscribe
     _announce(row)
     if status == TranslationStatus.DONE and _listeners:
         message_id, language = row.message_id, row.target_language

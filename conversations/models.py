@@ -51,6 +51,10 @@ class Conversation(models.Model):
     # The bot answers until a human artisan takes over (handover).
     bot_active = models.BooleanField(default=True)
     last_seq = models.BigIntegerField(default=0)
+    # Counts changes to messages already sent (an edit, a card's new state, a moderator's
+    # hide, a translation arriving); a reconnecting client replays those after the last it
+    # was caught up to (``after_update_seq``), as it replays new messages after ``last_seq``.
+    last_update_seq = models.BigIntegerField(default=0, db_default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -154,9 +158,18 @@ class Message(models.Model):
     )
     flagged = models.BooleanField(default=False, db_index=True)
     flag_reasons = models.JSONField(default=list, blank=True)
+    # The conversation's ``last_update_seq`` at this message's latest change (0: unchanged).
+    update_seq = models.BigIntegerField(default=0, db_default=0)  # raw inserts: send_path
 
     class Meta:
         ordering = ["conversation_id", "seq"]
+        indexes = [
+            models.Index(
+                fields=["conversation", "update_seq"],
+                condition=Q(update_seq__gt=0),
+                name="message_changed_idx",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq"),
             models.UniqueConstraint(

@@ -73,6 +73,9 @@ class SubscribeFrame(_ClientFrame):
     type: Literal["subscribe"]
     conversation: ConversationId
     after_seq: Seq = 0
+    # The ``update_seq`` of the last ``subscribed`` frame: changes to messages up to
+    # ``after_seq`` made since are replayed. Absent: none (the client has just loaded them).
+    after_update_seq: Seq | None = None
 
 
 class UnsubscribeFrame(_ClientFrame):
@@ -120,6 +123,7 @@ CLIENT_FRAMES: dict[str, type[_ClientFrame]] = {
 _FIELD_ERRORS = {
     "conversation": "“conversation” must be an integer ≥ 1.",
     "after_seq": "“after_seq” must be an integer ≥ 0.",
+    "after_update_seq": "“after_update_seq” must be an integer ≥ 0.",
     "seq": "“seq” must be an integer ≥ 0.",
     "client_id": "“client_id” is required (a UUID made by the client, at most 64 characters).",
     "text": "“text” must be a string.",
@@ -209,6 +213,7 @@ class MessageObject(_ServerFrame):
     created_at: datetime
     edited_at: datetime | None
     hidden: bool
+    update_seq: int  # the conversation's update_seq at this message's latest change; 0: none
     translations: dict[str, TranslationState] | None = None  # replays and history only
 
 
@@ -232,6 +237,8 @@ class SubscribedEvent(_ServerFrame):
     type: Literal["subscribed"]
     conversation: int
     last_seq: int
+    # Every change up to this one is in the replay: resume changes from here next time.
+    update_seq: int
     has_more: bool
     read: dict[str, int]  # {user id: last read seq}; JSON object keys are strings
     online: list[int]
@@ -251,6 +258,7 @@ class MessageNewEvent(_ServerFrame):
 class MessageUpdatedEvent(_ServerFrame):
     type: Literal["message.updated"]
     message: MessageObject
+    replay: bool = False  # present (true) only on changes replayed after subscribe
 
 
 class MessageAckEvent(_ServerFrame):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
@@ -74,10 +74,29 @@ class SubscriptionState:
     has_more: bool
     read_markers: dict[int, int]
     participant_ids: list[int]
+    # Messages the client already had (seq ≤ after_seq) changed since ``after_update_seq``,
+    # oldest change first, and the update_seq the client has seen every change up to.
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    update_seq: int = 0
+
+
+def _changed_messages(
+    conversation: Conversation, *, after_seq: int, after_update_seq: int, limit: int
+) -> list[Message]:
+    return list(
+        message_queryset()
+        .filter(conversation=conversation, update_seq__gt=after_update_seq, seq__lte=after_seq)
+        .order_by("update_seq")[: limit + 1]
+    )
 
 
 def subscription_state(
-    *, user: User, conversation_id: int, after_seq: int, limit: int
+    *,
+    user: User,
+    conversation_id: int,
+    after_seq: int,
+    limit: int,
+    after_update_seq: int | None = None,
 ) -> SubscriptionState | None:
     conversation = readable_conversation(user=user, conversation_id=conversation_id)
     if conversation is None:
@@ -88,6 +107,17 @@ def subscription_state(
         .order_by("seq")[: limit + 1]
     )
     has_more = len(missed) > limit
+    # Read with the conversation, before the changes below: a change committed meanwhile is
+    # in the page or comes after this mark, never lost between the two.
+    update_seq = conversation.last_update_seq
+    changed: list[Message] = []
+    if after_update_seq is not None and update_seq > after_update_seq:
+        changed = _changed_messages(
+            conversation, after_seq=after_seq, after_update_seq=after_update_seq, limit=limit
+        )
+        if len(changed) > limit:  # a long absence: resume from the last change replayed
+            changed = changed[:limit]
+            update_seq, has_more = changed[-1].update_seq, True
     participants = list(Participant.objects.filter(conversation=conversation))
     return SubscriptionState(
         missed=[serialize_with_translations(m) for m in missed[:limit]],
@@ -95,6 +125,44 @@ def subscription_state(
         has_more=has_more,
         read_markers={p.user_id: p.last_read_seq for p in participants},
         participant_ids=[p.user_id for p in participants],
+        changed=[serialize_with_translations(m) for m in changed],
+        update_seq=update_seq,
+    )
+
+
+@dataclass(frozen=True)
+class LateChanges:
+    """What was committed between a subscription's query and its joining the live group."""
+
+    missed: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+
+
+def changes_after(
+    *, conversation_id: int, last_seq: int, update_seq: int, limit: int
+) -> LateChanges:
+    """New messages after ``last_seq`` and changes after ``update_seq`` (one cheap query when
+    there are none, which is nearly always)."""
+    row = (
+        Conversation.objects.filter(pk=conversation_id)
+        .values("last_seq", "last_update_seq")
+        .first()
+    )
+    if row is None or (row["last_seq"] <= last_seq and row["last_update_seq"] <= update_seq):
+        return LateChanges(missed=[], changed=[])
+    missed = list(
+        message_queryset()
+        .filter(conversation_id=conversation_id, seq__gt=last_seq)
+        .order_by("seq")[:limit]
+    )
+    changed = list(
+        message_queryset()
+        .filter(conversation_id=conversation_id, update_seq__gt=update_seq, seq__lte=last_seq)
+        .order_by("update_seq")[:limit]
+    )
+    return LateChanges(
+        missed=[serialize_with_translations(m) for m in missed],
+        changed=[serialize_with_translations(m) for m in changed],
     )
 
 

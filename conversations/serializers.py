@@ -52,6 +52,7 @@ def serialize_message(
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "hidden": hidden,
+        "update_seq": message.update_seq,
     }
     if translations is not None and not hidden:
         data["translations"] = {

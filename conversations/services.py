@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversations import moderation, outbox, search, send_path
+from conversations.changes import mark_changed
 from conversations.events import broadcast_on_commit, conversation_group, user_group
 from conversations.models import (
     Attachment,
@@ -770,6 +771,7 @@ def edit_message(*, message: Message, editor: User, text: str) -> Message:
     message.save(update_fields=["text", "edited_at", "flagged", "flag_reasons"])
     search.index_message(message)
     message.translations.all().delete()  # the old translations no longer match
+    mark_changed(message)
     broadcast_on_commit(
         conversation_group(message.conversation_id),
         "message.updated",
@@ -796,6 +798,7 @@ def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
         raise HubError("A card payload is an object.", field="payload")
     message.payload = payload
     message.save(update_fields=["payload"])
+    mark_changed(message)
     broadcast_on_commit(
         conversation_group(message.conversation_id),
         "message.updated",
@@ -919,6 +922,7 @@ def _record_visibility_change(
         conversation=message.conversation,
         note=note[:500],
     )
+    mark_changed(message)
     broadcast_on_commit(
         conversation_group(message.conversation_id),
         "message.updated",

@@ -21,24 +21,38 @@ logger = logging.getLogger(__name__)
 
 
 _warm_ups: list[Callable[[], None]] = []
+_imports: list[Callable[[], None]] = []
 
 
-def register_warm_up(warm_up: Callable[[], None]) -> None:
+def register_warm_up(warm_up: Callable[[], None], *, imports_only: bool = False) -> None:
     """Apps register work a serving process should do before its first request needs it
-    (e.g. loading the language-detection model); core never imports the apps itself."""
-    if warm_up not in _warm_ups:
-        _warm_ups.append(warm_up)
+    (e.g. loading the language-detection model); core never imports the apps itself.
+
+    ``imports_only``: the warm-up only imports modules. It then runs at once, on the
+    starting thread: Python's per-module import locks can deadlock (``_DeadlockError``)
+    when a background thread imports a package with internal cycles (aiogram) while a
+    request imports it too."""
+    target = _imports if imports_only else _warm_ups
+    if warm_up not in target:
+        target.append(warm_up)
+
+
+def _run(warm_up: Callable[[], None]) -> None:
+    try:
+        warm_up()
+    except Exception:  # a failed warm-up only means a slower first request
+        logger.exception("warm-up %r failed", warm_up)
 
 
 def start_warm_ups() -> threading.Thread:
-    """Run the registered warm-ups on a background thread (the server starts at once)."""
+    """Run the import warm-ups now, the others on a background thread (the server starts
+    without waiting for models to load)."""
+    for warm_up in list(_imports):
+        _run(warm_up)
 
     def run() -> None:
         for warm_up in list(_warm_ups):
-            try:
-                warm_up()
-            except Exception:  # a failed warm-up only means a slower first request
-                logger.exception("warm-up %r failed", warm_up)
+            _run(warm_up)
 
     thread = threading.Thread(target=run, name="atelier-warm-up", daemon=True)
     thread.start()

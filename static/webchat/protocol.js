@@ -234,12 +234,20 @@ export class ConversationSync {
     this.highest = 0; // highest seq held
     this.lowest = Infinity; // lowest seq held (older pages come from the history API)
     this.through = 0; // every seq from the first page up to this one is held: resume from here
+    // Every change to held messages up to this update_seq is applied: on a resubscribe the
+    // server replays later ones (an edit, a card's new state, a translation) as
+    // message.updated. Only a `subscribed` frame moves it: a live change after a lost one
+    // must not hide the lost one.
+    this.updateSeq = 0;
     this.readMarkers = new Map(Object.entries(readMarkers).map(([k, v]) => [Number(k), v]));
     this.subscribed = false;
     this.resyncing = false;
     this.gapRetries = 0;
     for (const message of messages) this.store(message);
     this.through = this.highest;
+    // The page drew these as they were when it rendered: changes after the latest one they
+    // show are what a resume must bring (an earlier one again is harmless).
+    for (const message of messages) this.updateSeq = Math.max(this.updateSeq, message.update_seq || 0);
   }
 
   attach(conversationId) {
@@ -251,7 +259,12 @@ export class ConversationSync {
 
   subscribe() {
     if (!this.conversationId) return false;
-    const sent = this.socket.send({ type: "subscribe", conversation: this.conversationId, after_seq: this.through });
+    const sent = this.socket.send({
+      type: "subscribe",
+      conversation: this.conversationId,
+      after_seq: this.through,
+      after_update_seq: this.updateSeq,
+    });
     this.resyncing = sent;
     return sent;
   }
@@ -317,7 +330,8 @@ export class ConversationSync {
   onSubscribed(frame) {
     this.resyncing = false;
     for (const [user, seq] of Object.entries(frame.read || {})) this.setMarker(Number(user), seq);
-    if (frame.has_more && frame.last_seq > this.through) {
+    if (typeof frame.update_seq === "number") this.updateSeq = Math.max(this.updateSeq, frame.update_seq);
+    if (frame.has_more) {
       this.subscribe(); // more than one replay page was missed: ask for the next one
       return false;
     }

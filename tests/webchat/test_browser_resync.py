@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -103,7 +104,12 @@ def test_a_seq_gap_makes_the_client_fetch_the_missing_message(
     )
     try:
         assert subscribes == [
-            {"type": "subscribe", "conversation": conversation.pk, "after_seq": 1}
+            {
+                "type": "subscribe",
+                "conversation": conversation.pk,
+                "after_seq": 1,
+                "after_update_seq": 0,
+            }
         ]
         # Given the artisan's message never reached the buyer's page live
         artisan_writes(inbox, LOST)
@@ -118,7 +124,12 @@ def test_a_seq_gap_makes_the_client_fetch_the_missing_message(
         page.wait_for_function(SUBSCRIBED_JS, timeout=TIMEOUT)
         assert_shown_once_in_order(page, ["Hello", LOST, "And this one arrives"])
         assert subscribes[1:] == [
-            {"type": "subscribe", "conversation": conversation.pk, "after_seq": 1}
+            {
+                "type": "subscribe",
+                "conversation": conversation.pk,
+                "after_seq": 1,
+                "after_update_seq": 0,
+            }
         ]
     finally:
         buyer_ctx.close()
@@ -149,8 +160,63 @@ def test_the_servers_resync_hint_makes_the_client_fetch_what_it_missed(
             "type": "subscribe",
             "conversation": conversation.pk,
             "after_seq": 1,
+            "after_update_seq": 0,
         }
         assert len(subscribes) == 2
+    finally:
+        buyer_ctx.close()
+        artisan_ctx.close()
+
+
+def test_a_change_lost_live_is_replayed_when_the_client_resumes(
+    browser, server, buyer, artisan, monkeypatch
+):
+    """An edit's live ``message.updated`` is lost; the resume after the server's ``resync``
+    asks for the changes since its last catch-up (``after_update_seq``) and redraws it."""
+    from playwright.sync_api import expect
+
+    from conversations.models import Message
+    from conversations.services import edit_message
+
+    conversation = start_conversation(buyer=buyer, artisan=artisan, subject="Vase")
+    say(conversation, artisan, "The vase ships Monday")
+    real = events.send_event_now
+    dropped: list[int] = []
+
+    def lossy(group, event_type, payload):
+        if event_type == "message.updated":
+            dropped.append(payload["message"]["seq"])
+            return
+        real(group, event_type, payload)
+
+    buyer_ctx, artisan_ctx, page, _inbox, subscribes = open_both(
+        browser, server, buyer, artisan, conversation
+    )
+    try:
+        log = page.locator("[data-chat-log]")
+        expect(log).to_contain_text("The vase ships Monday", timeout=TIMEOUT)
+        monkeypatch.setattr(events, "send_event_now", lossy)
+        edit_message(
+            message=Message.objects.get(conversation=conversation, seq=1),
+            editor=artisan,
+            text="The vase ships Tuesday",
+        )
+        assert dropped == [1]
+        expect(log).to_contain_text("Monday")  # nothing reached the page live
+
+        # What the channel layer does after re-subscribing to Redis (off this thread, whose
+        # event loop is Playwright's)
+        resync = threading.Thread(
+            target=async_to_sync(get_channel_layer().group_send),
+            args=(events.conversation_group(conversation.pk), {"type": "hub.resync"}),
+        )
+        resync.start()
+        resync.join(5)
+
+        expect(log).to_contain_text("The vase ships Tuesday", timeout=TIMEOUT)
+        expect(log).not_to_contain_text("Monday")
+        assert subscribes[-1]["after_seq"] == 1 and "after_update_seq" in subscribes[-1]
+        assert_shown_once_in_order(page, ["The vase ships Tuesday"])
     finally:
         buyer_ctx.close()
         artisan_ctx.close()

@@ -56,7 +56,7 @@ test("subscribes from the highest seq it holds", () => {
   const socket = new FakeSocket();
   const sync = new ConversationSync({ socket, me: ME, messages: [message(4), message(5), message(6)], storage: null });
   sync.attach(7);
-  assert.deepEqual(socket.sent, [{ type: "subscribe", conversation: 7, after_seq: 6 }]);
+  assert.deepEqual(socket.sent, [{ type: "subscribe", conversation: 7, after_seq: 6, after_update_seq: 0 }]);
   assert.equal(sync.subscribed, false);
   assert.equal(sync.onSubscribed(subscribed(6)), true);
   assert.equal(sync.subscribed, true);
@@ -76,7 +76,7 @@ test("a gap in live seqs resubscribes from the last contiguous seq, once", () =>
   assert.ok(sync.receive({ type: "message.new", message: message(5) }));
   assert.ok(sync.receive({ type: "message.new", message: message(6) }));
   // Then one resubscribe asks for everything after 3 (the second gap waits for it)
-  assert.deepEqual(socket.of("subscribe"), [{ type: "subscribe", conversation: 7, after_seq: 3 }]);
+  assert.deepEqual(socket.of("subscribe"), [{ type: "subscribe", conversation: 7, after_seq: 3, after_update_seq: 0 }]);
   assert.equal(sync.through, 3);
   // When the replay arrives, the missing one is kept and the overlap dropped
   assert.ok(sync.receive({ type: "message.new", message: message(4), replay: true }));
@@ -101,7 +101,7 @@ test("the server's resync hint resumes from the last contiguous seq", () => {
   const { socket, sync } = caughtUp();
   assert.equal(sync.resync(), true);
   assert.equal(sync.resync(), false); // one in flight
-  assert.deepEqual(socket.of("subscribe"), [{ type: "subscribe", conversation: 7, after_seq: 3 }]);
+  assert.deepEqual(socket.of("subscribe"), [{ type: "subscribe", conversation: 7, after_seq: 3, after_update_seq: 0 }]);
   sync.onSubscribed(subscribed(3));
   socket.ready = false;
   assert.equal(sync.resync(), false); // no socket: the reconnect's hello resumes instead
@@ -113,7 +113,7 @@ test("more than one replay page missed: subscribes again from the new position",
   sync.attach(7);
   for (let seq = 1; seq <= 200; seq += 1) sync.receive({ type: "message.new", message: message(seq), replay: true });
   assert.equal(sync.onSubscribed(subscribed(250, { has_more: true })), false);
-  assert.deepEqual(socket.of("subscribe").at(-1), { type: "subscribe", conversation: 7, after_seq: 200 });
+  assert.deepEqual(socket.of("subscribe").at(-1), { type: "subscribe", conversation: 7, after_seq: 200, after_update_seq: 0 });
   assert.equal(socket.of("subscribe").length, 2); // no gap resubscribes for replayed pages
 });
 
@@ -189,4 +189,41 @@ test("reconnect delays grow exponentially with jitter and stay under the ceiling
   assert.equal(backoffDelay(3, { ...opts, random: () => 0 }), 2000);
   assert.equal(backoffDelay(20, { ...opts, random: () => 1 }), 30000);
   assert.equal(backoffDelay(20, { ...opts, random: () => 0 }), 15000);
+});
+
+test("a resubscribe asks for the changes to held messages since the last catch-up", () => {
+  const socket = new FakeSocket();
+  // The page drew three messages; the card at seq 2 had last changed at update_seq 5
+  const held = [message(1), message(2, OTHER, { update_seq: 5 }), message(3)];
+  const sync = new ConversationSync({ socket, me: ME, messages: held, storage: null });
+  sync.attach(7);
+  assert.deepEqual(socket.of("subscribe"), [{ type: "subscribe", conversation: 7, after_seq: 3, after_update_seq: 5 }]);
+  sync.onSubscribed(subscribed(3, { update_seq: 6 }));
+  // A live change (update_seq 8) after a lost one (7) does not move the mark...
+  assert.ok(sync.update(message(1, OTHER, { update_seq: 8, text: "edited" })));
+  sync.connectionLost();
+  sync.subscribe();
+  // ...so the resume asks for everything after 6, and the lost change is replayed
+  assert.deepEqual(socket.of("subscribe").at(-1), { type: "subscribe", conversation: 7, after_seq: 3, after_update_seq: 6 });
+  const card = message(2, OTHER, { update_seq: 7, payload: { card: "csat", closed: true } });
+  assert.equal(sync.update(card).payload.closed, true);
+  assert.equal(sync.messages.get(2).payload.closed, true);
+  assert.equal(sync.onSubscribed(subscribed(3, { update_seq: 8 })), true);
+  assert.equal(sync.updateSeq, 8);
+});
+
+test("a replayed change keeps the translations it carries, else the held ones", () => {
+  const { sync } = caughtUp();
+  sync.messages.get(2).translations = { fr: { status: "done", text: "bonjour" } };
+  sync.update(message(2, OTHER, { update_seq: 4 }));
+  assert.equal(sync.messages.get(2).translations.fr.text, "bonjour");
+  sync.update(message(3, OTHER, { update_seq: 5, translations: { fr: { status: "done", text: "salut" } } }));
+  assert.equal(sync.messages.get(3).translations.fr.text, "salut");
+});
+
+test("more changes missed than one replay page: subscribes again from the last one replayed", () => {
+  const { socket, sync } = caughtUp();
+  assert.equal(sync.onSubscribed(subscribed(3, { has_more: true, update_seq: 200 })), false);
+  assert.deepEqual(socket.of("subscribe").at(-1), { type: "subscribe", conversation: 7, after_seq: 3, after_update_seq: 200 });
+  assert.equal(sync.onSubscribed(subscribed(3, { update_seq: 260 })), true);
 });
