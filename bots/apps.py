@@ -41,6 +41,14 @@ class BotsConfig(AppConfig):
             applies=follow_ups.goes_to_telegram,
             run=follow_ups.deliver_to_telegram,
         )
+        # A card the buyer has in Telegram follows its changes there (a CSAT answer given
+        # on the web, the question closed by a refund, an offer replaced).
+        register_follow_up(
+            "telegram_card_refresh",
+            applies=follow_ups.card_changed_applies,
+            run=follow_ups.refresh_card_on_telegram,
+            on_change=True,
+        )
         register_notifier("telegram", _lazy("bots.bridge", "notify_on_telegram"))
         # Delivery never waits for a translation: it is edited in when it arrives.
         register_translation_listener(follow_ups.on_message_translated)

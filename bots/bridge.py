@@ -26,7 +26,12 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -686,6 +691,73 @@ def show_translation(message_id: int, language: str, *, sender: Any | None = Non
         # The original stays readable; a message too old to edit is not worth a retry.
         logger.warning("translation of message %s not edited in: %s", message_id, error)
         return "not_edited"
+    return "edited"
+
+
+def card_was_delivered(message: Message) -> bool:
+    """A commerce card the buyer got (or is getting) in Telegram: its copy there follows
+    its changes (``refresh_card``)."""
+    return (
+        message.kind in (MessageKind.OFFER, MessageKind.ORDER_UPDATE)
+        and bool((message.payload or {}).get("card"))
+        and TelegramDelivery.objects.filter(message_id=message.pk).exists()
+    )
+
+
+def refresh_card(message_id: int, *, sender: Any | None = None) -> str:
+    """A card the buyer already has in Telegram changed (a CSAT answer given on the web, the
+    question closed by a refund, an offer accepted or replaced): edit that Telegram message
+    to the card's current state, text and buttons, in the buyer's language. Idempotent: the
+    same content again is Telegram's "message is not modified", which changes nothing.
+
+    Raises ``RetryLater`` while the delivery itself is still under way (it renders the card
+    as it is when it sends, but may already have rendered it before the change)."""
+    from conversations.outbox import RetryLater
+
+    delivery = (
+        TelegramDelivery.objects.select_related("message", "account__user")
+        .filter(message_id=message_id)
+        .first()
+    )
+    if delivery is None:
+        return "not_delivered"
+    if delivery.status in (DeliveryState.PENDING, DeliveryState.SENDING):
+        raise RetryLater("telegram_in_progress", "the card is still being delivered", counts=False)
+    if delivery.status != DeliveryState.SENT or len(delivery.telegram_message_ids) != 1:
+        return "nothing_to_edit"
+    message, account = delivery.message, delivery.account
+    requests = render_message(
+        message,
+        chat_id=account.chat_id,
+        language=account.user.preferred_language or settings.LANGUAGE_CODE,
+        time_zone=account.user.time_zone or "UTC",
+    )
+    if len(requests) != 1 or not isinstance(requests[0], OutboundText):
+        return "nothing_to_edit"
+    [request] = requests
+    if sender is None:
+        from bots.sender import get_sender
+
+        sender = get_sender()
+    try:
+        sender.call(
+            EditMessageText(
+                chat_id=request.chat_id,
+                message_id=delivery.telegram_message_ids[0],
+                text=request.text,
+                reply_markup=request.reply_markup,  # None takes the buttons away
+            )
+        )
+    except TelegramBadRequest as error:
+        if "not modified" in str(error):
+            return "unchanged"
+        # Too old to edit, or deleted by the buyer: the hub and the web show the truth.
+        logger.warning("card %s not edited on Telegram: %s", message_id, error)
+        return "not_edited"
+    except TelegramRetryAfter as error:
+        raise RetryLater("telegram_flood", str(error), delay=error.retry_after) from error
+    except (TelegramNetworkError, FutureTimeout) as error:
+        raise RetryLater("telegram_network", str(error) or "timed out") from error
     return "edited"
 
 

@@ -57,3 +57,21 @@ def on_message_translated(message_id: int, language: str) -> None:
         from bots.tasks import show_translation_on_telegram
 
         show_translation_on_telegram.delay(message_id, language)
+
+
+def card_changed_applies(message: Message) -> bool:
+    from bots.bridge import card_was_delivered
+
+    return card_was_delivered(message)
+
+
+def refresh_card_on_telegram(message_id: int) -> str:
+    """A card changed after it reached the buyer's Telegram chat: edit it there too (an
+    ``on_change`` follow-up: durable, retried, idempotent)."""
+    from bots.bridge import refresh_card
+    from bots.telegram.client import TelegramNotConfigured
+
+    try:
+        return refresh_card(message_id)
+    except TelegramNotConfigured:
+        return "not_configured"

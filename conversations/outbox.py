@@ -56,6 +56,9 @@ class FollowUp:
     ``slow``: it may wait seconds on a remote service (translation), so it is published
     after the others and, in a process without a worker, runs off the sender's thread
     (``conversations.inline_worker``): it is never on another follow-up's delivery path.
+    ``on_change``: not run for a new message but each time a sent one changes (a card's
+    new state, an edit, a moderator's hide), e.g. to edit the copy another channel shows;
+    a change while one is still open runs it once more after (the entry is reset).
     """
 
     name: str
@@ -64,6 +67,7 @@ class FollowUp:
     transactional: bool = False
     prepare: Callable[[int], object] | None = None
     slow: bool = False
+    on_change: bool = False
 
 
 class RetryLater(Exception):
@@ -97,6 +101,7 @@ def register(
     transactional: bool = False,
     prepare: Callable[[int], object] | None = None,
     slow: bool = False,
+    on_change: bool = False,
 ) -> None:
     if prepare is not None and not transactional:
         raise ValueError("prepare only makes sense for a transactional follow-up")
@@ -107,6 +112,7 @@ def register(
         transactional=transactional,
         prepare=prepare,
         slow=slow,
+        on_change=on_change,
     )
 
 
@@ -137,7 +143,11 @@ def record_follow_ups(*, message: Message, names: Iterable[str] | None = None) -
 
     Must run inside the transaction that inserts ``message``. Returns the entry ids.
     """
-    wanted = list(_registry.values()) if names is None else [_registry[n] for n in names]
+    wanted = (
+        [f for f in _registry.values() if not f.on_change]
+        if names is None
+        else [_registry[n] for n in names]
+    )
     now = timezone.now()
     entries = [
         FollowUpEntry(
@@ -178,6 +188,17 @@ def requeue_follow_up(*, message: Message, name: str) -> int | None:
     )
     transaction.on_commit(lambda: publish([(entry.pk, name)]))
     return entry.pk
+
+
+def record_change_follow_ups(*, message: Message) -> list[int]:
+    """A sent ``message`` changed: (re)queue every ``on_change`` follow-up that applies, in
+    the caller's transaction (so the change and the work it owes commit together)."""
+    return [
+        entry_id
+        for follow_up in _registry.values()
+        if follow_up.on_change
+        and (entry_id := requeue_follow_up(message=message, name=follow_up.name)) is not None
+    ]
 
 
 @transaction.atomic

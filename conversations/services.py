@@ -109,15 +109,23 @@ def register_follow_up(
     transactional: bool = False,
     prepare: Callable[[int], object] | None = None,
     slow: bool = False,
+    on_change: bool = False,
 ) -> None:
-    """Apps add work to run after a message is committed (e.g. bot reply, Telegram).
+    """Apps add work to run after a message is committed (e.g. bot reply, Telegram), or,
+    with ``on_change``, after a sent message changed (e.g. edit Telegram's copy).
 
     ``applies(message)`` is a cheap check run inside the message's transaction; when it is
     true an outbox entry is stored with the message and ``run(message_id)`` executes on a
     Celery worker, at least once (so it must be idempotent; see ``conversations.outbox``).
     """
     outbox.register(
-        name, applies=applies, run=run, transactional=transactional, prepare=prepare, slow=slow
+        name,
+        applies=applies,
+        run=run,
+        transactional=transactional,
+        prepare=prepare,
+        slow=slow,
+        on_change=on_change,
     )
 
 
@@ -799,6 +807,7 @@ def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
     message.payload = payload
     message.save(update_fields=["payload"])
     mark_changed(message)
+    outbox.record_change_follow_ups(message=message)
     broadcast_on_commit(
         conversation_group(message.conversation_id),
         "message.updated",

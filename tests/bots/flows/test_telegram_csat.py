@@ -171,3 +171,57 @@ async def test_a_tap_from_another_telegram_account_is_refused_politely(
     )
     assert "edit_date" not in _question(telegram_standin)
     assert not telegram_standin.calls_to("editMessageText")
+
+
+def test_an_answer_given_on_the_web_is_edited_into_the_telegram_question(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan
+):
+    from commerce.services.csat import rate_order
+
+    order = _deliver(artisan, language="fr")
+    question = _question(telegram_standin)
+    sent_before = len(telegram_standin.sent_messages(BUYER_CHAT))
+
+    # When the buyer answers on the web instead (the same card, another channel)
+    rate_order(buyer=order.buyer, order=order, score=3, channel="web")
+
+    # Then the Telegram question she already has shows that answer, in French
+    edited = _question(telegram_standin)
+    assert edited["message_id"] == question["message_id"] and "edit_date" in edited
+    assert tr("fr", "You rated this %(score)s out of 5", score=3) in edited["text"]
+    assert [b["text"] for b in _buttons(edited)][2] == "✓ " + tr(
+        "fr", "%(score)s out of 5", score=3
+    )
+    assert len(telegram_standin.sent_messages(BUYER_CHAT)) == sent_before  # no new message
+    assert len(telegram_standin.calls_to("editMessageText")) == 1
+
+    # And the same answer again edits nothing more (no change, no call)
+    rate_order(buyer=order.buyer, order=order, score=3, channel="web")
+    assert len(telegram_standin.calls_to("editMessageText")) == 1
+
+
+def test_a_refund_takes_the_buttons_off_the_telegram_question(
+    telegram_sender, telegram_standin: TelegramBotApiStandIn, artisan
+):
+    from commerce.card_render import csat_strings
+
+    order = _deliver(artisan, language="es")
+    question = _question(telegram_standin)
+    assert len(_buttons(question)) == 5
+
+    transition_order(order=order, to=OrderStatus.REFUNDED, actor=artisan)
+
+    [edited] = [
+        m
+        for m in telegram_standin.sent_messages(BUYER_CHAT)
+        if m["message_id"] == question["message_id"]
+    ]
+    assert "edit_date" in edited and keyboard(edited) == []
+    with translation.override("es"):
+        closed = csat_strings()["closed"]
+    assert closed in edited["text"]
+    # Edited in place: the refund's own note may follow, but no second question
+    questions = [
+        m for m in telegram_standin.sent_messages(BUYER_CHAT) if "⭐" in (m.get("text") or "")
+    ]
+    assert len(questions) == 1
