@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Q
 
+from commerce.charts import polyline
 from commerce.models import Campaign, CampaignChannel, CampaignRecipient, Order, RecipientState
 from commerce.services.marketing import BOUGHT_STATUSES, variant_figures
 
@@ -234,14 +235,9 @@ def chart_lines(report: CampaignReport, *, width: int = 600, height: int = 160) 
     if len(report.buckets) < 2:
         return []  # one moment is no line: the funnel and the table say it all
     peak = max(max(b.sent, b.opened, b.clicked) for b in report.buckets) or 1
-    n = len(report.buckets)
-    step = width / max(n - 1, 1)
 
     def points(values: list[int]) -> str:
-        return " ".join(
-            f"{round(i * step, 1)},{round(height - (v / peak) * height, 1)}"
-            for i, v in enumerate(values)
-        )
+        return polyline(values, peak=peak, width=width, height=height)
 
     return [
         ChartLine("sent", points([b.sent for b in report.buckets])),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from commerce import selectors
 from commerce.campaign_report import attributed_orders
+from commerce.charts import polyline
 from commerce.models import (
     ArtisanProfile,
     Campaign,
@@ -111,11 +112,4 @@ def shop_engagement(shop: ArtisanProfile, *, days: int = 90, now=None) -> ShopEn
 
 def follower_line(points: list[FollowerPoint], *, width: int = 600, height: int = 160) -> str:
     """SVG polyline points of the follower count (server-rendered chart)."""
-    if len(points) < 2:
-        return ""
-    peak = max(point.followers for point in points) or 1
-    step = width / (len(points) - 1)
-    return " ".join(
-        f"{round(i * step, 1)},{round(height - point.followers / peak * height, 1)}"
-        for i, point in enumerate(points)
-    )
+    return polyline([point.followers for point in points], width=width, height=height)
