@@ -641,6 +641,22 @@ def deliver_message(
     return DeliveryOutcome(status, tuple(reports))
 
 
+def _edit_in_place(delivery: TelegramDelivery, request: OutboundText, sender: Any | None) -> None:
+    """Replace the text and buttons of a delivered one-part message (no markup: no buttons)."""
+    if sender is None:
+        from bots.sender import get_sender
+
+        sender = get_sender()
+    sender.call(
+        EditMessageText(
+            chat_id=request.chat_id,
+            message_id=delivery.telegram_message_ids[0],
+            text=request.text,
+            reply_markup=request.reply_markup,
+        )
+    )
+
+
 def show_translation(message_id: int, language: str, *, sender: Any | None = None) -> str:
     """The hub finished translating a message the buyer already received in the original:
     edit the translation into the Telegram message (text messages; cards are rendered in
@@ -674,19 +690,8 @@ def show_translation(message_id: int, language: str, *, sender: Any | None = Non
     ) or [None]
     if not isinstance(request, OutboundText):
         return "not_text"
-    if sender is None:
-        from bots.sender import get_sender
-
-        sender = get_sender()
     try:
-        sender.call(
-            EditMessageText(
-                chat_id=request.chat_id,
-                message_id=delivery.telegram_message_ids[0],
-                text=request.text,
-                reply_markup=request.reply_markup,
-            )
-        )
+        _edit_in_place(delivery, request, sender)
     except TelegramAPIError as error:
         # The original stays readable; a message too old to edit is not worth a retry.
         logger.warning("translation of message %s not edited in: %s", message_id, error)
@@ -734,20 +739,8 @@ def refresh_card(message_id: int, *, sender: Any | None = None) -> str:
     )
     if len(requests) != 1 or not isinstance(requests[0], OutboundText):
         return "nothing_to_edit"
-    [request] = requests
-    if sender is None:
-        from bots.sender import get_sender
-
-        sender = get_sender()
     try:
-        sender.call(
-            EditMessageText(
-                chat_id=request.chat_id,
-                message_id=delivery.telegram_message_ids[0],
-                text=request.text,
-                reply_markup=request.reply_markup,  # None takes the buttons away
-            )
-        )
+        _edit_in_place(delivery, requests[0], sender)
     except TelegramBadRequest as error:
         if "not modified" in str(error):
             return "unchanged"

@@ -85,50 +85,30 @@ def test_a_picture_needs_a_description_and_a_readable_file(shop, artisan):
     assert too_long.value.field == "image_alt"
 
 
+def _edit(artisan, campaign, **fields) -> Campaign:
+    data = {"title": "Kiln opening", "body": "Edited text.", "segment": "followers"}
+    return marketing.save_campaign(
+        artisan=artisan,
+        campaign=campaign,
+        data=CampaignInput(channels=("web",), **data, **fields),
+    )
+
+
 def test_a_draft_keeps_replaces_or_drops_its_picture(shop, artisan):
     campaign = _draft(artisan)
     first = campaign.image.name
     storage = campaign.image.storage
 
-    kept = marketing.save_campaign(
-        artisan=artisan,
-        campaign=campaign,
-        data=CampaignInput(
-            title="Kiln opening",
-            body="Edited text.",
-            segment="followers",
-            channels=("web",),
-            image_alt="Six cobalt bowls",
-        ),
-    )
+    kept = _edit(artisan, campaign, image_alt="Six cobalt bowls")
     assert kept.image.name == first and kept.image_alt == "Six cobalt bowls"
 
-    replaced = marketing.save_campaign(
-        artisan=artisan,
-        campaign=kept,
-        data=CampaignInput(
-            title="Kiln opening",
-            body="Edited text.",
-            segment="followers",
-            channels=("web",),
-            image=png_upload("plates.png", colour="#aa2200"),
-            image_alt="Red plates",
-        ),
+    replaced = _edit(
+        artisan, kept, image=png_upload("plates.png", colour="#aa2200"), image_alt="Red plates"
     )
     assert replaced.image.name != first
     assert not storage.exists(first)  # the old file goes once the new one is saved
 
-    dropped = marketing.save_campaign(
-        artisan=artisan,
-        campaign=replaced,
-        data=CampaignInput(
-            title="Kiln opening",
-            body="Edited text.",
-            segment="followers",
-            channels=("web",),
-            remove_image=True,
-        ),
-    )
+    dropped = _edit(artisan, replaced, remove_image=True)
     assert not dropped.image and dropped.image_alt == ""
     assert not storage.exists(replaced.image.name)
 

@@ -37,15 +37,16 @@ def _followers(shop, *, language: str = "en") -> list:
     return people
 
 
-def _send(artisan, product) -> int:
+def _send(artisan, product=None, *, body: str = BODY, **fields) -> int:
     campaign = marketing.save_campaign(
         artisan=artisan,
         data=CampaignInput(
             title="Winter",
-            body=BODY,
+            body=body,
             segment="followers",
             channels=("telegram",),
-            product_id=product.pk,
+            product_id=product.pk if product is not None else None,
+            **fields,
         ),
     )
     marketing.send_campaign_now(campaign=campaign, artisan=artisan)
@@ -208,19 +209,9 @@ def test_paid_broadcast_mode_sends_campaigns_past_the_free_limit_and_nothing_els
 def _send_with_picture(artisan, body: str) -> int:
     from tests.commerce.conftest import png_upload
 
-    campaign = marketing.save_campaign(
-        artisan=artisan,
-        data=CampaignInput(
-            title="Winter",
-            body=body,
-            segment="followers",
-            channels=("telegram",),
-            image=png_upload("scarves.png"),
-            image_alt="Scarves on the loom",
-        ),
+    return _send(
+        artisan, body=body, image=png_upload("scarves.png"), image_alt="Scarves on the loom"
     )
-    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
-    return campaign.pk
 
 
 def test_a_picture_goes_as_a_photo_with_the_text_as_its_caption(
