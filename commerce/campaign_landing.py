@@ -79,10 +79,19 @@ def landing_products(campaign: Campaign) -> list[Product]:
     return list(pieces[: MORE_PIECES + 1])
 
 
-def landing_page(campaign: Campaign, *, viewer: User | None) -> LandingPage:
-    """The page in the active language (the visitor's, from LocaleMiddleware)."""
+def version_key(campaign: Campaign) -> str:
+    """Where a click on a recipient's link keeps the A/B version they were sent (session)."""
+    return f"campaign-version-{campaign.pk}"
+
+
+def landing_page(
+    campaign: Campaign, *, viewer: User | None, version: str | None = None
+) -> LandingPage:
+    """The page in the active language (the visitor's, from LocaleMiddleware). ``version``:
+    the A/B version this visitor was sent (from their click), else the winner, else A."""
     language = translation.get_language() or settings.LANGUAGE_CODE
-    version = campaign.ab_winner or "a"
+    if not (campaign.is_ab_test and version in ("a", "b")):
+        version = campaign.ab_winner or "a"
     view = render_campaign(
         campaign, reader=None, recipient=None, absolute=False, variant=version, language=language
     )

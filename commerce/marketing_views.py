@@ -147,7 +147,9 @@ def campaign_landing(request: HttpRequest, slug: str, campaign_id: int) -> HttpR
     shop_is_public = selectors.public_shops().filter(pk=campaign.shop_id).exists()
     if not owner and not (landing.is_public(campaign) and shop_is_public):
         raise Http404(_("This page does not exist."))
-    page = landing.landing_page(campaign, viewer=request.user)
+    page = landing.landing_page(
+        campaign, viewer=request.user, version=request.session.get(landing.version_key(campaign))
+    )
     if page.promo is not None and page.promo.is_open:
         # Filled in on the pay page, as after a click in the campaign; still checked there.
         request.session["campaign_code"] = page.promo.code
@@ -175,6 +177,9 @@ def campaign_click(request: HttpRequest, token: str) -> HttpResponse:
     if campaign.promo_code_id:
         # Filled in on the pay page; still checked there like a typed code.
         request.session["campaign_code"] = campaign.promo_code.code
+    if campaign.is_ab_test and recipient.variant in ("a", "b"):
+        # The public page then shows this person the version they were sent.
+        request.session[landing.version_key(campaign)] = recipient.variant
     return redirect(f"{landing_path(campaign)}?campaign={campaign.pk}")
 
 

@@ -276,3 +276,28 @@ def test_the_artisan_writes_a_language_version_that_readers_get_until_sending_st
     other = make_user("other@example.com", role="artisan")
     client.force_login(other)
     assert client.get(url).status_code in (302, 403, 404)
+
+
+def test_the_public_page_shows_a_recipient_the_version_they_were_sent(
+    shop, artisan, followers, client
+):
+    from django.test import Client
+
+    campaign = marketing.save_campaign(artisan=artisan, data=ab_input(channels=(WEB,)))
+    marketing.send_campaign_now(campaign=campaign, artisan=artisan)
+    got_b = CampaignRecipient.objects.filter(campaign=campaign, variant="b").first()
+    assert got_b is not None
+
+    # A click on their own link: the page shows version B
+    page = client.get(
+        reverse("commerce:campaign_click", args=[marketing.recipient_token(got_b)]), follow=True
+    ).content.decode()
+    assert B_TEXT in page and A_TEXT not in page
+
+    # Anyone else (a shared link, no click): A until a winner is picked, then the winner
+    stranger = Client()
+    landing = reverse("commerce:campaign_landing", args=[shop.slug, campaign.pk])
+    page = stranger.get(landing).content.decode()
+    assert A_TEXT in page and B_TEXT not in page
+    marketing.pick_ab_winner(campaign=campaign, artisan=artisan, variant="b")
+    assert B_TEXT in stranger.get(landing).content.decode()
