@@ -101,6 +101,11 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def percent_of(amount: Decimal, percent: Decimal | int, currency: str) -> Decimal:
+    """``percent`` % of ``amount`` (a deposit, the platform fee), rounded like ``round_money``."""
+    return round_money(amount * Decimal(percent) / Decimal(100), currency)
+
+
 def format_money(amount: Decimal | None, currency: str) -> str:
     """Money for the current reader: Babel's CLDR rules for the active language."""
     from core.l10n import format_money as localised

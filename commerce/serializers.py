@@ -16,7 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from commerce.models import Offer, OfferKind, Order, Proof
-from commerce.money import round_money
+from commerce.money import percent_of
 
 
 def absolute_url(path: str) -> str:
@@ -69,7 +69,7 @@ def serialize_offer(offer: Offer) -> dict[str, Any]:
         "shipping_amount": str(offer.shipping_amount or 0),
         "currency": offer.currency,
         "deposit_amount": str(
-            round_money(offer.total * offer.deposit_percent / Decimal(100), offer.currency)
+            percent_of(offer.total, offer.deposit_percent, offer.currency)
             if offer.deposit_percent and offer.kind == OfferKind.INITIAL
             else Decimal("0")
         ),

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Sum
 
 from commerce.models import LedgerAccount, LedgerEntry, LedgerEntryKind, Order, Payment
-from commerce.money import round_money
+from commerce.money import percent_of
 from core.models import User
 
 
@@ -37,7 +37,7 @@ def ledger_balances(*, artisan: User) -> dict[str, Decimal]:
 
 def platform_fee_for(amount: Decimal, currency: str) -> Decimal:
     percent = Decimal(str(settings.PLATFORM_FEE_PERCENT))
-    return round_money(amount * percent / Decimal(100), currency)
+    return percent_of(amount, percent, currency)
 
 
 def credit_sale(*, order: Order, payment: Payment, amount: Decimal) -> None:

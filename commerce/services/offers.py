@@ -51,6 +51,7 @@ from commerce.models import (
 )
 from commerce.money import (
     normalise_currency,
+    percent_of,
     round_money,
     validate_delta,
     validate_price,
@@ -504,7 +505,7 @@ def _create_order_from_offer(*, offer: Offer, buyer: User) -> Order:
         "change_orders": [],
     }
     deposit = (
-        round_money(offer.total * offer.deposit_percent / Decimal(100), offer.currency)
+        percent_of(offer.total, offer.deposit_percent, offer.currency)
         if offer.deposit_percent
         else Decimal("0")
     )

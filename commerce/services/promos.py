@@ -27,7 +27,7 @@ from commerce.models import (
     PromoCode,
     PromoKind,
 )
-from commerce.money import round_money
+from commerce.money import percent_of
 from core import l10n
 from core.models import User
 
@@ -181,7 +181,7 @@ def deposit_for(order: Order) -> Decimal:
     percent = order.offer.deposit_percent if order.offer_id else 0
     if not percent:
         return Decimal("0")
-    return round_money(order.total * percent / Decimal(100), order.currency)
+    return percent_of(order.total, percent, order.currency)
 
 
 def _write_totals(order: Order, discount: Decimal, promo: PromoCode | None) -> None:
