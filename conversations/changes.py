@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
+from conversations import outbox
 from conversations.models import Conversation, Message
 
 
@@ -28,5 +29,7 @@ def mark_changed(message: Message) -> int:
             .get()
         )
         Message.objects.filter(pk=message.pk).update(update_seq=update_seq)
+        # Work other apps owe a changed message (e.g. edit its Telegram copy) commits with it.
+        outbox.record_change_follow_ups(message=message)
     message.update_seq = update_seq
     return update_seq

@@ -205,10 +205,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 conversation_group(conversation_id), self.channel_name
             )
             self.subscriptions.add(conversation_id)
-        for message in state.changed:
-            await self.send_json({"type": "message.updated", "message": message, "replay": True})
-        for message in state.missed:
-            await self.send_json({"type": "message.new", "message": message, "replay": True})
+        await self._replay(changed=state.changed, missed=state.missed)
         if joined:
             # What committed between the query and joining the group came as no live event:
             # replay it too (the client drops a seq it holds; a change redraws harmlessly).
@@ -218,12 +215,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 update_seq=state.update_seq,
                 limit=RESUME_PAGE,
             )
-            for message in late.changed:
-                await self.send_json(
-                    {"type": "message.updated", "message": message, "replay": True}
-                )
-            for message in late.missed:
-                await self.send_json({"type": "message.new", "message": message, "replay": True})
+            await self._replay(changed=late.changed, missed=late.missed)
         await self.send_json(
             {
                 "type": "subscribed",
@@ -236,6 +228,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             }
         )
         await self._broadcast_presence(conversation_id, online=True)
+
+    async def _replay(self, *, changed: list[dict], missed: list[dict]) -> None:
+        """Changes to messages the client holds, then the messages it lacks (``replay``)."""
+        for message in changed:
+            await self.send_json({"type": "message.updated", "message": message, "replay": True})
+        for message in missed:
+            await self.send_json({"type": "message.new", "message": message, "replay": True})
 
     async def _on_unsubscribe(self, frame: UnsubscribeFrame) -> None:
         conversation_id = frame.conversation

@@ -56,8 +56,9 @@ class FollowUp:
     ``slow``: it may wait seconds on a remote service (translation), so it is published
     after the others and, in a process without a worker, runs off the sender's thread
     (``conversations.inline_worker``): it is never on another follow-up's delivery path.
-    ``on_change``: not run for a new message but each time a sent one changes (a card's
-    new state, an edit, a moderator's hide), e.g. to edit the copy another channel shows;
+    ``on_change``: not run for a new message but each time a sent one changes
+    (``conversations.changes.mark_changed``: a card's new state, an edit, a moderator's
+    hide, a finished translation), e.g. to edit the copy another channel shows;
     a change while one is still open runs it once more after (the entry is reset).
     """
 

@@ -81,12 +81,17 @@ class SubscriptionState:
 
 
 def _changed_messages(
-    conversation: Conversation, *, after_seq: int, after_update_seq: int, limit: int
+    conversation_id: int, *, through_seq: int, after_update_seq: int, limit: int
 ) -> list[Message]:
+    """Messages up to ``through_seq`` changed after ``after_update_seq``, oldest change first."""
     return list(
         message_queryset()
-        .filter(conversation=conversation, update_seq__gt=after_update_seq, seq__lte=after_seq)
-        .order_by("update_seq")[: limit + 1]
+        .filter(
+            conversation_id=conversation_id,
+            update_seq__gt=after_update_seq,
+            seq__lte=through_seq,
+        )
+        .order_by("update_seq")[:limit]
     )
 
 
@@ -113,7 +118,10 @@ def subscription_state(
     changed: list[Message] = []
     if after_update_seq is not None and update_seq > after_update_seq:
         changed = _changed_messages(
-            conversation, after_seq=after_seq, after_update_seq=after_update_seq, limit=limit
+            conversation.pk,
+            through_seq=after_seq,
+            after_update_seq=after_update_seq,
+            limit=limit + 1,
         )
         if len(changed) > limit:  # a long absence: resume from the last change replayed
             changed = changed[:limit]
@@ -155,10 +163,8 @@ def changes_after(
         .filter(conversation_id=conversation_id, seq__gt=last_seq)
         .order_by("seq")[:limit]
     )
-    changed = list(
-        message_queryset()
-        .filter(conversation_id=conversation_id, update_seq__gt=update_seq, seq__lte=last_seq)
-        .order_by("update_seq")[:limit]
+    changed = _changed_messages(
+        conversation_id, through_seq=last_seq, after_update_seq=update_seq, limit=limit
     )
     return LateChanges(
         missed=[serialize_with_translations(m) for m in missed],

@@ -807,7 +807,6 @@ def update_card(*, message: Message, payload: dict[str, Any]) -> Message:
     message.payload = payload
     message.save(update_fields=["payload"])
     mark_changed(message)
-    outbox.record_change_follow_ups(message=message)
     broadcast_on_commit(
         conversation_group(message.conversation_id),
         "message.updated",
