@@ -78,6 +78,8 @@ def test_price_is_a_clean_decimal_or_invalid_money(amount, currency):
 def test_delta_is_signed_but_bounded(amount, currency):
     delta, error = _attempt(lambda: validate_delta(amount, currency), InvalidMoney)
     if error is not None:
+        assert error.code == "invalid_money"
+        assert error.field in ("price_delta", "currency")
         return
     assert delta.is_finite()
     assert abs(delta) <= MAX_AMOUNT
