@@ -206,16 +206,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
             self.subscriptions.add(conversation_id)
         await self._replay(changed=state.changed, missed=state.missed)
-        if joined:
-            # What committed between the query and joining the group came as no live event:
-            # replay it too (the client drops a seq it holds; a change redraws harmlessly).
-            late = await hub_call(selectors.changes_after)(
-                conversation_id=conversation_id,
-                last_seq=state.last_seq,
-                update_seq=state.update_seq,
-                limit=RESUME_PAGE,
-            )
-            await self._replay(changed=late.changed, missed=late.missed)
+        # What committed between the query and joining the group came as no live event:
+        # replay it too (the client drops a seq it holds; a change redraws harmlessly). One
+        # hop for that check and the presence read.
+        late, online = await hub_call(_after_join)(state, conversation_id, check=joined)
+        await self._replay(changed=late.changed, missed=late.missed)
         await self.send_json(
             {
                 "type": "subscribed",
@@ -224,7 +219,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "update_seq": state.update_seq,
                 "has_more": state.has_more,
                 "read": state.read_markers,
-                "online": await hub_call(online_user_ids)(state.participant_ids),
+                "online": online,
             }
         )
         await self._broadcast_presence(conversation_id, online=True)
@@ -396,6 +391,21 @@ def _send_message(
             raise FrameError(
                 "not_found", "No such conversation, or you are not part of it."
             ) from None
+
+
+def _after_join(
+    state: selectors.SubscriptionState, conversation_id: int, *, check: bool
+) -> tuple[selectors.LateChanges, list[int]]:
+    """The late changes (when the socket just joined the group) and who is online."""
+    late = selectors.LateChanges(missed=[], changed=[])
+    if check:
+        late = selectors.changes_after(
+            conversation_id=conversation_id,
+            last_seq=state.last_seq,
+            update_seq=state.update_seq,
+            limit=RESUME_PAGE,
+        )
+    return late, online_user_ids(state.participant_ids)
 
 
 def _mark_read(*, user, conversation_id: int, seq: int) -> int | None:

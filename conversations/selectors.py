@@ -95,6 +95,36 @@ def _changed_messages(
     )
 
 
+def _subscription_marks(
+    *, user: User, conversation_id: int
+) -> tuple[int, int, dict[int, int]] | None:
+    """One query for a subscription: the conversation's ``last_seq`` and ``last_update_seq``
+    and every participant's read marker, or None when ``user`` may not read it (the access
+    check is the join on the reader's own participant row; platform admins read any)."""
+    if not user.is_authenticated:
+        return None
+    rows = Participant.objects.filter(conversation_id=conversation_id)
+    if not user.is_platform_admin:
+        rows = rows.filter(conversation__participants__user=user)
+    marks = list(
+        rows.values_list(
+            "user_id", "last_read_seq", "conversation__last_seq", "conversation__last_update_seq"
+        )
+    )
+    if marks:
+        _, _, last_seq, update_seq = marks[0]
+        return last_seq, update_seq, {user_id: read for user_id, read, _, _ in marks}
+    if user.is_platform_admin:  # a moderator may open a thread nobody takes part in any more
+        row = (
+            Conversation.objects.filter(pk=conversation_id)
+            .values_list("last_seq", "last_update_seq")
+            .first()
+        )
+        if row is not None:
+            return row[0], row[1], {}
+    return None
+
+
 def subscription_state(
     *,
     user: User,
@@ -103,22 +133,27 @@ def subscription_state(
     limit: int,
     after_update_seq: int | None = None,
 ) -> SubscriptionState | None:
-    conversation = readable_conversation(user=user, conversation_id=conversation_id)
-    if conversation is None:
+    """What a (re)subscribing client lacks. A client already caught up costs one query: the
+    access check, the marks and the read markers; messages and changes are read only when
+    the marks say there are some."""
+    found = _subscription_marks(user=user, conversation_id=conversation_id)
+    if found is None:
         return None
-    missed = list(
-        message_queryset()
-        .filter(conversation=conversation, seq__gt=after_seq)
-        .order_by("seq")[: limit + 1]
-    )
+    # The marks are read before the pages below: a change committed meanwhile is in a page
+    # or comes after these marks (replayed by ``changes_after``), never lost between the two.
+    last_seq, update_seq, read_markers = found
+    missed: list[Message] = []
+    if last_seq > after_seq:
+        missed = list(
+            message_queryset()
+            .filter(conversation_id=conversation_id, seq__gt=after_seq)
+            .order_by("seq")[: limit + 1]
+        )
     has_more = len(missed) > limit
-    # Read with the conversation, before the changes below: a change committed meanwhile is
-    # in the page or comes after this mark, never lost between the two.
-    update_seq = conversation.last_update_seq
     changed: list[Message] = []
     if after_update_seq is not None and update_seq > after_update_seq:
         changed = _changed_messages(
-            conversation.pk,
+            conversation_id,
             through_seq=after_seq,
             after_update_seq=after_update_seq,
             limit=limit + 1,
@@ -126,13 +161,12 @@ def subscription_state(
         if len(changed) > limit:  # a long absence: resume from the last change replayed
             changed = changed[:limit]
             update_seq, has_more = changed[-1].update_seq, True
-    participants = list(Participant.objects.filter(conversation=conversation))
     return SubscriptionState(
         missed=[serialize_with_translations(m) for m in missed[:limit]],
-        last_seq=conversation.last_seq,
+        last_seq=last_seq,
         has_more=has_more,
-        read_markers={p.user_id: p.last_read_seq for p in participants},
-        participant_ids=[p.user_id for p in participants],
+        read_markers=read_markers,
+        participant_ids=list(read_markers),
         changed=[serialize_with_translations(m) for m in changed],
         update_seq=update_seq,
     )
