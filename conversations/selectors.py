@@ -20,12 +20,18 @@ from conversations.serializers import serialize_message
 from core.models import User
 
 
+def reads_every_thread(user: User) -> bool:
+    """The one rule for who reads a conversation they take no part in: platform admins
+    (moderators, read-only). Everyone else reads only the threads they participate in."""
+    return bool(user.is_authenticated and user.is_platform_admin)
+
+
 def readable_conversation(*, user: User, conversation_id: int) -> Conversation | None:
     """The conversation if ``user`` may read it (participants; admins read-only)."""
     if not user.is_authenticated:
         return None
     qs = Conversation.objects.select_related("buyer", "artisan").filter(pk=conversation_id)
-    if not user.is_platform_admin:
+    if not reads_every_thread(user):
         qs = qs.filter(participants__user=user)
     return qs.first()
 
@@ -46,7 +52,7 @@ def is_read_only_observer(*, user: User, conversation_id: int) -> bool:
     moderators act through the moderation console, never by posting in the thread. The one
     place the socket and the HTTP API ask this, so both refuse the same people.
     """
-    if not user.is_authenticated or not user.is_platform_admin:
+    if not reads_every_thread(user):
         return False
     if can_write(user=user, conversation_id=conversation_id):
         return False
@@ -73,11 +79,24 @@ class SubscriptionState:
     last_seq: int
     has_more: bool
     read_markers: dict[int, int]
-    participant_ids: list[int]
     # Messages the client already had (seq ≤ after_seq) changed since ``after_update_seq``,
     # oldest change first, and the update_seq the client has seen every change up to.
     changed: list[dict[str, Any]] = field(default_factory=list)
     update_seq: int = 0
+
+    @property
+    def participant_ids(self) -> list[int]:
+        """Everyone taking part: one read marker each."""
+        return list(self.read_markers)
+
+
+def _marks_of(conversation_id: int) -> tuple[int, int] | None:
+    """The conversation's ``last_seq`` and ``last_update_seq`` (None if it does not exist)."""
+    return (
+        Conversation.objects.filter(pk=conversation_id)
+        .values_list("last_seq", "last_update_seq")
+        .first()
+    )
 
 
 def _changed_messages(
@@ -104,7 +123,7 @@ def _subscription_marks(
     if not user.is_authenticated:
         return None
     rows = Participant.objects.filter(conversation_id=conversation_id)
-    if not user.is_platform_admin:
+    if not reads_every_thread(user):
         rows = rows.filter(conversation__participants__user=user)
     marks = list(
         rows.values_list(
@@ -114,12 +133,8 @@ def _subscription_marks(
     if marks:
         _, _, last_seq, update_seq = marks[0]
         return last_seq, update_seq, {user_id: read for user_id, read, _, _ in marks}
-    if user.is_platform_admin:  # a moderator may open a thread nobody takes part in any more
-        row = (
-            Conversation.objects.filter(pk=conversation_id)
-            .values_list("last_seq", "last_update_seq")
-            .first()
-        )
+    if reads_every_thread(user):  # a moderator may open a thread nobody takes part in any more
+        row = _marks_of(conversation_id)
         if row is not None:
             return row[0], row[1], {}
     return None
@@ -166,7 +181,6 @@ def subscription_state(
         last_seq=last_seq,
         has_more=has_more,
         read_markers=read_markers,
-        participant_ids=list(read_markers),
         changed=[serialize_with_translations(m) for m in changed],
         update_seq=update_seq,
     )
@@ -185,12 +199,8 @@ def changes_after(
 ) -> LateChanges:
     """New messages after ``last_seq`` and changes after ``update_seq`` (one cheap query when
     there are none, which is nearly always)."""
-    row = (
-        Conversation.objects.filter(pk=conversation_id)
-        .values("last_seq", "last_update_seq")
-        .first()
-    )
-    if row is None or (row["last_seq"] <= last_seq and row["last_update_seq"] <= update_seq):
+    row = _marks_of(conversation_id)
+    if row is None or (row[0] <= last_seq and row[1] <= update_seq):
         return LateChanges(missed=[], changed=[])
     missed = list(
         message_queryset()
