@@ -368,6 +368,23 @@ class RunFigures:
         )
 
 
+async def _start_profiler(server_pid: int, output: str) -> subprocess.Popen:
+    """py-spy samples the server (collapsed stacks, one per line), only threads holding the
+    GIL: where the CPU of the one core a process can use goes."""
+    profiler = subprocess.Popen(  # noqa: S603 - a profiler of our own child process
+        ["py-spy", "record", "--pid", str(server_pid), "--format", "raw", "--rate", "200",
+         "--output", output, "--nonblocking", "--subprocesses", "--gil"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(1.0)
+    return profiler
+
+
+def _stop_profiler(profiler: subprocess.Popen) -> None:
+    profiler.send_signal(signal.SIGINT)
+    profiler.wait(timeout=60)
+
+
 async def drive(
     name: str, url: str, specs: list[dict], args: argparse.Namespace, server_pid: int
 ) -> tuple[RunFigures, list[ClientStats], int]:
@@ -382,6 +399,9 @@ async def drive(
     handshakes = asyncio.Semaphore(args.connect_concurrency)
     interval = args.seconds / max(args.messages, 1)
     tasks = []
+    connect_profiler = None
+    if args.profile and name == "atelier" and args.profile_phase == "connect":
+        connect_profiler = await _start_profiler(server_pid, args.profile)
     connect_started = time.perf_counter()
     for spec, st, ev in zip(specs, stats, connected_events, strict=True):
         tasks.append(
@@ -404,18 +424,13 @@ async def drive(
     ):
         await asyncio.sleep(0.02)
     figures.connect_seconds = time.perf_counter() - connect_started
+    if connect_profiler is not None:
+        _stop_profiler(connect_profiler)
     figures.held = sum(e.is_set() for e in connected_events)
     figures.rss_loaded_kib = rss_kib(server_pid)
     profiler = None
-    if args.profile and name == "atelier":
-        # py-spy samples the server for the send phase (collapsed stacks, one per line), only
-        # threads holding the GIL: where the CPU of the one core a process can use goes.
-        profiler = subprocess.Popen(  # noqa: S603 - a profiler of our own child process
-            ["py-spy", "record", "--pid", str(server_pid), "--format", "raw", "--rate", "200",
-             "--output", args.profile, "--nonblocking", "--subprocesses", "--gil"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        await asyncio.sleep(1.0)
+    if args.profile and name == "atelier" and args.profile_phase == "send":
+        profiler = await _start_profiler(server_pid, args.profile)
     # What the held sockets cost with nobody sending (pings, timers): not the messages' cost.
     idle0 = cpu_seconds(server_pid)
     await asyncio.sleep(3.0)
@@ -430,8 +445,7 @@ async def drive(
     figures.server_sys_s = split1[1] - split0[1]
     figures.client_cpu_s = _own_cpu() - client0
     if profiler is not None:
-        profiler.send_signal(signal.SIGINT)
-        profiler.wait(timeout=60)
+        _stop_profiler(profiler)
     figures.failures = [r for r in results if isinstance(r, BaseException)]
     figures.latencies_ms = [lat * 1000 for st in stats for lat in st.latencies]
     figures.accepted = sum(st.acked for st in stats)
@@ -726,7 +740,13 @@ def main() -> int:
         "--connect-concurrency", type=int, default=200, help="handshakes in flight at once"
     )
     parser.add_argument(
-        "--profile", default="", help="py-spy the hub during the send phase into this file"
+        "--profile", default="", help="py-spy the hub during one phase into this file"
+    )
+    parser.add_argument(
+        "--profile-phase",
+        choices=("send", "connect"),
+        default="send",
+        help="which phase --profile samples: the sends, or the handshakes and subscribes",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny run for the test suite")
     args = parser.parse_args()

@@ -65,16 +65,14 @@ def on_user_logged_out(*, request, user, **_: Any) -> None:
 def session_is_valid(*, session: SessionBase | None, user_id: int) -> bool:
     """The socket's session still exists, still names this user, and the account may chat.
 
-    One read of the session row and one of the user: the same rules as Django's
+    One read of the session row (a missing or expired one loads empty) and one of the user: the same rules as Django's
     ``get_user`` (the password-derived hash must still match) plus our account states.
     """
     key = getattr(session, "session_key", None) if session is not None else None
     if not key:
         return False
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
-    if not store.exists(key):
-        return False
-    data = store.load()
+    # One read: a session that no longer exists (or expired) loads as empty, naming nobody.
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key).load()
     if str(data.get(SESSION_KEY)) != str(user_id) or not data.get(BACKEND_SESSION_KEY):
         return False
     from core.models import User
