@@ -292,6 +292,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         payload = event["event"]
         if payload.get("type") == "typing" and payload.get("user") == self.user.pk:
             return  # no echo of our own typing indicator
+        if event.get("unless_subscribed") in self.subscriptions:
+            return  # the conversation's own group brought this socket the same news
         await self.send_json(payload)
 
     async def hub_resync(self, event: dict[str, Any]) -> None:

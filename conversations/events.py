@@ -37,11 +37,21 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def hub_event(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The channel-layer message for one event (consumers forward ``event`` as is)."""
+def hub_event(
+    event_type: str, payload: dict[str, Any], *, unless_subscribed: int | None = None
+) -> dict[str, Any]:
+    """The channel-layer message for one event (consumers forward ``event`` as is).
+
+    ``unless_subscribed``: a socket subscribed to that conversation drops the event, because
+    it already receives the same news through the conversation's group (a new message's
+    ``conversation.updated`` to the inbox lists, for the socket that shows the thread).
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}: add it to conversations/protocol.py")
-    return {"type": "hub.event", "event": {"type": event_type, **payload}}
+    message: dict[str, Any] = {"type": "hub.event", "event": {"type": event_type, **payload}}
+    if unless_subscribed is not None:
+        message["unless_subscribed"] = unless_subscribed
+    return message
 
 
 # Set by the socket around one unit of hub work on a pool thread: events committed there are
@@ -52,8 +62,10 @@ collected_events: ContextVar[list[tuple[str, dict[str, Any]]] | None] = ContextV
 )
 
 
-def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None:
-    message = hub_event(event_type, payload)
+def send_event_now(
+    group: str, event_type: str, payload: dict[str, Any], *, unless_subscribed: int | None = None
+) -> None:
+    message = hub_event(event_type, payload, unless_subscribed=unless_subscribed)
     collecting = collected_events.get()
     if collecting is not None:
         collecting.append((group, message))
@@ -69,9 +81,13 @@ def send_event_now(group: str, event_type: str, payload: dict[str, Any]) -> None
         logger.exception("Fan-out of %s to %s failed", event_type, group)
 
 
-def broadcast_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> None:
+def broadcast_on_commit(
+    group: str, event_type: str, payload: dict[str, Any], *, unless_subscribed: int | None = None
+) -> None:
     """Send ``event_type`` to ``group`` once the current transaction commits."""
-    transaction.on_commit(lambda: send_event_now(group, event_type, payload))
+    transaction.on_commit(
+        lambda: send_event_now(group, event_type, payload, unless_subscribed=unless_subscribed)
+    )
 
 
 async def send_collected(events: list[tuple[str, dict[str, Any]]]) -> None:

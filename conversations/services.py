@@ -750,6 +750,9 @@ def _fan_out(
             # No preview text: it would be in the author's language. Inbox lists re-render
             # from the server in each reader's language (webchat's _preview_text).
             {"conversation": conversation.pk, "last_seq": seq},
+            # A socket showing this thread has message.new already (and refreshes its list
+            # on it): half the deliveries of a message in a room of two.
+            unless_subscribed=conversation.pk,
         )
     # Same transaction as the message: a committed message always has its follow-ups.
     outbox.record_follow_ups(message=message)

@@ -57,6 +57,9 @@ function markActive() {
 
 socket.on((frame) => {
   if (frame.type === "conversation.updated") refreshList();
+  // The open thread's new messages come only as message.new (no conversation.updated to a
+  // socket subscribed to it): its row's preview and order change too.
+  if (frame.type === "message.new" && !frame.replay) refreshList();
   if (frame.type === "hello" && socket.connectionId > 1) refreshList(); // caught up after an outage
   if (frame.type === "resync") refreshList(); // the server lost live events: redraw the list
 });

@@ -98,7 +98,7 @@ def test_accepting_updates_the_offer_card_in_place_with_one_short_line(
     sent: list[tuple[str, str, dict]] = []
     monkeypatch.setattr(
         "conversations.events.send_event_now",
-        lambda group, event_type, payload: sent.append((group, event_type, payload)),
+        lambda group, event_type, payload, **_: sent.append((group, event_type, payload)),
     )
 
     # When the buyer accepts

@@ -107,7 +107,7 @@ def test_the_card_follows_the_answer_and_broadcasts_message_updated(
     sent = []
     monkeypatch.setattr(
         "conversations.events.send_event_now",
-        lambda group, event_type, payload: sent.append((event_type, payload)),
+        lambda group, event_type, payload, **_: sent.append((event_type, payload)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         rate_order(buyer=buyer, order=delivered, score=5, channel="web")

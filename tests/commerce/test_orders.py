@@ -80,7 +80,7 @@ def test_transition_broadcasts_order_status(order, monkeypatch, django_capture_o
     sent = []
     monkeypatch.setattr(
         "conversations.events.send_event_now",
-        lambda group, event_type, payload: sent.append((group, event_type, payload)),
+        lambda group, event_type, payload, **_: sent.append((group, event_type, payload)),
     )
     with django_capture_on_commit_callbacks(execute=True):
         services.cancel_order(actor=order.buyer, order=order, note="Changed my mind")

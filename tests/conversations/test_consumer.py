@@ -76,6 +76,52 @@ async def test_send_ack_and_live_delivery_with_idempotent_retry(conversation, bu
     assert await database_sync_to_async(Message.objects.count)() == 1
 
 
+async def test_a_new_message_reaches_inbox_lists_only_where_the_thread_is_not_open(
+    conversation, buyer, artisan
+):
+    """The artisan has the thread open in one tab and only the inbox list in another: the
+    open tab gets message.new and no conversation.updated, the other tab the update."""
+    async with (
+        ws_client(buyer) as b,
+        ws_client(artisan) as open_tab,
+        ws_client(artisan) as list_tab,
+    ):
+        for ws in (b, open_tab, list_tab):
+            await connect(ws)
+        for ws in (b, open_tab):
+            await ws.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+            await receive_type(ws, "subscribed")
+        for n in (1, 2):
+            await b.send_json_to(
+                {
+                    "type": "message.send",
+                    "conversation": conversation.pk,
+                    "client_id": f"tabs-{n}",
+                    "text": f"Message {n}",
+                }
+            )
+            ack = await receive_type(b, "message.ack")
+            assert ack["seq"] == n
+            update = await receive_type(list_tab, "conversation.updated")
+            assert (update["conversation"], update["last_seq"]) == (conversation.pk, n)
+        # Message 1's update was published before message 2 was sent: had the open tab been
+        # sent it, it would come before message 2's message.new.
+        seen = []
+        while True:
+            frame = await open_tab.receive_json_from(timeout=5)
+            seen.append(frame["type"])
+            if frame["type"] == "message.new" and frame["message"]["seq"] == 2:
+                break
+        assert "conversation.updated" not in seen
+        assert seen.count("message.new") == 2
+        # The buyer's own socket shows the thread too: no update for its own messages either
+        await b.send_json_to({"type": "ping"})
+        frames = []
+        while (frame := await b.receive_json_from(timeout=5))["type"] != "pong":
+            frames.append(frame["type"])
+        assert "conversation.updated" not in frames
+
+
 async def test_reconnecting_client_receives_everything_it_missed_in_order(
     conversation, buyer, artisan
 ):

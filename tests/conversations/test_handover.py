@@ -17,7 +17,7 @@ def sent(monkeypatch):
     events = []
     monkeypatch.setattr(
         "conversations.events.send_event_now",
-        lambda group, event_type, payload: events.append((group, event_type, payload)),
+        lambda group, event_type, payload, **_: events.append((group, event_type, payload)),
     )
     return events
 

@@ -33,14 +33,14 @@ def drop_fan_out_of(monkeypatch, text: str, *, then_resync: bool) -> list[int]:
     real = events.send_event_now
     dropped: list[int] = []
 
-    def lossy(group, event_type, payload):
+    def lossy(group, event_type, payload, **options):
         message = payload.get("message") or {}
         if event_type == "message.new" and message.get("text") == text:
             dropped.append(message["seq"])
             if then_resync:  # what the channel layer does after re-subscribing to Redis
                 async_to_sync(get_channel_layer().group_send)(group, {"type": "hub.resync"})
             return
-        real(group, event_type, payload)
+        real(group, event_type, payload, **options)
 
     monkeypatch.setattr(events, "send_event_now", lossy)
     return dropped
@@ -183,11 +183,11 @@ def test_a_change_lost_live_is_replayed_when_the_client_resumes(
     real = events.send_event_now
     dropped: list[int] = []
 
-    def lossy(group, event_type, payload):
+    def lossy(group, event_type, payload, **options):
         if event_type == "message.updated":
             dropped.append(payload["message"]["seq"])
             return
-        real(group, event_type, payload)
+        real(group, event_type, payload, **options)
 
     buyer_ctx, artisan_ctx, page, _inbox, subscribes = open_both(
         browser, server, buyer, artisan, conversation
