@@ -30,12 +30,17 @@ class BotsConfig(AppConfig):
         from commerce.campaign_channels import CampaignChannelSpec, register_campaign_channel
         from commerce.models import CampaignChannel
         from conversations.notifications import register_notifier
-        from conversations.services import register_follow_up, register_translation_listener
+        from conversations.services import (
+            register_follow_up,
+            register_translation_listener,
+            register_write_fact,
+        )
         from core.models import Consent
         from core.startup import register_warm_up
 
         # Runs after the assistant's reply follow-up (nlu is installed before bots), so the
         # bot's replies reach Telegram after the buyer's message; translation (slow) is last.
+        register_write_fact(follow_ups.BUYER_ON_TELEGRAM, follow_ups.buyer_on_telegram_sql)
         register_follow_up(
             "telegram_delivery",
             applies=follow_ups.goes_to_telegram,

@@ -12,7 +12,9 @@ access queries before (docs/performance.md):
 * inserts the message, moves the author's read marker to it and stores its search terms;
 * returns the message id and seq, the fresh conversation row, the participant ids (for
   the fan-out), the other participants' languages (so a translation is enqueued only
-  when some reader needs one) and whether the artisan is away (the away reply's check).
+  when some reader needs one), whether the artisan is away (the away reply's check) and
+  the facts other apps' follow-ups registered (``register_fact``: e.g. whether the buyer
+  has a Telegram chat), so no follow-up check costs a query of its own per message.
 
 A duplicate ``(author, client_id)`` fails the whole statement (the unique constraint), so a
 retry consumes no ``seq``: the caller rolls back and answers with the stored message. When
@@ -22,7 +24,8 @@ SQLite (the embedded default) keeps the ORM path in ``services._insert_message``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +71,22 @@ def _column(model, name: str) -> str:
 _sql: str | None = None
 _conversation_fields = Conversation._meta.concrete_fields
 
+# name -> builds a SQL boolean over the updated conversation row (see ``register_fact``).
+_facts: dict[str, Callable[[Callable[[str], str]], str]] = {}
+
+
+def register_fact(name: str, expression: Callable[[Callable[[str], str]], str]) -> None:
+    """Have the write also return one boolean fact, as ``message.write_facts[name]``.
+
+    ``expression(column)`` returns a SQL boolean expression (no bound values; identifiers
+    quoted from model metadata) where ``column("buyer")`` names a column of the
+    conversation row the statement just updated. Registered in ``AppConfig.ready``; a
+    message written another way (SQLite) has no facts, and its checks query instead.
+    """
+    global _sql
+    _facts[name] = expression
+    _sql = None
+
 
 def _statement() -> str:
     global _sql
@@ -79,6 +98,10 @@ def _statement() -> str:
         p = lambda name: _column(Participant, name)  # noqa: E731
         returning = ", ".join(
             f"{conv}.{connection.ops.quote_name(f.column)}" for f in _conversation_fields
+        )
+        facts = "".join(
+            f"({expression(lambda name: f'c.{c(name)}')}),\n       "
+            for expression in _facts.values()
         )
         insert_columns = ", ".join(m(name) for name in _MESSAGE_FIELDS)
         placeholders = ", ".join(f"%({name})s" for name in _VALUE_FIELDS)
@@ -127,7 +150,7 @@ SELECT m.id, m.seq,
        EXISTS (SELECT 1 FROM {_table(NotificationSettings)} ns
                 WHERE ns.{_column(NotificationSettings, "user")} = c.{c("artisan")}
                   AND ns.{_column(NotificationSettings, "away_enabled")}),
-       c.*
+       {facts}c.*
   FROM m, c
 """  # noqa: S608
     return _sql
@@ -140,6 +163,7 @@ class Inserted:
     participant_ids: list[int]
     reader_languages: list[str]  # every other participant's preferred language, as stored
     artisan_away: bool  # the conversation's artisan has the away reply on
+    facts: dict[str, bool] = field(default_factory=dict)  # the registered facts, by name
 
 
 def available() -> bool:
@@ -194,7 +218,9 @@ def insert_message(
         row = cursor.fetchone()
     if row is None:
         return None
-    message_id, seq, participant_ids, reader_languages, artisan_away, *conversation_values = row
+    message_id, seq, participant_ids, reader_languages, artisan_away, *rest = row
+    facts = dict(zip(_facts, rest[: len(_facts)], strict=True))
+    conversation_values = rest[len(_facts) :]
     fresh = Conversation.from_db(
         "default",
         [f.attname for f in _conversation_fields],
@@ -226,4 +252,5 @@ def insert_message(
         participant_ids=list(participant_ids),
         reader_languages=list(reader_languages),
         artisan_away=artisan_away,
+        facts=facts,
     )

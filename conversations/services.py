@@ -129,6 +129,16 @@ def register_follow_up(
     )
 
 
+def register_write_fact(name: str, expression: Callable[[Callable[[str], str]], str]) -> None:
+    """Apps have the message write return one boolean their follow-up check needs
+    (``message.write_facts[name]``), computed in the same statement instead of a query of
+    its own per message. ``expression(column)`` is a SQL boolean over the conversation row
+    (``column("buyer")``); see ``conversations.send_path.register_fact``. Facts are absent
+    (the check must query) when the message was written by the ORM path (SQLite).
+    """
+    send_path.register_fact(name, expression)
+
+
 def register_translation_listener(listener: Callable[[int, str], None]) -> None:
     """Apps hear of each message translation that is done, after it commits."""
     from conversations.message_translation import register_translation_listener as register
@@ -629,6 +639,7 @@ def _insert_guarded(
     # Facts the write read anyway, for the follow-ups' checks (conversations/follow_ups.py).
     message.reader_languages = inserted.reader_languages
     message.artisan_away = inserted.artisan_away
+    message.write_facts = inserted.facts
     _fan_out(message=message, participant_ids=inserted.participant_ids, attachments=[])
     return message
 

@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.db import connection
+
 from conversations.models import Message, MessageKind
+
+# The name under which the message write returns "a person took over; the bot may return".
+HANDED_OVER = "bot_handed_over"
+
+
+def handed_over_sql(column: Callable[[str], str]) -> str:
+    """SQL for ``HANDED_OVER``, evaluated by the message write itself (no lookup of its own
+    per buyer message in a conversation the bot does not answer)."""
+    from nlu.models import BotConversationState
+
+    quote = connection.ops.quote_name
+    state = BotConversationState._meta
+    field = lambda name: quote(state.get_field(name).column)  # noqa: E731
+    return (
+        f"EXISTS (SELECT 1 FROM {quote(state.db_table)} bs"  # noqa: S608 - model metadata only
+        f" WHERE bs.{field('conversation')} = {column('id')}"
+        f" AND bs.{field('handed_over_at')} IS NOT NULL"
+        f" AND bs.{field('handed_back_at')} IS NULL)"
+    )
 
 
 def may_reply_as_bot(message: Message) -> bool:
@@ -16,6 +39,9 @@ def may_reply_as_bot(message: Message) -> bool:
         return False
     if conversation.bot_active:
         return True
+    known = getattr(message, "write_facts", {}).get(HANDED_OVER)
+    if known is not None:
+        return known
     from nlu.models import BotConversationState
 
     return BotConversationState.objects.filter(

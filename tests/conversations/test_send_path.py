@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bots.models import TelegramAccount
 from conversations import services
 from conversations.models import (
     Block,
@@ -140,15 +141,67 @@ def test_the_away_reply_is_planned_only_when_the_artisan_is_away(conversation, b
     assert FollowUpEntry.objects.filter(message=away.message, name="away_reply").exists()
 
 
-def test_a_text_message_costs_four_round_trips_on_postgresql(conversation, buyer, artisan):
+def test_the_write_tells_whether_the_buyer_has_a_telegram_chat(conversation, buyer, artisan):
+    # bots registers the fact; the write returns it, and the Telegram follow-up is planned
+    # only when it is true (a web-only buyer costs no lookup per artisan message).
+    require_or_skip(connection.vendor == "postgresql", "the guarded write is PostgreSQL's")
+    web_only = send(conversation, artisan, text="Yes, by Friday.", client_id="w-1")
+    assert web_only.message.write_facts["buyer_on_telegram"] is False
+    assert not FollowUpEntry.objects.filter(
+        message=web_only.message, name="telegram_delivery"
+    ).exists()
+    TelegramAccount.objects.create(
+        user=buyer,
+        telegram_user_id=4242,
+        chat_id=4242,
+        is_guest=False,
+        active_conversation=conversation,
+    )
+    linked = send(conversation, artisan, text="Glazed in blue.", client_id="w-2")
+    assert linked.message.write_facts["buyer_on_telegram"] is True
+    assert FollowUpEntry.objects.filter(message=linked.message, name="telegram_delivery").exists()
+    buyer.is_active = False
+    buyer.save(update_fields=["is_active"])
+    TelegramAccount.objects.filter(user=buyer).update(active_conversation=None)
+    inactive = Message.objects.get(pk=linked.message.pk)  # no write facts: the check queries
+    from bots.follow_ups import goes_to_telegram
+
+    assert not hasattr(inactive, "write_facts") and goes_to_telegram(inactive) is False
+
+
+def test_a_text_message_costs_three_round_trips_on_postgresql(conversation, buyer, artisan):
     require_or_skip(connection.vendor == "postgresql", "the guarded write is PostgreSQL's")
     send(conversation, buyer, client_id="warm")  # loads the moderation word list once
     with CaptureQueriesContext(connection) as buyer_queries:
         send(conversation, buyer, client_id="b-2")
     with CaptureQueriesContext(connection) as artisan_queries:
         send(conversation, artisan, text="Yes, by Friday.", client_id="a-2")
-    # BEGIN, the guarded write, one follow-up check of another app (the assistant's state
-    # for a buyer, the buyer's Telegram link for an artisan), COMMIT — and the follow-up
-    # rows and their publish only when one applies (the bot reply here, for the buyer).
-    assert len(artisan_queries.captured_queries) <= 4, artisan_queries.captured_queries
-    assert len(buyer_queries.captured_queries) <= 6, buyer_queries.captured_queries
+    # BEGIN, the guarded write, COMMIT: the other apps' follow-up checks (the buyer's
+    # Telegram link, whether a person took over from the assistant) come back from the
+    # write — and the follow-up rows and their publish only when one applies (the bot
+    # reply here, for the buyer).
+    assert len(artisan_queries.captured_queries) <= 3, artisan_queries.captured_queries
+    assert len(buyer_queries.captured_queries) <= 5, buyer_queries.captured_queries
+
+
+def test_the_write_tells_whether_a_person_took_over_from_the_assistant(
+    conversation, buyer, artisan
+):
+    # nlu registers the fact: with the bot off, a buyer's message plans the bot's reply
+    # only while a handover is open (the assistant may come back after the idle time).
+    require_or_skip(connection.vendor == "postgresql", "the guarded write is PostgreSQL's")
+    from django.utils import timezone
+
+    from nlu.models import BotConversationState
+
+    Conversation.objects.filter(pk=conversation.pk).update(bot_active=False)
+    conversation.refresh_from_db()
+    quiet = send(conversation, buyer, client_id="h-1")
+    assert quiet.message.write_facts["bot_handed_over"] is False
+    assert not FollowUpEntry.objects.filter(message=quiet.message, name="bot_reply").exists()
+    BotConversationState.objects.update_or_create(
+        conversation=conversation, defaults={"handed_over_at": timezone.now()}
+    )
+    handed = send(conversation, buyer, client_id="h-2")
+    assert handed.message.write_facts["bot_handed_over"] is True
+    assert FollowUpEntry.objects.filter(message=handed.message, name="bot_reply").exists()
