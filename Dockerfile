@@ -22,6 +22,6 @@ EXPOSE 8000
 # finish for up to 20 s, then exits. docker-compose.yml gives it stop_grace_period 30s.
 ENV FORWARDED_ALLOW_IPS=127.0.0.1
 CMD ["sh", "-c", "exec uvicorn core.asgi:application --host 0.0.0.0 --port 8000 \
-     --ws websockets-sansio --ws-per-message-deflate false --lifespan off \
+     --ws core.ws_server:SlimSansIOProtocol --ws-per-message-deflate false --lifespan off \
      --timeout-graceful-shutdown 20 \
      --proxy-headers --forwarded-allow-ips \"$FORWARDED_ALLOW_IPS\""]

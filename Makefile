@@ -48,7 +48,7 @@ demo: migrate
 serve: demo
 	@echo "==> Serving Atelier on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/uvicorn core.asgi:application --host $(HOST) --port $(PORT) \
-		--ws websockets-sansio --ws-per-message-deflate false --lifespan off --no-proxy-headers \
+		--ws core.ws_server:SlimSansIOProtocol --ws-per-message-deflate false --lifespan off --no-proxy-headers \
 		--timeout-graceful-shutdown 20
 
 run: serve

@@ -481,7 +481,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 sys.executable, "-m", "uvicorn", "core.asgi:application",
                 "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
                 "--lifespan", "off", "--log-level", "warning", "--no-access-log",
-                "--ws", "websockets-sansio",
+                "--ws", "core.ws_server:SlimSansIOProtocol",
             ]  # fmt: skip
         server = subprocess.Popen(command, cwd=ROOT, env=child_env)  # noqa: S603 - our app
         try:

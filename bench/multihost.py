@@ -244,7 +244,7 @@ async def run(args: argparse.Namespace) -> int:
                 [
                     "ip", "netns", "exec", ns, sys.executable, "-m", "uvicorn",
                     "core.asgi:application", "--host", hosts.ip_of(host),
-                    "--port", str(APP_PORT), "--ws", "websockets-sansio",
+                    "--port", str(APP_PORT), "--ws", "core.ws_server:SlimSansIOProtocol",
                     "--ws-per-message-deflate", "false", "--lifespan", "off",
                     "--log-level", "warning", "--no-access-log",
                 ],

@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 LAYERS = {
     "memory": "channels.layers.InMemoryChannelLayer",
     "redis": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    # production's default: RedisPubSubChannelLayer with the resync hint and slim queues
+    "pubsub": "conversations.channel_layer.ResyncingPubSubChannelLayer",
 }
 
 
@@ -557,7 +558,7 @@ async def run_atelier(args: argparse.Namespace, workdir: Path) -> RunFigures:
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application",
             "--host", "127.0.0.1", "--port", str(port),
-            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws", "core.ws_server:SlimSansIOProtocol", "--ws-per-message-deflate", "false",
             "--lifespan", "off", "--log-level", "warning", "--no-access-log",
             "--workers", str(args.workers),
         ],

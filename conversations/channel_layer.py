@@ -15,7 +15,7 @@ the database fills the gap. It is sent after the groups are subscribed again, so
 is either in that replay or arrives live.
 
 It relies on channels_redis 4.3's internals (``RedisPubSubLoopLayer``,
-``RedisSingleShardConnection``); tests/conversations/test_channel_layer_resync.py restarts a
+``RedisSingleShardConnection``, ``_subscribe_to_channel``); tests/conversations/test_channel_layer_resync.py restarts a
 real Redis to check it after an upgrade.
 """
 
@@ -34,6 +34,8 @@ from channels_redis.pubsub import (
 from channels_redis.utils import decode_hosts
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from core.aio import SlimQueue
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,12 @@ class _ResyncingLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, *args, **kwargs) -> None:
         super().__init__(hosts, *args, **kwargs)
         self._shards = [_ResyncingShard(host, self) for host in decode_hosts(hosts)]
+
+    async def _subscribe_to_channel(self, channel) -> None:
+        # As channels_redis does, with a slim receive queue: an asyncio.Queue is ~3 KiB per
+        # socket before anything is queued (core/aio.py, docs/performance.md).
+        self.channels[channel] = SlimQueue()
+        await self._get_shard(channel).subscribe(channel)
 
 
 class ResyncingPubSubChannelLayer(RedisPubSubChannelLayer):

@@ -23,6 +23,7 @@ from channels.layers import channel_layers
 from conversations.channel_layer import ResyncingPubSubChannelLayer
 from conversations.events import user_group
 from conversations.services import post_message
+from core.aio import SlimQueue
 from tests.conftest import require_or_skip
 from tests.conversations.conftest import connect, receive_type, receive_until, ws_client
 
@@ -106,6 +107,31 @@ async def test_layer_sends_resync_after_redis_restarts_and_delivers_again(privat
         # and live delivery works again
         await layer.group_send("conv.1", {"type": "hub.event", "n": 3})
         assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 3
+    finally:
+        await layer.flush()
+
+
+async def test_each_channel_waits_on_a_slim_queue_and_a_cancelled_receive_unsubscribes(
+    private_redis,
+):
+    # Every socket holds one such queue: core/aio.py's, not an asyncio.Queue (~3 KiB each).
+    layer = ResyncingPubSubChannelLayer(hosts=[private_redis.url])
+    try:
+        channel = await layer.new_channel()
+        assert isinstance(layer._get_layer().channels[channel], SlimQueue)
+        for n in range(3):
+            await layer.send(channel, {"type": "hub.event", "n": n})
+        assert [(await asyncio.wait_for(layer.receive(channel), 5))["n"] for _ in range(3)] == [
+            0,
+            1,
+            2,
+        ]
+        waiting = asyncio.create_task(layer.receive(channel))
+        await asyncio.sleep(0.05)
+        waiting.cancel()  # the consumer leaving: channels_redis drops the channel
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert channel not in layer._get_layer().channels
     finally:
         await layer.flush()
 

@@ -97,7 +97,7 @@ def production_server(production_static_root):
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application",
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws", "core.ws_server:SlimSansIOProtocol", "--ws-per-message-deflate", "false",
             "--lifespan", "off", "--no-access-log",
         ],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 # The serving flags of the Dockerfile and `make run` (see docs/operations.md).
 UVICORN_FLAGS = [
-    "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+    "--ws", "core.ws_server:SlimSansIOProtocol", "--ws-per-message-deflate", "false",
     "--lifespan", "off", "--timeout-graceful-shutdown", "20",
 ]  # fmt: skip
 
