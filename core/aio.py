@@ -18,6 +18,22 @@ import asyncio
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+F = TypeVar("F", bound="asyncio.Future[Any]")
+
+
+def _with(waiters: list[F] | None, waiter: F) -> list[F]:
+    """``waiters`` with ``waiter`` appended: the list exists only while someone waits."""
+    if waiters is None:
+        waiters = []
+    waiters.append(waiter)
+    return waiters
+
+
+def _without(waiters: list[F] | None, waiter: F) -> list[F] | None:
+    """``waiters`` without ``waiter``; ``None`` once nobody waits."""
+    if waiters is not None and waiter in waiters:
+        waiters.remove(waiter)
+    return waiters or None
 
 
 class SlimQueue(Generic[T]):
@@ -59,29 +75,18 @@ class SlimQueue(Generic[T]):
 
     async def get(self) -> T:
         while self.empty():
-            getter = asyncio.get_running_loop().create_future()
-            if self._getters is None:
-                self._getters = []
-            self._getters.append(getter)
+            getter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._getters = _with(self._getters, getter)
             try:
                 await getter
             except BaseException:
                 getter.cancel()
-                self._discard(getter)
+                self._getters = _without(self._getters, getter)
                 if not self.empty():
                     self._wake_one()  # it may have been woken for an item it now leaves
                 raise
-            self._discard(getter)
+            self._getters = _without(self._getters, getter)
         return self.get_nowait()
-
-    def _discard(self, getter: asyncio.Future[None]) -> None:
-        if self._getters is not None:
-            try:
-                self._getters.remove(getter)
-            except ValueError:
-                pass
-            if not self._getters:
-                self._getters = None
 
     def _wake_one(self) -> None:
         if self._getters:
@@ -117,15 +122,10 @@ class SlimEvent:
     async def wait(self) -> bool:
         if self._value:
             return True
-        waiter = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters = _with(self._waiters, waiter)
         try:
             await waiter
             return True
         finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)
-                if not self._waiters:
-                    self._waiters = None
+            self._waiters = _without(self._waiters, waiter)
